@@ -1,0 +1,1 @@
+"""EV charging controller implementing EVerest's evse_manager interface."""

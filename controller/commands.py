@@ -1,0 +1,203 @@
+"""The one JSON command API every adapter uses (MQTT, HTTP, Home Assistant services).
+
+Each interface command has an argument schema derived from the EVerest types and a call
+into the typed ``EvseManager`` method. ``execute`` validates, runs and returns a
+``CommandResult`` whose ``result`` is already in EVerest's JSON form; invalid input gives
+``ok=False`` with a message naming the field, never an exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import voluptuous as vol
+from voluptuous.humanize import humanize_error
+
+from .errors import CommandError
+from .everest import (
+    EnableDisableSource,
+    EnergyTransferMode,
+    EnforcedLimits,
+    PlugAndChargeConfiguration,
+    ProvidedIdToken,
+    StopTransactionRequest,
+    ValidationResult,
+)
+from .everest.model import dump
+from .manager import EvseManager
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise vol.Invalid("expected an integer")
+    return value
+
+
+NO_ARGS = vol.Schema({})
+CONNECTOR_ARGS = vol.Schema({vol.Required("connector_id"): vol.All(_integer, vol.Range(min=0))})
+
+Runner = Callable[[EvseManager, dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    """One interface command: how to validate its arguments and how to run it."""
+
+    name: str
+    schema: vol.Schema
+    run: Runner
+    returns: bool  # whether the interface defines a result
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """Outcome of ``execute``: the interface's result, or why the call was refused."""
+
+    ok: bool
+    result: Any = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``."""
+        if self.ok:
+            return {"ok": True, "result": self.result}
+        return {"ok": False, "error": self.error}
+
+
+async def _enable_disable(m: EvseManager, a: dict[str, Any]) -> bool:
+    return await m.enable_disable(a["connector_id"], EnableDisableSource.from_json(a["cmd_source"]))
+
+
+async def _authorize_response(m: EvseManager, a: dict[str, Any]) -> None:
+    await m.authorize_response(
+        ProvidedIdToken.from_json(a["provided_token"]),
+        ValidationResult.from_json(a["validation_result"]),
+    )
+
+
+async def _stop_transaction(m: EvseManager, a: dict[str, Any]) -> bool:
+    return await m.stop_transaction(StopTransactionRequest.from_json(a["request"]))
+
+
+async def _set_pnc(m: EvseManager, a: dict[str, Any]) -> None:
+    config = PlugAndChargeConfiguration.from_json(a["plug_and_charge_configuration"])
+    await m.set_plug_and_charge_configuration(config)
+
+
+async def _update_modes(m: EvseManager, a: dict[str, Any]) -> Any:
+    modes = [EnergyTransferMode(v) for v in a["allowed_energy_transfer_modes"]]
+    return await m.update_allowed_energy_transfer_modes(modes)
+
+
+async def _enforce_limits(m: EvseManager, a: dict[str, Any]) -> None:
+    await m.set_enforced_limits(EnforcedLimits.from_json(a["value"]))
+
+
+_MODES = vol.All([vol.In([mode.value for mode in EnergyTransferMode])], vol.Length(min=1))
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command("get_evse", NO_ARGS, lambda m, a: m.get_evse(), returns=True),
+        Command(
+            "enable_disable",
+            vol.Schema(
+                {
+                    vol.Required("connector_id"): vol.All(_integer, vol.Range(min=0)),
+                    vol.Required("cmd_source"): EnableDisableSource.schema(),
+                }
+            ),
+            _enable_disable,
+            returns=True,
+        ),
+        Command(
+            "authorize_response",
+            vol.Schema(
+                {
+                    vol.Required("provided_token"): ProvidedIdToken.schema(),
+                    vol.Required("validation_result"): ValidationResult.schema(),
+                }
+            ),
+            _authorize_response,
+            returns=False,
+        ),
+        Command(
+            "withdraw_authorization",
+            NO_ARGS,
+            lambda m, a: m.withdraw_authorization(),
+            returns=False,
+        ),
+        Command(
+            "reserve",
+            vol.Schema({vol.Required("reservation_id"): _integer}),
+            lambda m, a: m.reserve(a["reservation_id"]),
+            returns=True,
+        ),
+        Command("cancel_reservation", NO_ARGS, lambda m, a: m.cancel_reservation(), returns=False),
+        Command("pause_charging", NO_ARGS, lambda m, a: m.pause_charging(), returns=True),
+        Command("resume_charging", NO_ARGS, lambda m, a: m.resume_charging(), returns=True),
+        Command(
+            "stop_transaction",
+            vol.Schema({vol.Required("request"): StopTransactionRequest.schema()}),
+            _stop_transaction,
+            returns=True,
+        ),
+        Command(
+            "force_unlock",
+            CONNECTOR_ARGS,
+            lambda m, a: m.force_unlock(a["connector_id"]),
+            returns=True,
+        ),
+        Command(
+            "external_ready_to_start_charging",
+            NO_ARGS,
+            lambda m, a: m.external_ready_to_start_charging(),
+            returns=True,
+        ),
+        Command(
+            "set_plug_and_charge_configuration",
+            vol.Schema(
+                {vol.Required("plug_and_charge_configuration"): PlugAndChargeConfiguration.schema()}
+            ),
+            _set_pnc,
+            returns=False,
+        ),
+        Command(
+            "update_allowed_energy_transfer_modes",
+            vol.Schema({vol.Required("allowed_energy_transfer_modes"): _MODES}),
+            _update_modes,
+            returns=True,
+        ),
+        # Not one of the 13 interface commands: the energy-manager input (enforce_limits).
+        Command(
+            "enforce_limits",
+            vol.Schema({vol.Required("value"): EnforcedLimits.schema()}),
+            _enforce_limits,
+            returns=False,
+        ),
+    )
+}
+
+INTERFACE_COMMANDS = tuple(name for name in COMMANDS if name != "enforce_limits")
+
+
+async def execute(manager: EvseManager, name: str, args: Any) -> CommandResult:
+    """Validate ``args`` for command ``name`` and run it; never raises for bad input."""
+    command = COMMANDS.get(name)
+    if command is None:
+        return CommandResult(False, error=f"unknown command {name!r}")
+    if args is None:
+        args = {}
+    if not isinstance(args, Mapping):
+        return CommandResult(False, error=f"{name}: arguments must be a JSON object")
+    try:
+        validated = command.schema(dict(args))
+    except vol.Invalid as err:
+        return CommandResult(False, error=f"{name}: {humanize_error(dict(args), err)}")
+    try:
+        result = await command.run(manager, validated)
+    except CommandError as err:
+        return CommandResult(False, error=f"{name}: {err}")
+    return CommandResult(True, result=dump(result) if command.returns else None)

@@ -1,0 +1,1 @@
+"""The charging kernel: pure state machine, transition table and its parts."""

@@ -1,0 +1,71 @@
+"""The set of active errors and the Inoperative error derived from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..everest import Error, EvseManagerError, Severity
+from ..everest.errors import CLEARED_BY_UNPLUG
+
+
+class ActiveErrors:
+    """Errors by (type, sub_type); ``Inoperative`` is raised while any fatal one is active."""
+
+    def __init__(self) -> None:
+        self._errors: dict[tuple[str, str], Error] = {}
+
+    def raise_error(self, error: Error) -> bool:
+        """Activate ``error``; True if it was not active yet."""
+        new = error.key not in self._errors
+        self._errors[error.key] = error
+        return new
+
+    def clear(self, error_type: str, sub_type: str = "") -> bool:
+        """Deactivate one error; True if it was active."""
+        return self._errors.pop((error_type, sub_type), None) is not None
+
+    def sync_origin(self, origin: str, errors: Iterable[Error]) -> bool:
+        """Make the errors reported by ``origin`` exactly ``errors``; True if changed."""
+        wanted = {e.key: e for e in errors}
+        stale = [k for k, e in self._errors.items() if e.origin == origin and k not in wanted]
+        for key in stale:
+            del self._errors[key]
+        added = [e for k, e in wanted.items() if self._errors.get(k) != e]
+        for error in added:
+            self._errors[error.key] = error
+        return bool(stale or added)
+
+    def clear_on_unplug(self) -> bool:
+        """Drop the kernel's own errors that end with the session."""
+        keys = [k for k in self._errors if k[0] in CLEARED_BY_UNPLUG]
+        for key in keys:
+            del self._errors[key]
+        return bool(keys)
+
+    @property
+    def fatal(self) -> list[Error]:
+        """Errors that make the EVSE inoperative."""
+        return [e for e in self._errors.values() if e.fatal]
+
+    @property
+    def inoperative(self) -> bool:
+        """Charging is impossible while this is true."""
+        return bool(self.fatal)
+
+    @property
+    def emergency(self) -> bool:
+        """A high-severity error: PWM off and relays open at once."""
+        return any(e.severity is Severity.High for e in self.fatal)
+
+    def active(self) -> list[Error]:
+        """All active errors, with Inoperative first when it applies."""
+        errors = sorted(self._errors.values(), key=lambda e: e.key)
+        if self.inoperative:
+            causes = ", ".join(e.type for e in self.fatal)
+            inoperative = Error(
+                type=EvseManagerError.Inoperative.value,
+                message=f"Charging is not possible: {causes}",
+                severity=Severity.High if self.emergency else Severity.Medium,
+            )
+            errors.insert(0, inoperative)
+        return errors

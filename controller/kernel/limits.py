@@ -1,0 +1,54 @@
+"""Energy limits: enforced limits from an energy manager -> the current the EV may draw."""
+
+from __future__ import annotations
+
+from ..everest import Ampacity, EnforcedLimits, HardwareCapabilities
+
+
+class EnergyLimits:
+    """Combines installation, hardware, cable and energy-manager limits.
+
+    Without any energy-manager input the local maximum applies. An input with a positive
+    ``valid_for`` expires after that many seconds and then allows 0 A (the EVSE pauses with
+    NoEnergy until a new input arrives); ``valid_for <= 0`` means "until replaced".
+    """
+
+    def __init__(
+        self, hw: HardwareCapabilities, local_max_A: float | None, nominal_voltage: float
+    ) -> None:
+        self.hw = hw
+        self.local_max_A = min(local_max_A or hw.max_current_A_import, hw.max_current_A_import)
+        self.nominal_voltage = nominal_voltage
+        self.enforced: EnforcedLimits | None = None
+        self.expires_at: float | None = None
+
+    def update(self, limits: EnforcedLimits, now: float) -> None:
+        """Accept a new input from the energy manager."""
+        self.enforced = limits
+        self.expires_at = now + limits.valid_for if limits.valid_for > 0 else None
+
+    def expired(self, now: float) -> bool:
+        """Whether the last input ran out."""
+        return self.expires_at is not None and now >= self.expires_at
+
+    def requested_phases(self) -> int | None:
+        """The phase count the energy manager asks for, if any."""
+        if self.enforced is None or self.enforced.limits_root_side.ac_max_phase_count is None:
+            return None
+        return self.enforced.limits_root_side.ac_max_phase_count.value
+
+    def allowed_current(self, phases: int, ampacity: Ampacity, now: float) -> float:
+        """Per-phase current the EV may draw now (0 means no power)."""
+        limit = self.local_max_A
+        cable = ampacity.limit(phases)
+        if cable is not None:
+            limit = min(limit, cable)
+        if self.enforced is not None:
+            if self.expired(now):
+                return 0.0
+            root = self.enforced.limits_root_side
+            if root.ac_max_current_A is not None:
+                limit = min(limit, root.ac_max_current_A.value)
+            if root.total_power_W is not None:
+                limit = min(limit, root.total_power_W.value / self.nominal_voltage / phases)
+        return max(0.0, limit)

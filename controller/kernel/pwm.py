@@ -1,0 +1,34 @@
+"""IEC 61851-1 current <-> PWM duty cycle, as EVerest's EvseManager computes it."""
+
+from __future__ import annotations
+
+MIN_CURRENT_A = 5.9  # below this, there is no power: the EVSE pauses (NoEnergy)
+DUTY_OFF = 100.0
+
+
+def duty_cycle(current_a: float) -> float:
+    """Duty cycle in percent that signals ``current_a``; 100 means PWM off."""
+    if current_a < MIN_CURRENT_A:
+        return DUTY_OFF
+    if current_a <= 6.1:
+        return 10.0
+    if current_a <= 51.0:
+        return current_a / 0.6
+    if current_a <= 52.5:
+        return 51.0 / 0.6
+    if current_a <= 80.0:
+        return current_a / 2.5 + 64.0
+    if current_a <= 80.1:
+        return 97.0
+    return DUTY_OFF
+
+
+def current_from_duty(duty: float) -> float:
+    """The current an EV reads from ``duty`` percent (the EV simulator uses this)."""
+    if duty < 8.0 or duty > 97.0:
+        return 0.0
+    if duty < 10.0:
+        return 6.0
+    if duty <= 85.0:
+        return duty * 0.6
+    return (duty - 64.0) * 2.5

@@ -1,0 +1,66 @@
+"""Session and transaction records: what is persisted and what history keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..everest import EverestModel, Powermeter, ProvidedIdToken, StartSessionReason
+from ..everest.evse_manager import StopTransactionReason
+
+
+@dataclass(frozen=True, kw_only=True)
+class Session:
+    """A session: from plug-in (or early authorization) to unplug."""
+
+    uuid: str
+    started_at: str
+    reason: StartSessionReason
+    started_mono: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class TransactionRecord(EverestModel):
+    """The open transaction as persisted: enough to resume or finish it after a restart."""
+
+    session_id: str
+    connector_id: int
+    started_at: str
+    session_reason: StartSessionReason
+    id_tag: ProvidedIdToken
+    start_meter: Powermeter
+    reservation_id: int | None = None
+
+    @property
+    def start_energy_Wh(self) -> float:
+        """Meter reading when the transaction started."""
+        return self.start_meter.energy_Wh_import.total
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionRecord(EverestModel):
+    """One finished transaction in the local history."""
+
+    session_id: str
+    connector_id: int
+    id_tag: str
+    started_at: str
+    finished_at: str
+    start_energy_Wh: float
+    stop_energy_Wh: float
+    energy_Wh: float
+    duration_s: float
+    start_reason: StartSessionReason
+    stop_reason: StopTransactionReason
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionInfo(EverestModel):
+    """Live figures of the current session for dashboards (an extension variable)."""
+
+    uuid: str
+    state: str
+    started_at: str
+    duration_s: float
+    energy_Wh: float
+    power_W: float
+    id_tag: str | None = None

@@ -1,0 +1,397 @@
+"""EvseManager: runs one ChargingKernel against its ports in one asyncio task.
+
+The task owns the kernel. Polls, timers and commands are all queued into it, so the pure
+state machine never sees concurrency. After every input the task executes the kernel's
+effects in order (meter transaction, persist, publish) and then applies the charger output.
+Adapters (Home Assistant, MQTT, HTTP) subscribe to one stream of ``Update``s and call the
+typed command methods below (or ``controller.commands.execute`` for JSON arguments).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
+
+from .clock import Clock, SystemClock, rfc3339
+from .errors import DeviceError
+from .everest import (
+    EnableDisableSource,
+    EnergyTransferMode,
+    EnforcedLimits,
+    Evse,
+    PlugAndChargeConfiguration,
+    Powermeter,
+    ProvidedIdToken,
+    StopTransactionRequest,
+    UpdateAllowedEnergyTransferModesResult,
+    ValidationResult,
+)
+from .everest.model import dump
+from .kernel.effects import (
+    CloseTransaction,
+    Effect,
+    PersistTransaction,
+    Publish,
+    StartMeterTransaction,
+    StopMeterTransaction,
+)
+from .kernel.machine import ChargingKernel, KernelConfig
+from .kernel.session import SessionRecord
+from .kernel.states import State
+from .ports import ChargeControllerPort, ChargerOutput, PowerMeterPort
+from .store import SessionStore
+
+_LOGGER = logging.getLogger(__name__)
+T = TypeVar("T")
+MAX_SETTLE_POLLS = 3
+
+
+@dataclass(frozen=True)
+class Update:
+    """One published variable (``session_event`` included) of one connector."""
+
+    connector: str
+    var: str
+    value: Any
+
+    def to_json(self) -> Any:
+        """The value in EVerest's JSON form."""
+        return dump(self.value)
+
+
+Listener = Callable[[Update], None]
+
+
+class EvseManager:
+    """One connector: kernel + charger + meter + store, driven by one task."""
+
+    def __init__(
+        self,
+        charger: ChargeControllerPort,
+        meter: PowerMeterPort,
+        store: SessionStore,
+        config: KernelConfig | None = None,
+        *,
+        name: str = "evse1",
+        clock: Clock | None = None,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.name = name
+        self.config = config or KernelConfig()
+        self.poll_interval = poll_interval
+        self._charger = charger
+        self._meter = meter
+        self._store = store
+        self._clock = clock or SystemClock()
+        self._kernel: ChargingKernel | None = None
+        self._listeners: list[Listener] = []
+        self._queue: asyncio.Queue[_Job[Any]] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._applied: ChargerOutput | None = None
+        self._available = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Connect the devices, restore any open transaction and start the task.
+
+        Raises ``DeviceError`` when a device cannot be reached (nothing is left running).
+        """
+        info = await self._charger.connect()
+        await self._meter.connect()
+        status = await self._charger.read_status()
+        sample = await self._meter.read()
+        kernel = ChargingKernel(self.config, self._clock, info, self._stamp(sample))
+        self._kernel = kernel
+        self._available = True
+        kernel.start(status, restored=self._store.load_open(self.name))
+        await self._flush()
+        self._task = asyncio.create_task(self._run(), name=f"evse_manager {self.name}")
+
+    async def stop(self) -> None:
+        """Stop the task and leave the charger in its safe state (no charging)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._kernel is not None:
+            with contextlib.suppress(DeviceError):
+                await self._charger.apply(ChargerOutput.safe(self._kernel.output().phases))
+        await self._charger.close()
+        await self._meter.close()
+        while not self._queue.empty():
+            self._queue.get_nowait().future.cancel()
+
+    async def __aenter__(self) -> EvseManager:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ observation
+
+    @property
+    def kernel(self) -> ChargingKernel:
+        """The kernel (read-only use: state, vars)."""
+        if self._kernel is None:
+            raise RuntimeError("EvseManager not started")
+        return self._kernel
+
+    @property
+    def state(self) -> State:
+        """Current charger state."""
+        return self.kernel.state
+
+    @property
+    def available(self) -> bool:
+        """False while a device is unreachable."""
+        return self._available
+
+    def vars(self) -> dict[str, Any]:
+        """Snapshot of every published variable."""
+        return self.kernel.vars()
+
+    def history(self, limit: int = 50) -> list[SessionRecord]:
+        """Finished sessions, newest first."""
+        return self._store.history(self.name, limit)
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` for every update; returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def updates(self) -> AsyncIterator[Update]:
+        """Every update from now on, as an async iterator."""
+        queue: asyncio.Queue[Update] = asyncio.Queue()
+        unsubscribe = self.subscribe(queue.put_nowait)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            unsubscribe()
+
+    # ------------------------------------------------------------------ commands
+
+    async def get_evse(self) -> Evse:
+        """get_evse."""
+        return await self._submit(lambda k: k.get_evse())
+
+    async def enable_disable(self, connector_id: int, source: EnableDisableSource) -> bool:
+        """enable_disable."""
+        return await self._submit(lambda k: k.enable_disable(connector_id, source))
+
+    async def authorize_response(self, token: ProvidedIdToken, result: ValidationResult) -> None:
+        """authorize_response."""
+        await self._submit(lambda k: k.authorize_response(token, result))
+
+    async def withdraw_authorization(self) -> None:
+        """withdraw_authorization."""
+        await self._submit(lambda k: k.withdraw_authorization())
+
+    async def reserve(self, reservation_id: int) -> bool:
+        """reserve."""
+        return await self._submit(lambda k: k.reserve(reservation_id))
+
+    async def cancel_reservation(self) -> None:
+        """cancel_reservation."""
+        await self._submit(lambda k: k.cancel_reservation())
+
+    async def pause_charging(self) -> bool:
+        """pause_charging."""
+        return await self._submit(lambda k: k.pause_charging())
+
+    async def resume_charging(self) -> bool:
+        """resume_charging."""
+        return await self._submit(lambda k: k.resume_charging())
+
+    async def stop_transaction(self, request: StopTransactionRequest) -> bool:
+        """stop_transaction."""
+        return await self._submit(lambda k: k.stop_transaction(request))
+
+    async def force_unlock(self, connector_id: int) -> bool:
+        """force_unlock."""
+        return await self._submit(lambda k: k.force_unlock(connector_id))
+
+    async def external_ready_to_start_charging(self) -> bool:
+        """external_ready_to_start_charging."""
+        return await self._submit(lambda k: k.external_ready_to_start_charging())
+
+    async def set_plug_and_charge_configuration(self, config: PlugAndChargeConfiguration) -> None:
+        """set_plug_and_charge_configuration."""
+        await self._submit(lambda k: k.set_plug_and_charge_configuration(config))
+
+    async def update_allowed_energy_transfer_modes(
+        self, modes: list[EnergyTransferMode]
+    ) -> UpdateAllowedEnergyTransferModesResult:
+        """update_allowed_energy_transfer_modes."""
+        return await self._submit(lambda k: k.update_allowed_energy_transfer_modes(modes))
+
+    async def set_enforced_limits(self, limits: EnforcedLimits) -> None:
+        """The energy-manager input (enforce_limits)."""
+        await self._submit(lambda k: k.set_enforced_limits(limits))
+
+    async def poll_now(self) -> None:
+        """Poll the devices and run the timers now; returns when all effects are done."""
+        await self._submit(lambda k: None, poll=True)
+
+    # ------------------------------------------------------------------ the task
+
+    async def _submit(self, fn: Callable[[ChargingKernel], T], poll: bool = False) -> T:
+        if self._task is None or self._task.done():
+            raise RuntimeError(f"EvseManager {self.name} is not running")
+        job: _Job[T] = _Job(fn, asyncio.get_running_loop().create_future(), poll)
+        self._queue.put_nowait(job)
+        return await job.future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_poll = loop.time()
+        while True:
+            timeout = max(0.0, min(next_poll, self._deadline_in_loop_time()) - loop.time())
+            job: _Job[Any] | None = None
+            with contextlib.suppress(TimeoutError):
+                job = await asyncio.wait_for(self._queue.get(), timeout)
+            failure: Exception | None = None
+            try:
+                if job is None or job.poll or loop.time() >= next_poll:
+                    await self._poll()
+                    next_poll = loop.time() + self.poll_interval
+                if job is not None:
+                    job.run(self.kernel)
+                self.kernel.tick()
+                await self._flush()
+            except Exception as err:  # the loop must survive anything a device does
+                _LOGGER.exception("%s: unexpected error in the kernel task", self.name)
+                failure = err
+            if job is not None:
+                job.settle(failure)
+
+    def _deadline_in_loop_time(self) -> float:
+        loop = asyncio.get_running_loop()
+        deadline = self.kernel.next_deadline()
+        if deadline is None:
+            return loop.time() + 3600.0
+        return loop.time() + max(0.0, deadline - self._clock.monotonic())
+
+    async def _poll(self) -> None:
+        kernel = self.kernel
+        try:
+            status = await self._charger.read_status()
+        except DeviceError as err:
+            self._link_lost("charger", err)
+        else:
+            self._link_restored("charger")
+            kernel.on_charger_status(status)
+        try:
+            sample = await self._meter.read()
+        except DeviceError as err:
+            self._link_lost("meter", err)
+        else:
+            self._link_restored("meter")
+            kernel.on_meter(self._stamp(sample))
+
+    def _link_lost(self, device: str, err: DeviceError) -> None:
+        if self._available:
+            _LOGGER.warning("%s: %s unreachable: %s", self.name, device, err)
+        self._available = False
+        self._applied = None  # rewrite the whole output once the link is back
+        self.kernel.on_link_lost(device, str(err))
+
+    def _link_restored(self, device: str) -> None:
+        if not self._available:
+            _LOGGER.info("%s: %s reachable again", self.name, device)
+        self._available = True
+        self.kernel.on_link_restored(device)
+
+    def _stamp(self, sample: Powermeter) -> Powermeter:
+        """Meter samples carry the controller's clock, like every event."""
+        return replace(sample, timestamp=rfc3339(self._clock.now()))
+
+    async def _flush(self) -> None:
+        """Execute effects in order, apply the output, re-poll until relays settle."""
+        for _ in range(MAX_SETTLE_POLLS):
+            await self._execute(self.kernel.take_effects())
+            output = self.kernel.output()
+            if output == self._applied:
+                return
+            try:
+                await self._charger.apply(output)
+            except DeviceError as err:
+                self._link_lost("charger", err)
+                await self._execute(self.kernel.take_effects())
+                return
+            self._applied = output
+            await self._poll()
+
+    async def _execute(self, effects: list[Effect]) -> None:
+        pending = list(effects)
+        while pending:
+            effect = pending.pop(0)
+            await self._execute_one(effect)
+            pending.extend(self.kernel.take_effects())
+
+    async def _execute_one(self, effect: Effect) -> None:
+        match effect:
+            case Publish(var, value):
+                self._notify(Update(self.name, var, value))
+            case PersistTransaction(record):
+                self._store.save_open(self.name, record)
+            case CloseTransaction(record):
+                self._store.close_transaction(self.name, record)
+            case StartMeterTransaction(transaction_id):
+                await self._start_meter_transaction(transaction_id)
+            case StopMeterTransaction(transaction_id):
+                with contextlib.suppress(DeviceError):
+                    await self._meter.stop_transaction(transaction_id)
+
+    async def _start_meter_transaction(self, transaction_id: str) -> None:
+        try:
+            response = await self._meter.start_transaction(transaction_id)
+        except DeviceError as err:
+            self.kernel.on_meter_transaction_started(False, str(err))
+            return
+        ok = response.status.value == "OK"
+        self.kernel.on_meter_transaction_started(ok, response.error or "")
+
+    def _notify(self, update: Update) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(update)
+            except Exception:  # a broken adapter must not stop the kernel
+                _LOGGER.exception("%s: listener failed on %s", self.name, update.var)
+
+
+class _Job(Generic[T]):
+    """A function to run on the kernel inside the task, and where its result goes."""
+
+    def __init__(
+        self, fn: Callable[[ChargingKernel], T], future: asyncio.Future[T], poll: bool
+    ) -> None:
+        self.fn = fn
+        self.future = future
+        self.poll = poll
+        self._result: T | None = None
+        self._error: Exception | None = None
+
+    def run(self, kernel: ChargingKernel) -> None:
+        """Call the kernel; a CommandError is the caller's, not the task's."""
+        try:
+            self._result = self.fn(kernel)
+        except Exception as err:  # handed to the caller, never escapes the task
+            self._error = err
+
+    def settle(self, failure: Exception | None) -> None:
+        """Resolve the caller's future after every effect of the job is done."""
+        if self.future.done():
+            return
+        error = failure or self._error
+        if error is not None:
+            self.future.set_exception(error)
+        else:
+            self.future.set_result(self._result)  # type: ignore[arg-type]

@@ -1,0 +1,99 @@
+"""Durable session storage: the open transaction and the history of finished ones.
+
+stdlib sqlite3 in WAL mode with ``synchronous=FULL``: every write is one SQL transaction,
+committed before the caller continues, so a crash leaves either the old or the new row and
+never half of one. Writes are a few per session, so they run inline on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from .kernel.session import SessionRecord, TransactionRecord
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS open_transaction (
+    connector_key TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS session_history (
+    session_id TEXT PRIMARY KEY,
+    connector_key TEXT NOT NULL,
+    finished_at TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_by_time ON session_history (connector_key, finished_at);
+"""
+
+
+class SessionStore:
+    """Open transactions and session history of the connectors of one controller."""
+
+    def __init__(self, path: Path | str, history_limit: int = 1000) -> None:
+        self.path = str(path)
+        self.history_limit = history_limit
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def save_open(self, key: str, record: TransactionRecord) -> None:
+        """Persist the open transaction of connector ``key`` (replacing any older one)."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO open_transaction VALUES (?, ?)",
+                (key, json.dumps(record.to_json())),
+            )
+
+    def load_open(self, key: str) -> TransactionRecord | None:
+        """The transaction connector ``key`` had open when the process stopped."""
+        row = self._db.execute(
+            "SELECT record FROM open_transaction WHERE connector_key = ?", (key,)
+        ).fetchone()
+        return TransactionRecord.from_json(json.loads(row[0])) if row else None
+
+    def close_transaction(self, key: str, record: SessionRecord) -> None:
+        """Atomically drop the open transaction and add it to the history."""
+        with self._transaction():
+            self._db.execute("DELETE FROM open_transaction WHERE connector_key = ?", (key,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO session_history VALUES (?, ?, ?, ?)",
+                (record.session_id, key, record.finished_at, json.dumps(record.to_json())),
+            )
+            self._db.execute(
+                "DELETE FROM session_history WHERE connector_key = ? AND session_id NOT IN "
+                "(SELECT session_id FROM session_history WHERE connector_key = ? "
+                "ORDER BY finished_at DESC LIMIT ?)",
+                (key, key, self.history_limit),
+            )
+
+    def history(self, key: str, limit: int = 50) -> list[SessionRecord]:
+        """The most recent finished sessions of connector ``key``, newest first."""
+        rows = self._db.execute(
+            "SELECT record FROM session_history WHERE connector_key = ? "
+            "ORDER BY finished_at DESC LIMIT ?",
+            (key, limit),
+        ).fetchall()
+        return [SessionRecord.from_json(json.loads(row[0])) for row in rows]
+
+    def _transaction(self) -> _Tx:
+        return _Tx(self._db)
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
