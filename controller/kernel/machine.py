@@ -491,7 +491,9 @@ class ChargingKernel:
         if self.enabled:
             return Trigger.ENABLE
         if self._session is not None and not self._status.cp.plugged:
-            return Trigger.UNPLUG
+            # Unplugged while disabled: the session ends here, the EVSE stays disabled.
+            self._enter_Finished(Trigger.UNPLUG)
+            self._end_session()
         return None
 
     def _guard_Idle(self) -> Trigger | None:

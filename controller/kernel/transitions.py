@@ -18,7 +18,6 @@ T = Trigger
 TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
     S.Disabled: {
         T.ENABLE: S.Idle,
-        T.UNPLUG: S.Finished,
     },
     S.Idle: {
         T.DISABLE: S.Disabled,

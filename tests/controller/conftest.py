@@ -14,8 +14,12 @@ from controller.clock import ManualClock
 from controller.everest import (
     AuthorizationStatus,
     AuthorizationType,
+    EnforcedLimits,
     IdToken,
     IdTokenType,
+    IntegerWithSource,
+    LimitsRes,
+    NumberWithSource,
     ProvidedIdToken,
     ValidationResult,
 )
@@ -29,6 +33,20 @@ TOKEN = ProvidedIdToken(
     authorization_type=AuthorizationType.RFID,
 )
 ACCEPTED = ValidationResult(authorization_status=AuthorizationStatus.Accepted)
+
+
+def limits(amps=None, watts=None, phases=None, valid_for=0):
+    return EnforcedLimits(
+        uuid="evse_manager",
+        valid_for=valid_for,
+        limits_root_side=LimitsRes(
+            ac_max_current_A=None if amps is None else NumberWithSource(value=amps, source="em"),
+            total_power_W=None if watts is None else NumberWithSource(value=watts, source="em"),
+            ac_max_phase_count=None
+            if phases is None
+            else IntegerWithSource(value=phases, source="em"),
+        ),
+    )
 
 
 @dataclass
@@ -97,7 +115,11 @@ async def make_rig(tmp_path, config: KernelConfig | None = None, **station_args)
     meter = MemoryMeter(station)
     store = SessionStore(tmp_path / "sessions.db")
     manager = EvseManager(
-        MemoryCharger(station), meter, store, config or KernelConfig(), clock=clock,
+        MemoryCharger(station),
+        meter,
+        store,
+        config or KernelConfig(),
+        clock=clock,
         poll_interval=3600.0,
     )
     rig = Rig(clock, station, meter, store, manager)

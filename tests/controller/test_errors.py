@@ -1,0 +1,135 @@
+"""Errors raise Inoperative, inhibit charging while active, and clear."""
+
+from controller.everest import Severity
+from controller.kernel.states import State
+from controller.ports import CpMode
+
+from .conftest import limits
+
+
+def error_types(rig):
+    return [e.type for e in rig.manager.vars()["errors"]]
+
+
+async def test_board_error_while_idle_sets_cp_f_and_clears(rig):
+    rig.station.inject_error("evse_board_support/MREC14PilotFault", Severity.Medium)
+    await rig.poll()
+    assert error_types(rig) == [
+        "evse_manager/Inoperative",
+        "evse_board_support/MREC14PilotFault",
+    ]
+    assert rig.station.output.cp is CpMode.F
+    rig.station.plug_in()
+    await rig.poll()
+    assert rig.manager.state is State.Idle  # no session while inoperative
+    rig.station.clear_errors()
+    await rig.poll()
+    assert error_types(rig) == []
+    assert rig.manager.state is State.WaitingForAuthentication
+
+
+async def test_error_while_charging_pauses_and_resumes(rig):
+    await rig.start_charging()
+    rig.take_events()
+    rig.station.inject_error("ac_rcd/DC", Severity.High)
+    await rig.poll()
+    assert rig.take_events() == ["StoppingCharging", "ChargingPausedEVSE"]
+    assert not rig.station.relays_on()
+    assert rig.station.output.cp is CpMode.F  # high severity: PWM off at once
+    rig.station.clear_errors()
+    await rig.poll()
+    assert rig.take_events() == ["PrepareCharging", "ChargingStarted"]
+    assert rig.station.relays_on()
+
+
+async def test_error_pause_reason_is_error(rig):
+    await rig.start_charging()
+    rig.updates.clear()
+    rig.station.inject_error("evse_board_support/DiodeFault")
+    await rig.poll()
+    (event,) = rig.event_payloads("ChargingPausedEVSE")
+    assert event.to_json()["charging_paused_evse"] == {"reasons": ["Error"]}
+
+
+async def test_warning_does_not_inhibit(rig):
+    await rig.start_charging()
+    rig.take_events()
+    rig.station.inject_error("evse_board_support/VendorWarning", Severity.Low)
+    await rig.poll()
+    assert rig.take_events() == []
+    assert rig.manager.state is State.Charging
+    assert error_types(rig) == ["evse_board_support/VendorWarning"]
+
+
+async def test_error_while_waiting_for_auth_finishes_session(rig):
+    rig.station.plug_in()
+    await rig.poll()
+    rig.take_events()
+    rig.station.inject_error("evse_board_support/MREC2GroundFailure")
+    await rig.poll()
+    assert rig.manager.state is State.Finished
+    rig.station.clear_errors()
+    rig.station.unplug()
+    await rig.poll()
+    assert rig.take_events() == ["SessionFinished"]
+
+
+async def test_overvoltage_raises_mrec5_and_unplug_clears(rig):
+    await rig.start_charging()
+    rig.station.voltage_V = 280.0
+    await rig.poll()
+    assert "evse_manager/MREC5OverVoltage" in error_types(rig)
+    assert rig.manager.state is State.ChargingPausedEVSE
+    rig.station.voltage_V = 230.0
+    rig.station.unplug()
+    await rig.poll()
+    assert error_types(rig) == []
+
+
+async def test_overcurrent_for_seven_seconds_raises_mrec4(rig):
+    await rig.start_charging()
+    await rig.manager.set_enforced_limits(limits(amps=10.0))
+    rig.station.ev.fixed_current_A = 16.0  # draws 16 A although 10 A are signalled
+    await rig.advance(6)
+    assert "evse_manager/MREC4OverCurrentFailure" not in error_types(rig)
+    await rig.advance(2)
+    assert "evse_manager/MREC4OverCurrentFailure" in error_types(rig)
+    assert not rig.station.relays_on()
+
+
+async def test_meter_transaction_start_failure(rig):
+    rig.meter.fail_transactions = True
+    rig.station.plug_in()
+    await rig.poll()
+    rig.take_events()
+    await rig.authorize()
+    assert rig.take_events() == ["Authorized"]
+    assert "evse_manager/PowermeterTransactionStartFailed" in error_types(rig)
+    assert rig.manager.state is State.Finished
+    rig.station.unplug()
+    await rig.poll()
+    assert rig.take_events() == ["SessionFinished"]
+    assert error_types(rig) == []
+
+
+async def test_link_loss_inhibits_charging_and_recovers(rig):
+    await rig.start_charging()
+    rig.take_events()
+    rig.station.link_up = False
+    await rig.poll()
+    assert rig.manager.available is False
+    assert "evse_board_support/CommunicationFault" in error_types(rig)
+    assert rig.manager.state is State.StoppingCharging
+    rig.station.link_up = True
+    await rig.advance(1)
+    assert rig.manager.available is True
+    assert rig.manager.state is State.Charging
+    assert rig.station.relays_on()
+    # The relays could not be opened while the link was down; once they are, no EVSE
+    # reason is left, so (as in EVerest) the stop completes as an EV pause and resumes.
+    assert rig.take_events() == [
+        "StoppingCharging",
+        "ChargingPausedEV",
+        "PrepareCharging",
+        "ChargingStarted",
+    ]
