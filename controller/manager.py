@@ -108,7 +108,12 @@ class EvseManager:
         kernel = ChargingKernel(self.config, self._clock, info, self._stamp(sample))
         self._kernel = kernel
         self._available = True
-        kernel.start(status, restored=self._store.load_open(self.name))
+        last = self._store.history(self.name, 1)
+        kernel.start(
+            status,
+            restored=self._store.load_open(self.name),
+            last_session=last[0] if last else None,
+        )
         await self._flush()
         self._task = asyncio.create_task(self._run(), name=f"evse_manager {self.name}")
 

@@ -166,10 +166,17 @@ class ChargingKernel:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, status: ChargerStatus, restored: TransactionRecord | None = None) -> None:
+    def start(
+        self,
+        status: ChargerStatus,
+        restored: TransactionRecord | None = None,
+        last_session: SessionRecord | None = None,
+    ) -> None:
         """First poll after connect: publish the static variables and settle the state."""
         self._status = status
         self._publish_static()
+        if last_session is not None:
+            self._set_var("last_session", last_session)
         self._emit(
             SessionEventEnum.Enabled if self.enabled else SessionEventEnum.Disabled,
             source=self._arbiter.winner(),
@@ -194,6 +201,7 @@ class ChargingKernel:
         self._set_var("powermeter", self._meter)
         self._set_var("errors", [])
         self._set_var("state", self.state)
+        self._set_var("cp_state", self._status.cp)
 
     def _restore(self, record: TransactionRecord) -> None:
         """A transaction was open when the previous process died: resume or finish it."""
@@ -264,6 +272,7 @@ class ChargingKernel:
             # While the EVSE drives -12 V it cannot see the EV: keep the last EV state.
             status = replace(status, cp=previous.cp)
         self._status = status
+        self._set_var("cp_state", status.cp)
         self._errors.sync_origin("board", (replace(e, origin="board") for e in status.errors))
         if previous.cp.plugged and not status.cp.plugged:
             self._errors.clear_on_unplug()
@@ -807,23 +816,21 @@ class ChargingKernel:
         self._effects.append(StopMeterTransaction(record.session_id))
         finished_at = rfc3339(self._clock.now())
         stop_energy = self._meter.energy_Wh_import.total
-        self._effects.append(
-            CloseTransaction(
-                SessionRecord(
-                    session_id=record.session_id,
-                    connector_id=record.connector_id,
-                    id_tag=record.id_tag.id_token.value,
-                    started_at=record.started_at,
-                    finished_at=finished_at,
-                    start_energy_Wh=record.start_energy_Wh,
-                    stop_energy_Wh=stop_energy,
-                    energy_Wh=stop_energy - record.start_energy_Wh,
-                    duration_s=_seconds_between(record.started_at, finished_at),
-                    start_reason=record.session_reason,
-                    stop_reason=reason,
-                )
-            )
+        summary = SessionRecord(
+            session_id=record.session_id,
+            connector_id=record.connector_id,
+            id_tag=record.id_tag.id_token.value,
+            started_at=record.started_at,
+            finished_at=finished_at,
+            start_energy_Wh=record.start_energy_Wh,
+            stop_energy_Wh=stop_energy,
+            energy_Wh=stop_energy - record.start_energy_Wh,
+            duration_s=_seconds_between(record.started_at, finished_at),
+            start_reason=record.session_reason,
+            stop_reason=reason,
         )
+        self._effects.append(CloseTransaction(summary))
+        self._set_var("last_session", summary)
         self._transaction = None
         self._emit(
             SessionEventEnum.TransactionFinished,
@@ -893,6 +900,7 @@ class ChargingKernel:
 
     def _after_step(self) -> None:
         """Keep the signalled current, limits and session figures current."""
+        self._set_var("enabled", self.enabled)
         self._update_signalled_current()
         self._set_var(
             "limits",

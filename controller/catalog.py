@@ -1,0 +1,458 @@
+"""What every adapter shows: entities derived from the published variables, as data.
+
+The Home Assistant integration and the MQTT discovery both build their entities from this
+one table, so a sensor, its unit and its device class are defined once. Values are plain
+strings in Home Assistant's vocabulary (device classes, state classes, units) but nothing
+here imports Home Assistant. Controls name the JSON command (``controller.commands``) and
+how to build its arguments from the control's value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .everest import (
+    CarManufacturer,
+    CpState,
+    EnableSource,
+    EnableState,
+    SessionEventEnum,
+    StopTransactionReason,
+)
+from .everest.model import dump
+from .kernel.states import State
+
+Vars = Mapping[str, Any]
+ValueFn = Callable[[Vars], Any]
+
+SENSOR = "sensor"
+BINARY_SENSOR = "binary_sensor"
+SWITCH = "switch"
+NUMBER = "number"
+BUTTON = "button"
+EVENT = "event"
+DIAGNOSTIC = "diagnostic"
+CONFIG = "config"
+
+# The source and priority Home Assistant, MQTT and HTTP users vote with in enable_disable.
+LOCAL_SOURCE = EnableSource.LocalAPI
+LOCAL_PRIORITY = 100
+# The energy-manager source name of limits set by hand (max-current number).
+MANUAL_LIMIT_SOURCE = "manual"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntitySpec:
+    """One entity: where its state comes from, how it is shown, what it commands."""
+
+    key: str
+    platform: str
+    value: ValueFn
+    name: str
+    unit: str | None = None
+    device_class: str | None = None
+    state_class: str | None = None
+    category: str | None = None
+    enabled_default: bool = True
+    options: tuple[str, ...] | None = None
+    icon: str | None = None
+    command: str | None = None
+    command_args: Callable[[Any, Vars], dict[str, Any]] | None = None
+    min_value: ValueFn | None = None
+    max_value: ValueFn | None = None
+    step: float | None = None
+
+
+def path(var: str, *keys: str) -> ValueFn:
+    """Value at ``vars[var].key1.key2...`` in JSON form, or None where anything is unset."""
+
+    def get(values: Vars) -> Any:
+        node = dump(values.get(var))
+        for key in keys:
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(key)
+        return node
+
+    return get
+
+
+def _errors_summary(values: Vars) -> str:
+    errors = values.get("errors") or []
+    return errors[0].type if errors else "none"
+
+
+def _enable_args(on: Any, _: Vars) -> dict[str, Any]:
+    state = EnableState.Enable if on else EnableState.Disable
+    return {
+        "connector_id": 0,
+        "cmd_source": {
+            "enable_source": LOCAL_SOURCE.value,
+            "enable_state": state.value,
+            "enable_priority": LOCAL_PRIORITY,
+        },
+    }
+
+
+def _limit_args(amps: Any, _: Vars) -> dict[str, Any]:
+    return {
+        "value": {
+            "uuid": MANUAL_LIMIT_SOURCE,
+            "valid_for": 0,
+            "limits_root_side": {
+                "ac_max_current_A": {"value": float(amps), "source": MANUAL_LIMIT_SOURCE}
+            },
+        }
+    }
+
+
+def _manual_limit(values: Vars) -> Any:
+    enforced = path("enforced_limits", "limits_root_side", "ac_max_current_A", "value")(values)
+    return (
+        enforced
+        if enforced is not None
+        else path("hw_capabilities", "max_current_A_import")(values)
+    )
+
+
+def _stop_args(_: Any, __: Vars) -> dict[str, Any]:
+    return {"request": {"reason": StopTransactionReason.Local.value}}
+
+
+def _no_args(_: Any, __: Vars) -> dict[str, Any]:
+    return {}
+
+
+def _unlock_args(_: Any, __: Vars) -> dict[str, Any]:
+    return {"connector_id": 1}
+
+
+def _phase(var: str, kind: str, n: int, unit: str, device_class: str) -> EntitySpec:
+    return EntitySpec(
+        key=f"{kind}_l{n}",
+        platform=SENSOR,
+        value=path("powermeter", var, f"L{n}"),
+        name=f"{kind.capitalize()} L{n}",
+        unit=unit,
+        device_class=device_class,
+        state_class="measurement",
+        category=DIAGNOSTIC if kind == "voltage" else None,
+        enabled_default=kind == "current",
+    )
+
+
+ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec(
+        key="session_event",
+        platform=EVENT,
+        value=path("session_event", "event"),
+        name="Session event",
+        options=tuple(e.value for e in SessionEventEnum),
+    ),
+    EntitySpec(
+        key="state",
+        platform=SENSOR,
+        value=path("state"),
+        name="Charging state",
+        device_class="enum",
+        options=tuple(s.value for s in State),
+    ),
+    EntitySpec(
+        key="cp_state",
+        platform=SENSOR,
+        value=path("cp_state"),
+        name="Control pilot state",
+        device_class="enum",
+        options=tuple(s.value for s in CpState),
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="power",
+        platform=SENSOR,
+        value=path("powermeter", "power_W", "total"),
+        name="Power",
+        unit="W",
+        device_class="power",
+        state_class="measurement",
+    ),
+    EntitySpec(
+        key="energy",
+        platform=SENSOR,
+        value=path("powermeter", "energy_Wh_import", "total"),
+        name="Energy",
+        unit="Wh",
+        device_class="energy",
+        state_class="total_increasing",
+    ),
+    EntitySpec(
+        key="energy_export",
+        platform=SENSOR,
+        value=path("powermeter", "energy_Wh_export", "total"),
+        name="Energy exported",
+        unit="Wh",
+        device_class="energy",
+        state_class="total_increasing",
+        enabled_default=False,
+    ),
+    *(_phase("current_A", "current", n, "A", "current") for n in (1, 2, 3)),
+    *(_phase("voltage_V", "voltage", n, "V", "voltage") for n in (1, 2, 3)),
+    EntitySpec(
+        key="frequency",
+        platform=SENSOR,
+        value=path("powermeter", "frequency_Hz", "L1"),
+        name="Frequency",
+        unit="Hz",
+        device_class="frequency",
+        state_class="measurement",
+        category=DIAGNOSTIC,
+        enabled_default=False,
+    ),
+    EntitySpec(
+        key="current_limit",
+        platform=SENSOR,
+        value=path("limits", "max_current"),
+        name="Current limit",
+        unit="A",
+        device_class="current",
+        state_class="measurement",
+    ),
+    EntitySpec(
+        key="phases_available",
+        platform=SENSOR,
+        value=path("limits", "nr_of_phases_available"),
+        name="Phases available",
+        state_class="measurement",
+    ),
+    EntitySpec(
+        key="enforced_limit",
+        platform=SENSOR,
+        value=path("enforced_limits", "limits_root_side", "ac_max_current_A", "value"),
+        name="Enforced current limit",
+        unit="A",
+        device_class="current",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="enforced_limit_source",
+        platform=SENSOR,
+        value=path("enforced_limits", "limits_root_side", "ac_max_current_A", "source"),
+        name="Enforced limit source",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="hw_max_current",
+        platform=SENSOR,
+        value=path("hw_capabilities", "max_current_A_import"),
+        name="Hardware maximum current",
+        unit="A",
+        device_class="current",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="hw_min_current",
+        platform=SENSOR,
+        value=path("hw_capabilities", "min_current_A_import"),
+        name="Hardware minimum current",
+        unit="A",
+        device_class="current",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="hw_max_phases",
+        platform=SENSOR,
+        value=path("hw_capabilities", "max_phase_count_import"),
+        name="Hardware phases",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="evse_id",
+        platform=SENSOR,
+        value=path("evse_id"),
+        name="EVSE ID",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="selected_protocol",
+        platform=SENSOR,
+        value=path("selected_protocol"),
+        name="Protocol",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="car_manufacturer",
+        platform=SENSOR,
+        value=path("car_manufacturer"),
+        name="Car manufacturer",
+        device_class="enum",
+        options=tuple(c.value for c in CarManufacturer),
+        category=DIAGNOSTIC,
+        enabled_default=False,
+    ),
+    EntitySpec(
+        key="ev_soc",
+        platform=SENSOR,
+        value=path("ev_info", "soc"),
+        name="EV state of charge",
+        unit="%",
+        device_class="battery",
+        state_class="measurement",
+        enabled_default=False,
+    ),
+    EntitySpec(
+        key="evse_temperature",
+        platform=SENSOR,
+        value=path("telemetry", "evse_temperature_C"),
+        name="Temperature",
+        unit="°C",
+        device_class="temperature",
+        state_class="measurement",
+        category=DIAGNOSTIC,
+        enabled_default=False,
+    ),
+    EntitySpec(
+        key="error",
+        platform=SENSOR,
+        value=_errors_summary,
+        name="Error",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="session_energy",
+        platform=SENSOR,
+        value=path("session_info", "energy_Wh"),
+        name="Session energy",
+        unit="Wh",
+        device_class="energy",
+        state_class="total_increasing",
+    ),
+    EntitySpec(
+        key="session_duration",
+        platform=SENSOR,
+        value=path("session_info", "duration_s"),
+        name="Session duration",
+        unit="s",
+        device_class="duration",
+    ),
+    EntitySpec(
+        key="last_session_energy",
+        platform=SENSOR,
+        value=path("last_session", "energy_Wh"),
+        name="Last session energy",
+        unit="Wh",
+        device_class="energy",
+    ),
+    EntitySpec(
+        key="last_session_duration",
+        platform=SENSOR,
+        value=path("last_session", "duration_s"),
+        name="Last session duration",
+        unit="s",
+        device_class="duration",
+    ),
+    EntitySpec(
+        key="plugged_in",
+        platform=BINARY_SENSOR,
+        value=lambda v: None if v.get("cp_state") is None else v["cp_state"] != CpState.A,
+        name="Plugged in",
+        device_class="plug",
+    ),
+    EntitySpec(
+        key="charging",
+        platform=BINARY_SENSOR,
+        value=lambda v: v.get("state") == State.Charging,
+        name="Charging",
+        device_class="battery_charging",
+    ),
+    EntitySpec(
+        key="ready",
+        platform=BINARY_SENSOR,
+        value=path("ready"),
+        name="Ready",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="waiting_for_external_ready",
+        platform=BINARY_SENSOR,
+        value=path("waiting_for_external_ready"),
+        name="Waiting for external ready",
+        category=DIAGNOSTIC,
+        enabled_default=False,
+    ),
+    EntitySpec(
+        key="problem",
+        platform=BINARY_SENSOR,
+        value=lambda v: bool(v.get("errors")),
+        name="Problem",
+        device_class="problem",
+    ),
+    EntitySpec(
+        key="relays",
+        platform=BINARY_SENSOR,
+        value=path("telemetry", "relais_on"),
+        name="Relays",
+        device_class="power",
+        category=DIAGNOSTIC,
+    ),
+    EntitySpec(
+        key="enabled",
+        platform=SWITCH,
+        value=path("enabled"),
+        name="Enabled",
+        category=CONFIG,
+        command="enable_disable",
+        command_args=_enable_args,
+    ),
+    EntitySpec(
+        key="max_current",
+        platform=NUMBER,
+        value=_manual_limit,
+        name="Maximum current",
+        unit="A",
+        device_class="current",
+        command="enforce_limits",
+        command_args=_limit_args,
+        min_value=lambda v: 0.0,
+        max_value=path("hw_capabilities", "max_current_A_import"),
+        step=1.0,
+    ),
+    EntitySpec(
+        key="pause",
+        platform=BUTTON,
+        value=lambda v: None,
+        name="Pause charging",
+        command="pause_charging",
+        command_args=_no_args,
+    ),
+    EntitySpec(
+        key="resume",
+        platform=BUTTON,
+        value=lambda v: None,
+        name="Resume charging",
+        command="resume_charging",
+        command_args=_no_args,
+    ),
+    EntitySpec(
+        key="stop",
+        platform=BUTTON,
+        value=lambda v: None,
+        name="Stop transaction",
+        command="stop_transaction",
+        command_args=_stop_args,
+    ),
+    EntitySpec(
+        key="force_unlock",
+        platform=BUTTON,
+        value=lambda v: None,
+        name="Force unlock",
+        category=CONFIG,
+        command="force_unlock",
+        command_args=_unlock_args,
+    ),
+)
+
+
+def entities(platform: str | None = None) -> tuple[EntitySpec, ...]:
+    """All entity specs, or those of one platform."""
+    return tuple(e for e in ENTITIES if platform is None or e.platform == platform)
