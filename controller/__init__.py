@@ -20,6 +20,8 @@ from .variables import EVENT_VARS, EXTENSION_VARS, INTERFACE_VARS
 __all__ = [
     "COMMANDS",
     "ENTITIES",
+    "EVENT_VARS",
+    "EXTENSION_VARS",
     "INTERFACE_COMMANDS",
     "INTERFACE_VARS",
     "ChargeControllerPort",
@@ -32,8 +34,6 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "DeviceError",
-    "EVENT_VARS",
-    "EXTENSION_VARS",
     "EntitySpec",
     "EvseError",
     "EvseManager",
