@@ -1,0 +1,246 @@
+"""Configuration of the standalone controller (and of the Home Assistant entry), validated.
+
+One YAML file describes the connectors (charger map + connection, meter map + connection,
+limits) and, optionally, the MQTT bridge and HTTP API. ``load_config`` validates it with
+voluptuous and resolves every map, so any mistake is reported once, at start, as a
+``ConfigError`` naming the field. ``open_connector`` turns one connector's config into a
+running-ready ``EvseManager`` over Modbus, sharing buses through a ``BusRegistry``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import yaml
+from voluptuous.humanize import humanize_error
+
+from .clock import Clock
+from .errors import ConfigError, MapError
+from .kernel.machine import KernelConfig
+from .manager import EvseManager
+from .modbus.charger import ChargerSettings, ModbusCharger
+from .modbus.maps import DeviceMap, load_map
+from .modbus.meter import ModbusMeter
+from .modbus.transport import BusRegistry, Endpoint
+from .store import SessionStore
+
+BUILTIN_METER = "charger"  # meter: charger -> use the charger's own energy counter
+NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+
+CONNECTION_SCHEMA = vol.Schema(
+    {
+        vol.Optional("kind"): vol.In(("tcp", "rtu_over_tcp", "rtu", "ascii")),
+        vol.Optional("host"): str,
+        vol.Optional("port"): vol.All(int, vol.Range(min=1, max=65535)),
+        vol.Optional("serial_port"): str,
+        vol.Optional("baudrate"): vol.All(int, vol.Range(min=300, max=1_000_000)),
+        vol.Optional("parity"): vol.In(("N", "E", "O")),
+        vol.Optional("stopbits"): vol.In((1, 2)),
+        vol.Optional("unit"): vol.All(int, vol.Range(min=0, max=255)),
+        vol.Optional("timeout_s"): vol.All(vol.Coerce(float), vol.Range(min=0.05, max=30)),
+    }
+)
+DEVICE_SCHEMA = vol.Schema(
+    {vol.Required("map"): str, vol.Optional("connection", default={}): CONNECTION_SCHEMA}
+)
+CONNECTOR_SCHEMA = vol.Schema(
+    {
+        vol.Required("charger"): DEVICE_SCHEMA,
+        vol.Optional("meter", default=BUILTIN_METER): vol.Any(BUILTIN_METER, DEVICE_SCHEMA),
+        vol.Optional("evse_id"): vol.All(str, vol.Length(min=1, max=64)),
+        vol.Optional("max_current_A"): vol.All(vol.Coerce(float), vol.Range(min=6, max=80)),
+        vol.Optional("min_current_A"): vol.All(vol.Coerce(float), vol.Range(min=0, max=32)),
+        vol.Optional("phases"): vol.In((1, 3)),
+        vol.Optional("failsafe_current_A", default=0.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0, max=32)
+        ),
+        vol.Optional("poll_interval_s", default=1.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0.1, max=60)
+        ),
+        vol.Optional("free_charging", default=False): bool,
+        vol.Optional("auth_timeout_s", default=60.0): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=3600)
+        ),
+    }
+)
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not NAME.match(value):
+        raise vol.Invalid("connector names are 1-32 characters a-z, 0-9, _")
+    return value
+
+
+CONFIG_SCHEMA = vol.Schema(
+    {
+        vol.Optional("store", default="evse_sessions.db"): str,
+        vol.Required("connectors"): vol.All({_name: CONNECTOR_SCHEMA}, vol.Length(min=1)),
+        vol.Optional("mqtt"): dict,
+        vol.Optional("http"): dict,
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceConfig:
+    """A device: its map and where it is."""
+
+    map: DeviceMap
+    endpoint: Endpoint
+    unit: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConnectorConfig:
+    """One connector, validated and with its maps loaded."""
+
+    name: str
+    charger: DeviceConfig
+    meter: DeviceConfig  # the charger itself when it meters
+    kernel: KernelConfig
+    charger_settings: ChargerSettings
+    poll_interval_s: float = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControllerConfig:
+    """The whole file."""
+
+    store: Path
+    connectors: tuple[ConnectorConfig, ...]
+    mqtt: Mapping[str, Any] | None = None
+    http: Mapping[str, Any] | None = None
+    source: str = "<config>"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def device_config(map_id: str, connection: Mapping[str, Any], where: str) -> DeviceConfig:
+    """Resolve a map and fill the connection from the map's transport defaults."""
+    try:
+        device_map = load_map(map_id)
+    except MapError as err:
+        raise ConfigError(f"{where}.map: {err}") from err
+    t = device_map.transport
+    kind = connection.get("kind", t.kind)
+    if kind in ("tcp", "rtu_over_tcp") and "host" not in connection:
+        raise ConfigError(f"{where}.connection.host: required for {kind}")
+    if kind in ("rtu", "ascii") and "serial_port" not in connection:
+        raise ConfigError(f"{where}.connection.serial_port: required for {kind}")
+    endpoint = Endpoint(
+        kind=kind,
+        host=connection.get("host", "127.0.0.1"),
+        port=connection.get("port", t.port),
+        serial_port=connection.get("serial_port", ""),
+        baudrate=connection.get("baudrate", t.baudrate),
+        parity=connection.get("parity", t.parity),
+        stopbits=connection.get("stopbits", t.stopbits),
+        timeout_s=connection.get("timeout_s", t.timeout_s),
+    )
+    return DeviceConfig(map=device_map, endpoint=endpoint, unit=connection.get("unit", t.unit))
+
+
+def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
+    """Validate one connector's mapping (as in the YAML file or a config entry)."""
+    try:
+        c = CONNECTOR_SCHEMA(dict(data))
+    except vol.Invalid as err:
+        raise ConfigError(f"connectors.{name}: {humanize_error(dict(data), err)}") from err
+    where = f"connectors.{name}"
+    charger = device_config(c["charger"]["map"], c["charger"]["connection"], f"{where}.charger")
+    if charger.map.kind != "charger":
+        raise ConfigError(f"{where}.charger.map: {charger.map.id} is a {charger.map.kind} map")
+    if c["meter"] == BUILTIN_METER:
+        if "energy_import" not in charger.map.registers:
+            raise ConfigError(
+                f"{where}.meter: {charger.map.id} has no energy counter; configure a meter map"
+            )
+        meter = charger
+    else:
+        meter = device_config(c["meter"]["map"], c["meter"]["connection"], f"{where}.meter")
+        if "energy_import" not in meter.map.registers:
+            raise ConfigError(f"{where}.meter.map: {meter.map.id} has no energy_import register")
+    kernel = KernelConfig(
+        evse_id=c.get("evse_id", f"DE*EVM*E{name.upper()}*1"),
+        max_current_A=c.get("max_current_A"),
+        free_charging=c["free_charging"],
+        auth_timeout_s=c["auth_timeout_s"],
+    )
+    settings = ChargerSettings(
+        max_current_A=c.get("max_current_A"),
+        min_current_A=c.get("min_current_A"),
+        phases=c.get("phases"),
+        failsafe_current_A=c["failsafe_current_A"],
+    )
+    return ConnectorConfig(
+        name=name,
+        charger=charger,
+        meter=meter,
+        kernel=kernel,
+        charger_settings=settings,
+        poll_interval_s=c["poll_interval_s"],
+    )
+
+
+def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
+    """Validate a parsed YAML document."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping")
+    try:
+        c = CONFIG_SCHEMA(data)
+    except vol.Invalid as err:
+        raise ConfigError(f"{source}: {humanize_error(data, err)}") from err
+    try:
+        connectors = tuple(connector_config(n, d) for n, d in c["connectors"].items())
+    except ConfigError as err:
+        raise ConfigError(f"{source}: {err}") from err
+    return ControllerConfig(
+        store=Path(c["store"]),
+        connectors=connectors,
+        mqtt=c.get("mqtt"),
+        http=c.get("http"),
+        source=source,
+    )
+
+
+def load_config(path: str | Path) -> ControllerConfig:
+    """Read and validate a YAML configuration file."""
+    file = Path(path)
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise ConfigError(f"{file}: cannot read: {err.strerror}") from err
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{file}: not valid YAML: {err}") from err
+    return parse_config(data, str(file))
+
+
+def open_connector(
+    config: ConnectorConfig,
+    registry: BusRegistry,
+    store: SessionStore,
+    clock: Clock | None = None,
+) -> EvseManager:
+    """The manager for one connector over Modbus (not started: call ``start()``).
+
+    Devices on the same bus share one ``ModbusBus``; ``registry.close_all()`` closes them.
+    """
+    c = config.charger
+    charger_bus = registry.acquire(c.endpoint, request_gap_s=c.map.transport.request_gap_s)
+    charger = ModbusCharger(c.map, charger_bus, c.unit, config.charger_settings, clock)
+    m = config.meter
+    meter_bus = registry.acquire(m.endpoint, request_gap_s=m.map.transport.request_gap_s)
+    meter = ModbusMeter(m.map, meter_bus, m.unit, clock)
+    return EvseManager(
+        charger,
+        meter,
+        store,
+        config.kernel,
+        name=config.name,
+        clock=clock,
+        poll_interval=config.poll_interval_s,
+    )

@@ -1,0 +1,608 @@
+"""Device maps: the YAML files in ``modbus_maps/``, their schema and their register codec.
+
+A map is data, not code: transport defaults, word order, and registers keyed by what they
+mean to the kernel (``cp_state``, ``max_current``, ``energy_import``...). Adding a device is
+adding a file. ``load_map`` validates a file with voluptuous and then checks what a schema
+cannot (binding units, access, required bindings), naming the file and the field of any
+mistake. ``Register.decode``/``encode`` turn words into values in the binding's canonical
+unit (A, V, W, Wh, Hz, s, degC) and back; the driver and the simulator share them.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import voluptuous as vol
+import yaml
+from voluptuous.humanize import humanize_error
+
+from ..errors import MapError
+
+Kind = Literal["charger", "meter"]
+Table = Literal["coil", "discrete", "input", "holding"]
+Value = float | int | str
+
+WORDS = {
+    "uint16": 1,
+    "int16": 1,
+    "uint32": 2,
+    "int32": 2,
+    "uint64": 4,
+    "int64": 4,
+    "float32": 2,
+    "float64": 4,
+}
+TYPES = (*WORDS, "string", "bit")
+
+# Canonical unit per physical quantity, and the factor from each accepted unit to it.
+UNIT_FACTORS: dict[str, tuple[str, Decimal]] = {
+    "A": ("A", Decimal(1)),
+    "mA": ("A", Decimal("0.001")),
+    "V": ("V", Decimal(1)),
+    "W": ("W", Decimal(1)),
+    "kW": ("W", Decimal(1000)),
+    "VA": ("W", Decimal(1)),  # apparent power where the device has nothing better
+    "Wh": ("Wh", Decimal(1)),
+    "kWh": ("Wh", Decimal(1000)),
+    "VAh": ("Wh", Decimal(1)),
+    "Hz": ("Hz", Decimal(1)),
+    "s": ("s", Decimal(1)),
+    "ms": ("s", Decimal("0.001")),
+    "degC": ("degC", Decimal(1)),
+    "%": ("%", Decimal(1)),
+}
+
+# What each semantic binding means: its canonical unit (None: no unit), and whether the
+# driver reads it, writes it, or both.
+_MEASURES = {
+    **{f"current_l{n}": "A" for n in (1, 2, 3)},
+    **{f"voltage_l{n}": "V" for n in (1, 2, 3)},
+    **{f"power_l{n}": "W" for n in (1, 2, 3)},
+    "power": "W",
+    "energy_import": "Wh",
+    "energy_export": "Wh",
+    "frequency": "Hz",
+}
+CHARGER_BINDINGS: dict[str, tuple[str | None, str]] = {
+    **{name: (unit, "r") for name, unit in _MEASURES.items()},
+    "cp_state": (None, "r"),
+    "max_current": ("A", "w"),
+    "max_current_readback": ("A", "r"),
+    "enable": (None, "w"),
+    "relays": (None, "r"),
+    "error_code": (None, "r"),
+    "pp_ampacity": ("A", "r"),
+    "temperature": ("degC", "r"),
+    "lock": (None, "w"),
+    "lock_state": (None, "r"),
+    "phases": (None, "w"),
+    "phases_state": (None, "r"),
+    "hw_max_current": ("A", "r"),
+    "hw_min_current": ("A", "r"),
+    "watchdog_timeout": ("s", "w"),
+    "failsafe_current": ("A", "w"),
+    "heartbeat": (None, "w"),
+    "session_energy": ("Wh", "r"),
+    "serial": (None, "r"),
+    "firmware": (None, "r"),
+    "model": (None, "r"),
+}
+METER_BINDINGS: dict[str, tuple[str | None, str]] = {
+    **{name: (unit, "r") for name, unit in _MEASURES.items()},
+    "serial": (None, "r"),
+    "firmware": (None, "r"),
+    "model": (None, "r"),
+}
+REQUIRED = {"charger": ("cp_state", "max_current"), "meter": ("energy_import",)}
+CP_VALUES = ("A", "A1", "A2", "B", "B1", "B2", "C", "C1", "C2", "D", "D1", "D2", "E", "F")
+
+
+def _address(value: Any) -> int:
+    """An address as written in YAML: 528, 0x0014 (YAML reads both as int)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise vol.Invalid("expected an integer address")
+    if not 0 <= value <= 0xFFFF:
+        raise vol.Invalid("address must be 0..65535")
+    return value
+
+
+def _meaning(value: Any) -> str | int:
+    """A mapped meaning; YAML's on/off/yes/no arrive as booleans and must be quoted."""
+    if isinstance(value, bool):
+        raise vol.Invalid("quote this value: YAML reads on/off/yes/no as true/false")
+    if not isinstance(value, (str, int)):
+        raise vol.Invalid("expected a string or an integer")
+    return value
+
+
+_KEY = vol.Any(int, str)
+_MEANING = _meaning
+REGISTER_SCHEMA = vol.Schema(
+    {
+        vol.Required("table"): vol.In(("coil", "discrete", "input", "holding")),
+        vol.Required("address"): _address,
+        vol.Optional("type", default="uint16"): vol.In(TYPES),
+        vol.Optional("count"): vol.All(int, vol.Range(min=1, max=125)),
+        vol.Optional("scale", default=1): vol.All(vol.Coerce(float), vol.NotIn((0.0,))),
+        vol.Optional("unit"): vol.In(tuple(UNIT_FACTORS)),
+        vol.Optional("access", default="r"): vol.In(("r", "w", "rw")),
+        vol.Optional("word_order"): vol.In(("big", "little")),
+        vol.Optional("byte_order", default="big"): vol.In(("big", "little")),
+        vol.Optional("mask"): vol.All(int, vol.Range(min=1, max=0xFFFF)),
+        vol.Optional("unit_id"): vol.All(int, vol.Range(min=0, max=255)),
+        vol.Optional("values"): {_KEY: _MEANING},
+        vol.Optional("errors"): {_KEY: str},
+        vol.Optional("invalid"): [int],
+        vol.Optional("min"): vol.Coerce(float),
+        vol.Optional("max"): vol.Coerce(float),
+        vol.Optional("off_value"): int,
+        vol.Optional("unverified", default=False): bool,
+        vol.Optional("note"): str,
+    }
+)
+TRANSPORT_SCHEMA = vol.Schema(
+    {
+        vol.Required("kind"): vol.In(("tcp", "rtu_over_tcp", "rtu", "ascii")),
+        vol.Optional("port", default=502): vol.All(int, vol.Range(min=1, max=65535)),
+        vol.Optional("unit", default=1): vol.All(int, vol.Range(min=0, max=255)),
+        vol.Optional("baudrate", default=9600): vol.In(
+            (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+        ),
+        vol.Optional("parity", default="N"): vol.In(("N", "E", "O")),
+        vol.Optional("stopbits", default=1): vol.In((1, 2)),
+        vol.Optional("timeout_s", default=1.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0.05, max=30)
+        ),
+        vol.Optional("request_gap_ms", default=0): vol.All(int, vol.Range(min=0, max=5000)),
+        vol.Optional("unverified", default=False): bool,
+        vol.Optional("note"): str,
+    }
+)
+WATCHDOG_SCHEMA = vol.Schema(
+    {
+        vol.Required("refresh"): vol.In(("traffic", "setpoint", "heartbeat")),
+        vol.Optional("timeout_s", default=15): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=3600)
+        ),
+        vol.Optional("interval_s"): vol.All(vol.Coerce(float), vol.Range(min=0.5, max=3600)),
+        vol.Optional("unverified", default=False): bool,
+        vol.Optional("note"): str,
+    }
+)
+CAPABILITIES_SCHEMA = vol.Schema(
+    {
+        vol.Optional("phases", default=3): vol.In((1, 3)),
+        vol.Optional("min_current_A", default=6): vol.All(
+            vol.Coerce(float), vol.Range(min=0, max=80)
+        ),
+        vol.Optional("max_current_A", default=16): vol.All(
+            vol.Coerce(float), vol.Range(min=1, max=80)
+        ),
+        vol.Optional("current_step_A", default=1): vol.All(
+            vol.Coerce(float), vol.Range(min=0.001, max=1)
+        ),
+        vol.Optional("supports_cp_state_E", default=False): bool,
+    }
+)
+MAP_SCHEMA = vol.Schema(
+    {
+        vol.Required("kind"): vol.In(("charger", "meter")),
+        vol.Required("manufacturer"): str,
+        vol.Required("model"): str,
+        vol.Optional("also"): [str],
+        vol.Optional("sources"): [str],
+        vol.Optional("notes"): vol.Any(str, [str]),
+        vol.Required("transport"): TRANSPORT_SCHEMA,
+        vol.Optional("word_order", default="big"): vol.In(("big", "little")),
+        vol.Optional("capabilities", default={}): CAPABILITIES_SCHEMA,
+        vol.Optional("watchdog"): WATCHDOG_SCHEMA,
+        vol.Required("registers"): {str: REGISTER_SCHEMA},
+        vol.Optional("init", default=[]): [
+            vol.Schema({vol.Required("register"): str, vol.Required("value"): _MEANING})
+        ],
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Register:
+    """One register binding and how to turn its words into a value and back."""
+
+    name: str
+    table: Table
+    address: int
+    type: str
+    count: int  # words (bits for coil/discrete)
+    scale: Decimal
+    unit: str | None
+    access: str
+    word_order: str
+    byte_order: str
+    mask: int | None = None
+    unit_id: int | None = None
+    values: Mapping[int | float | str, Value] = field(default_factory=dict)
+    errors: Mapping[int | float | str, str] = field(default_factory=dict)
+    invalid: frozenset[int] = frozenset()
+    min: float | None = None
+    max: float | None = None
+    off_value: int | None = None
+    unverified: bool = False
+
+    @property
+    def readable(self) -> bool:
+        """Whether the device lets us read it back."""
+        return "r" in self.access
+
+    @property
+    def is_bits(self) -> bool:
+        """Coils and discrete inputs hold bits, not words."""
+        return self.table in ("coil", "discrete")
+
+    @property
+    def factor(self) -> Decimal:
+        """Raw number to canonical unit."""
+        unit_factor = UNIT_FACTORS[self.unit][1] if self.unit else Decimal(1)
+        return self.scale * unit_factor
+
+    # ------------------------------------------------------------------ decode
+
+    def raw(self, words: Sequence[int]) -> int | float | str | None:
+        """The raw number (or text) in ``words``; None when the device marks it invalid."""
+        if self.type == "bit":
+            return int(bool(words[0]))
+        if self.type == "string":
+            return _text(words, self.byte_order)
+        if self.invalid and all(w in self.invalid for w in words):
+            return None
+        number = _unpack(self.type, self._ordered(words))
+        if isinstance(number, float) and not math.isfinite(number):
+            return None
+        if self.mask is not None and isinstance(number, int):
+            number &= self.mask
+        return number
+
+    def decode(self, words: Sequence[int]) -> Value | None:
+        """The value: a mapped meaning if the register has ``values``, else a number in
+        the canonical unit. Raises ValueError for a raw value the map does not know."""
+        raw = self.raw(words)
+        if raw is None:
+            return None
+        if self.values:
+            if raw in self.values:
+                return self.values[raw]
+            if raw in self.errors:
+                return None
+            raise ValueError(f"{self.name}: unexpected raw value {raw!r}")
+        if isinstance(raw, str):
+            return raw
+        number = Decimal(str(raw)) * self.factor
+        return int(number) if self.type == "bit" else float(number)
+
+    def error(self, words: Sequence[int]) -> str | None:
+        """The EVerest error type the raw value stands for, if the map names one."""
+        raw = self.raw(words)
+        return self.errors.get(raw) if raw is not None else None
+
+    # ------------------------------------------------------------------ encode
+
+    def encode(self, value: Value) -> list[int]:
+        """Words (or bits) for ``value``: a meaning of ``values``, or a canonical number."""
+        if self.values and (isinstance(value, str) or value in self.values.values()):
+            raw: int | float | str = self.raw_for(value)
+        elif isinstance(value, str):
+            raw = value
+        else:
+            exact = Decimal(str(value)) / self.factor
+            raw = float(exact) if self.type.startswith("float") else int(exact.to_integral_value())
+        return self.encode_raw(raw)
+
+    def raw_for(self, meaning: Value) -> int | float | str:
+        """The first raw value that stands for ``meaning`` (``C`` matches ``C2`` too)."""
+        for raw, mapped in self.values.items():
+            if mapped == meaning:
+                return raw
+        for raw, mapped in self.values.items():
+            if isinstance(mapped, str) and isinstance(meaning, str) and mapped[:1] == meaning:
+                return raw
+        raise ValueError(f"{self.name}: no raw value for {meaning!r}")
+
+    def raw_for_error(self, error_type: str) -> int | float | str | None:
+        """The raw value that reports ``error_type``, if the map has one."""
+        for raw, mapped in self.errors.items():
+            if mapped == error_type:
+                return raw
+        return None
+
+    def encode_raw(self, raw: int | float | str) -> list[int]:
+        """Words for a raw number or text."""
+        if self.type == "bit":
+            return [int(bool(raw))]
+        if self.type == "string":
+            return _pack_text(str(raw), self.count, self.byte_order)
+        words = _pack(self.type, raw)
+        return words if self.word_order == "big" else words[::-1]
+
+    def _ordered(self, words: Sequence[int]) -> list[int]:
+        return list(words) if self.word_order == "big" else list(words)[::-1]
+
+
+def _unpack(kind: str, words: Sequence[int]) -> int | float:
+    data = b"".join((w & 0xFFFF).to_bytes(2, "big") for w in words)
+    if kind == "float32":
+        return _shortest_float32(data)
+    if kind == "float64":
+        return float(struct.unpack(">d", data)[0])
+    return int.from_bytes(data, "big", signed=kind.startswith("int"))
+
+
+def _shortest_float32(data: bytes) -> float:
+    """The shortest decimal that is this float32, so 1.2345 kWh reads as 1234.5 Wh, not
+    1234.5000505: the meter's value, exact to the precision it has."""
+    value = float(struct.unpack(">f", data)[0])
+    if not math.isfinite(value):
+        return value
+    for digits in range(6, 10):
+        candidate = float(f"{value:.{digits}g}")
+        if struct.pack(">f", candidate) == data:
+            return candidate
+    return value
+
+
+def _pack(kind: str, raw: int | float | str) -> list[int]:
+    size = WORDS[kind] * 2
+    if kind.startswith("float"):
+        data = struct.pack(">f" if kind == "float32" else ">d", float(raw))
+    else:
+        number = int(raw)
+        signed = kind.startswith("int")
+        bits = size * 8
+        low, high = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        number = max(low, min(high, number))
+        data = number.to_bytes(size, "big", signed=signed)
+    return [int.from_bytes(data[i : i + 2], "big") for i in range(0, size, 2)]
+
+
+def _text(words: Sequence[int], byte_order: str) -> str:
+    data = bytearray()
+    for w in words:
+        pair = (w & 0xFFFF).to_bytes(2, "big")
+        data += pair if byte_order == "big" else pair[::-1]
+    return data.split(b"\x00", 1)[0].decode("ascii", "replace").strip()
+
+
+def _pack_text(text: str, count: int, byte_order: str) -> list[int]:
+    data = text.encode("ascii", "replace")[: count * 2].ljust(count * 2, b"\x00")
+    words = []
+    for i in range(0, len(data), 2):
+        pair = data[i : i + 2] if byte_order == "big" else data[i : i + 2][::-1]
+        words.append(int.from_bytes(pair, "big"))
+    return words
+
+
+# ---------------------------------------------------------------------- maps
+
+
+@dataclass(frozen=True, kw_only=True)
+class Transport:
+    """How the device is reached by default (a config can override each field)."""
+
+    kind: str
+    port: int
+    unit: int
+    baudrate: int
+    parity: str
+    stopbits: int
+    timeout_s: float
+    request_gap_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Watchdog:
+    """How the device falls back to its failsafe current, and how we keep it alive."""
+
+    refresh: str  # traffic: any request; setpoint: rewrite max_current; heartbeat: write it
+    timeout_s: float
+    interval_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Capabilities:
+    """Electrical limits of the device family (a config may narrow them)."""
+
+    phases: int
+    min_current_A: float
+    max_current_A: float
+    current_step_A: float
+    supports_cp_state_E: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeviceMap:
+    """One validated map file."""
+
+    id: str
+    kind: Kind
+    manufacturer: str
+    model: str
+    also: tuple[str, ...]
+    transport: Transport
+    capabilities: Capabilities
+    watchdog: Watchdog | None
+    registers: Mapping[str, Register]
+    init: tuple[tuple[str, Value], ...]
+    path: str
+
+    @property
+    def title(self) -> str:
+        """Human name of the device family."""
+        return f"{self.manufacturer} {self.model}"
+
+    def get(self, name: str) -> Register | None:
+        """The register bound to ``name``, if the device has it."""
+        return self.registers.get(name)
+
+    def __getitem__(self, name: str) -> Register:
+        return self.registers[name]
+
+
+def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
+    kind = raw["type"]
+    if raw["table"] in ("coil", "discrete"):
+        kind = "bit"
+    count = raw.get("count") or (1 if kind == "bit" else WORDS.get(kind, 0))
+    if kind == "string" and "count" not in raw:
+        raise vol.Invalid("a string register needs 'count' (words)", path=[name, "count"])
+    if kind in WORDS and "count" in raw and raw["count"] != WORDS[kind]:
+        raise vol.Invalid(f"{kind} takes {WORDS[kind]} words", path=[name, "count"])
+    return Register(
+        name=name,
+        table=raw["table"],
+        address=raw["address"],
+        type=kind,
+        count=count,
+        scale=Decimal(str(raw["scale"])),
+        unit=raw.get("unit"),
+        access=raw["access"],
+        word_order=raw.get("word_order", word_order),
+        byte_order=raw["byte_order"],
+        mask=raw.get("mask"),
+        unit_id=raw.get("unit_id"),
+        values=raw.get("values", {}),
+        errors=raw.get("errors", {}),
+        invalid=frozenset(raw.get("invalid", ())),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        off_value=raw.get("off_value"),
+        unverified=raw["unverified"],
+    )
+
+
+def _check_binding(kind: str, reg: Register) -> None:
+    bindings = CHARGER_BINDINGS if kind == "charger" else METER_BINDINGS
+    path = [reg.name]
+    if reg.name not in bindings:
+        # Device-specific registers used only by ``init`` writes are allowed, read or write.
+        return
+    unit, access = bindings[reg.name]
+    have = UNIT_FACTORS[reg.unit][0] if reg.unit else None
+    if unit is not None and not reg.values and have not in (unit, None):
+        raise vol.Invalid(f"unit must measure {unit}, not {reg.unit}", path=[*path, "unit"])
+    if access == "w" and "w" not in reg.access:
+        raise vol.Invalid("this binding is written: access must be w or rw", path=[*path, "access"])
+    if access == "r" and "r" not in reg.access:
+        raise vol.Invalid("this binding is read: access must be r or rw", path=[*path, "access"])
+    if "w" in reg.access and reg.table in ("input", "discrete"):
+        raise vol.Invalid(f"{reg.table} registers cannot be written", path=[*path, "access"])
+    if reg.name == "cp_state":
+        bad = [v for v in reg.values.values() if v not in CP_VALUES]
+        if not reg.values or bad:
+            raise vol.Invalid(
+                f"values must map raw values to {', '.join(CP_VALUES)}", path=[*path, "values"]
+            )
+
+
+def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
+    word_order = data["word_order"]
+    registers = {name: _register(name, raw, word_order) for name, raw in data["registers"].items()}
+    for reg in registers.values():
+        _check_binding(data["kind"], reg)
+    for name in REQUIRED[data["kind"]]:
+        if name not in registers:
+            raise vol.Invalid(f"a {data['kind']} map needs a '{name}' register", path=[name])
+    init = tuple((w["register"], w["value"]) for w in data["init"])
+    for i, (name, _) in enumerate(init):
+        if name not in registers:
+            raise vol.Invalid(f"unknown register {name!r}", path=["init", i, "register"])
+    transport = data["transport"]
+    watchdog = data.get("watchdog")
+    caps = data["capabilities"]
+    return DeviceMap(
+        id=map_id,
+        kind=data["kind"],
+        manufacturer=data["manufacturer"],
+        model=data["model"],
+        also=tuple(data.get("also", ())),
+        transport=Transport(
+            kind=transport["kind"],
+            port=transport["port"],
+            unit=transport["unit"],
+            baudrate=transport["baudrate"],
+            parity=transport["parity"],
+            stopbits=transport["stopbits"],
+            timeout_s=transport["timeout_s"],
+            request_gap_s=transport["request_gap_ms"] / 1000,
+        ),
+        capabilities=Capabilities(**caps),
+        watchdog=None
+        if watchdog is None
+        else Watchdog(
+            refresh=watchdog["refresh"],
+            timeout_s=watchdog["timeout_s"],
+            interval_s=watchdog.get("interval_s", watchdog["timeout_s"] / 3),
+        ),
+        registers=registers,
+        init=init,
+        path=path,
+    )
+
+
+def parse_map(text: str, *, map_id: str, path: str = "<text>") -> DeviceMap:
+    """Validate map text; MapError names ``path`` and the failing field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise MapError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(data, dict):
+        raise MapError(f"{path}: a map must be a YAML mapping")
+    try:
+        validated = MAP_SCHEMA(data)
+    except vol.Invalid as err:
+        raise MapError(f"{path}: {humanize_error(data, err)}") from err
+    try:
+        return _build(map_id, validated, path)
+    except vol.Invalid as err:
+        where = "registers" if err.path and err.path[0] != "init" else ""
+        field_path = " > ".join(str(p) for p in ([where] if where else []) + list(err.path))
+        raise MapError(f"{path}: {field_path}: {err.msg}") from err
+
+
+def load_map_file(path: str | Path) -> DeviceMap:
+    """Load and validate one map file from anywhere on disk."""
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as err:
+        raise MapError(f"{file}: cannot read: {err.strerror}") from err
+    return parse_map(text, map_id=file.stem, path=str(file))
+
+
+def available_maps() -> dict[str, str]:
+    """Bundled map ids and their ``kind``: what a config (or a config flow) can pick."""
+    return {map_id: load_map(map_id).kind for map_id in _bundled_ids()}
+
+
+def _bundled_ids() -> list[str]:
+    files = resources.files("modbus_maps")
+    return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+@cache
+def load_map(map_id: str) -> DeviceMap:
+    """A bundled map by id (file name without .yaml) or a path to a map file."""
+    if map_id.endswith((".yaml", ".yml")) or "/" in map_id:
+        return load_map_file(map_id)
+    resource = resources.files("modbus_maps").joinpath(f"{map_id}.yaml")
+    if not resource.is_file():
+        known = ", ".join(_bundled_ids())
+        raise MapError(f"unknown device map {map_id!r}; bundled maps: {known}")
+    return parse_map(
+        resource.read_text(encoding="utf-8"), map_id=map_id, path=f"modbus_maps/{map_id}.yaml"
+    )

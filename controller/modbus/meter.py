@@ -1,0 +1,133 @@
+"""The power-meter port over any map with an ``energy_import`` register.
+
+That is every meter map, and every charger map whose device has a built-in meter (a
+wallbox without a separate billing meter uses its own counter). Energy is decoded exactly
+(decimal scaling, float32 read as the shortest decimal it stores), and a counter that
+goes backwards is refused as garbage rather than handed to the session accounting.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from ..clock import Clock, SystemClock, rfc3339
+from ..errors import DeviceError
+from ..everest import Current, Energy, Frequency, Power, Powermeter, Voltage
+from ..everest.powermeter import (
+    TransactionRequestStatus,
+    TransactionStartResponse,
+    TransactionStopResponse,
+)
+from .device import Block, MappedDevice
+from .maps import DeviceMap, Value
+from .transport import ModbusBus
+
+P = TypeVar("P", Voltage, Current)
+SAMPLE_NAMES = (
+    "energy_import",
+    "energy_export",
+    "power",
+    "power_l1",
+    "power_l2",
+    "power_l3",
+    "voltage_l1",
+    "voltage_l2",
+    "voltage_l3",
+    "current_l1",
+    "current_l2",
+    "current_l3",
+    "frequency",
+)
+
+
+class ModbusMeter:
+    """PowerMeterPort over a map."""
+
+    def __init__(
+        self,
+        device_map: DeviceMap,
+        bus: ModbusBus,
+        unit: int | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if "energy_import" not in device_map.registers:
+            raise ValueError(f"{device_map.id} has no energy_import register")
+        self.device = MappedDevice(
+            device_map, bus, device_map.transport.unit if unit is None else unit
+        )
+        self._clock = clock or SystemClock()
+        self._plan: list[Block] = self.device.plan(SAMPLE_NAMES)
+        self._meter_id: str | None = None
+        self._last_energy: float | None = None
+
+    async def connect(self) -> str | None:
+        """Open the bus; the meter id is its serial number where the map has one."""
+        await self.device.bus.connect()
+        if self.device.has("serial"):
+            serial = (await self.device.read(("serial",))).get("serial")
+            self._meter_id = str(serial) if serial else None
+        return self._meter_id
+
+    async def read(self) -> Powermeter:
+        """One sample in EVerest's powermeter form."""
+        values = await self.device.read_words(self._plan)
+        decoded = {name: self.device.decode(name, words) for name, words in values.items()}
+        energy = _num(decoded.get("energy_import"))
+        if energy is None:
+            raise DeviceError(f"{self.device.map.id}: energy_import not available")
+        if self._last_energy is not None and energy < self._last_energy:
+            raise DeviceError(
+                f"{self.device.map.id}: energy counter went back "
+                f"from {self._last_energy} to {energy} Wh"
+            )
+        self._last_energy = energy
+        return Powermeter(
+            timestamp=rfc3339(self._clock.now()),
+            meter_id=self._meter_id,
+            energy_Wh_import=Energy(total=energy),
+            energy_Wh_export=_energy(decoded.get("energy_export")),
+            power_W=_power(decoded),
+            voltage_V=_phases(Voltage, decoded, "voltage"),
+            current_A=_phases(Current, decoded, "current"),
+            frequency_Hz=None
+            if _num(decoded.get("frequency")) is None
+            else Frequency(L1=_num(decoded["frequency"]) or 0.0),
+        )
+
+    async def start_transaction(self, transaction_id: str) -> TransactionStartResponse:
+        """Plain Modbus meters keep no transactions; the kernel records start/stop values."""
+        return TransactionStartResponse(status=TransactionRequestStatus.OK)
+
+    async def stop_transaction(self, transaction_id: str) -> TransactionStopResponse:
+        """See ``start_transaction``."""
+        return TransactionStopResponse(status=TransactionRequestStatus.OK)
+
+    async def close(self) -> None:
+        """Nothing to leave behind on a meter; the bus owner closes the bus."""
+        self.device.forget()
+
+
+def _num(value: Value | None) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _energy(value: Value | None) -> Energy | None:
+    number = _num(value)
+    return None if number is None else Energy(total=number)
+
+
+def _power(values: dict[str, Value | None]) -> Power | None:
+    phases = [_num(values.get(f"power_l{n}")) for n in (1, 2, 3)]
+    total = _num(values.get("power"))
+    if total is None and any(p is not None for p in phases):
+        total = sum(p or 0.0 for p in phases)
+    if total is None:
+        return None
+    return Power(total=total, L1=phases[0], L2=phases[1], L3=phases[2])
+
+
+def _phases(kind: type[P], values: dict[str, Value | None], prefix: str) -> P | None:
+    l1, l2, l3 = (_num(values.get(f"{prefix}_l{n}")) for n in (1, 2, 3))
+    if l1 is None and l2 is None and l3 is None:
+        return None
+    return kind(L1=l1, L2=l2, L3=l3)

@@ -1,0 +1,225 @@
+"""The only module that imports pymodbus: buses, requests, timeouts, reconnect.
+
+One ``ModbusBus`` per physical bus (a TCP endpoint or a serial port). Every request on a bus
+goes through its lock, so several devices on one RS-485 line (or one TCP gateway) are
+serialised, and a failed bus reconnects with capped exponential backoff. Every failure is
+turned into ``DeviceError`` / ``ConnectError`` with a message saying what failed where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pymodbus import FramerType
+from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+from pymodbus.exceptions import ModbusException
+
+from ..errors import ConnectError, DeviceError
+
+_LOGGER = logging.getLogger(__name__)
+
+Table = Literal["coil", "discrete", "input", "holding"]
+Kind = Literal["tcp", "rtu_over_tcp", "rtu", "ascii"]
+MAX_REGISTERS_PER_READ = 125
+MAX_BITS_PER_READ = 2000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Endpoint:
+    """Where a bus is: Modbus TCP, RTU over TCP (a gateway), or RTU/ASCII on a serial port."""
+
+    kind: Kind = "tcp"
+    host: str = "127.0.0.1"
+    port: int = 502
+    serial_port: str = ""
+    baudrate: int = 9600
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: int = 1
+    bytesize: int = 8
+    timeout_s: float = 1.0
+    retries: int = 1
+
+    @property
+    def key(self) -> str:
+        """Identity of the physical bus: devices with the same key share one bus."""
+        if self.kind in ("rtu", "ascii"):
+            return f"serial:{self.serial_port}"
+        return f"{self.kind}:{self.host}:{self.port}"
+
+    def describe(self) -> str:
+        """Human-readable location for error messages."""
+        if self.kind in ("rtu", "ascii"):
+            return f"{self.serial_port} ({self.kind} {self.baudrate} {self.parity})"
+        return f"{self.host}:{self.port} ({self.kind})"
+
+
+def _client(endpoint: Endpoint) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
+    """A pymodbus client that does not reconnect by itself (the bus does, with backoff)."""
+    if endpoint.kind in ("rtu", "ascii"):
+        return AsyncModbusSerialClient(
+            endpoint.serial_port,
+            framer=FramerType.RTU if endpoint.kind == "rtu" else FramerType.ASCII,
+            baudrate=endpoint.baudrate,
+            parity=endpoint.parity,
+            stopbits=endpoint.stopbits,
+            bytesize=endpoint.bytesize,
+            timeout=endpoint.timeout_s,
+            retries=endpoint.retries,
+            reconnect_delay=0,
+        )
+    return AsyncModbusTcpClient(
+        endpoint.host,
+        port=endpoint.port,
+        framer=FramerType.SOCKET if endpoint.kind == "tcp" else FramerType.RTU,
+        timeout=endpoint.timeout_s,
+        retries=endpoint.retries,
+        reconnect_delay=0,
+    )
+
+
+class ModbusBus:
+    """One pymodbus client, its lock, and its reconnect policy."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        backoff_min_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        request_gap_s: float = 0.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self._client = _client(endpoint)
+        self._lock = asyncio.Lock()
+        self._backoff_min = backoff_min_s
+        self._backoff_max = backoff_max_s
+        self._backoff = backoff_min_s
+        self._retry_at = 0.0
+        self._request_gap = request_gap_s
+        self.requests = 0
+        self.failures = 0
+
+    @property
+    def connected(self) -> bool:
+        """Whether the client holds an open connection."""
+        return bool(self._client.connected)
+
+    async def connect(self) -> None:
+        """Open the connection now; raises ConnectError (and schedules the next try)."""
+        async with self._lock:
+            await self._ensure_connected(force=True)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        self._client.close()
+
+    async def _ensure_connected(self, force: bool = False) -> None:
+        if self._client.connected:
+            return
+        loop = asyncio.get_running_loop()
+        if not force and loop.time() < self._retry_at:
+            raise ConnectError(f"{self.endpoint.describe()}: not connected (retrying later)")
+        ok = False
+        try:
+            ok = await self._client.connect()
+        except (OSError, ModbusException) as err:
+            _LOGGER.debug("connect %s failed: %s", self.endpoint.describe(), err)
+        if not ok:
+            self._retry_at = loop.time() + self._backoff * random.uniform(0.8, 1.2)
+            self._backoff = min(self._backoff * 2, self._backoff_max)
+            raise ConnectError(f"{self.endpoint.describe()}: cannot connect")
+        self._backoff = self._backoff_min
+
+    async def read(self, table: Table, address: int, count: int, unit: int) -> list[int]:
+        """Read ``count`` registers (or bits, as 0/1) starting at ``address``."""
+        return await self._request(f"read {table} {address}+{count}", table, address, count, unit)
+
+    async def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
+        """Write holding registers (FC06 for one register, FC16 for several)."""
+        await self._request(f"write holding {address}", "write", address, list(values), unit)
+
+    async def write_coil(self, address: int, value: bool, unit: int) -> None:
+        """Write one coil (FC05)."""
+        await self._request(f"write coil {address}", "write_coil", address, value, unit)
+
+    async def _request(self, what: str, op: str, address: int, arg: Any, unit: int) -> list[int]:
+        async with self._lock:
+            await self._ensure_connected()
+            self.requests += 1
+            try:
+                response = await self._call(op, address, arg, unit)
+            except (TimeoutError, ModbusException, OSError) as err:
+                self.failures += 1
+                self._client.close()
+                raise DeviceError(f"{self.endpoint.describe()} unit {unit}: {what}: {err}") from err
+            finally:
+                if self._request_gap:
+                    await asyncio.sleep(self._request_gap)
+            if response.isError():
+                self.failures += 1
+                raise DeviceError(
+                    f"{self.endpoint.describe()} unit {unit}: {what}: device answered {response}"
+                )
+            return _payload(op, response, arg)
+
+    async def _call(self, op: str, address: int, arg: Any, unit: int) -> Any:
+        client = self._client
+        if op == "coil":
+            return await client.read_coils(address, count=arg, device_id=unit)
+        if op == "discrete":
+            return await client.read_discrete_inputs(address, count=arg, device_id=unit)
+        if op == "input":
+            return await client.read_input_registers(address, count=arg, device_id=unit)
+        if op == "holding":
+            return await client.read_holding_registers(address, count=arg, device_id=unit)
+        if op == "write_coil":
+            return await client.write_coil(address, arg, device_id=unit)
+        if len(arg) == 1:
+            return await client.write_register(address, arg[0], device_id=unit)
+        return await client.write_registers(address, arg, device_id=unit)
+
+
+def _payload(op: str, response: Any, arg: Any) -> list[int]:
+    if op in ("coil", "discrete"):
+        return [int(bit) for bit in response.bits[:arg]]
+    if op in ("input", "holding"):
+        registers = list(response.registers)
+        if len(registers) != arg:
+            raise DeviceError(f"expected {arg} registers, got {len(registers)}")
+        return registers
+    return []
+
+
+class BusRegistry:
+    """Hands out one shared ModbusBus per physical bus (the "one owner per bus" rule)."""
+
+    def __init__(self) -> None:
+        self._buses: dict[str, ModbusBus] = {}
+        self._users: dict[str, int] = {}
+
+    def acquire(self, endpoint: Endpoint, **options: Any) -> ModbusBus:
+        """The bus for ``endpoint``, created on first use."""
+        key = endpoint.key
+        if key not in self._buses:
+            self._buses[key] = ModbusBus(endpoint, **options)
+        self._users[key] = self._users.get(key, 0) + 1
+        return self._buses[key]
+
+    async def release(self, bus: ModbusBus) -> None:
+        """Give a bus back; the last user closes it."""
+        key = bus.endpoint.key
+        self._users[key] -= 1
+        if self._users[key] <= 0:
+            del self._users[key]
+            await self._buses.pop(key).close()
+
+    async def close_all(self) -> None:
+        """Close every bus (shutdown)."""
+        buses, self._buses, self._users = list(self._buses.values()), {}, {}
+        for bus in buses:
+            await bus.close()

@@ -1,0 +1,1 @@
+"""Declarative Modbus device maps (YAML data files), loaded by ``controller.modbus.maps``."""
