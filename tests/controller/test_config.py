@@ -1,0 +1,105 @@
+"""The standalone configuration: valid files load, every mistake names its field."""
+
+import pytest
+
+from controller.config import load_config, parse_config
+from controller.errors import ConfigError
+
+VALID = """
+store: /tmp/evse.db
+connectors:
+  garage:
+    charger:
+      map: heidelberg_energy_control
+      connection: {kind: tcp, host: 192.0.2.10, port: 502, unit: 3}
+    meter:
+      map: eastron_sdm630
+      connection: {serial_port: /dev/ttyUSB0, unit: 2}
+    max_current_A: 16
+    phases: 3
+    failsafe_current_A: 6
+"""
+
+
+def _config(text, tmp_path):
+    path = tmp_path / "evse.yaml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_valid_file_resolves_maps_and_transport_defaults(tmp_path):
+    config = _config(VALID, tmp_path)
+    (garage,) = config.connectors
+    assert garage.name == "garage"
+    assert garage.charger.map.id == "heidelberg_energy_control"
+    assert garage.charger.endpoint.kind == "tcp"
+    assert garage.charger.endpoint.host == "192.0.2.10"
+    assert garage.charger.unit == 3
+    # The meter connection takes the SDM630's RTU defaults (9600 8N1, unit from config).
+    assert garage.meter.endpoint.kind == "rtu"
+    assert garage.meter.endpoint.baudrate == 9600
+    assert garage.meter.endpoint.serial_port == "/dev/ttyUSB0"
+    assert garage.meter.unit == 2
+    assert garage.charger_settings.failsafe_current_A == 6
+    assert garage.kernel.max_current_A == 16
+
+
+def test_builtin_meter_is_the_charger(tmp_path):
+    config = _config(
+        """
+connectors:
+  drive:
+    charger: {map: heidelberg_energy_control, connection: {serial_port: /dev/ttyS1}}
+""",
+        tmp_path,
+    )
+    (drive,) = config.connectors
+    assert drive.meter is drive.charger
+    assert drive.charger.endpoint.parity == "E"  # Heidelberg's 19200 8E1 default
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("connectors: {}", "connectors"),
+        ("- a list", "must be a mapping"),
+        ("connectors: {Bad Name: {}}", "connector names"),
+        (
+            "connectors: {a: {charger: {map: no_such_map, connection: {host: h}}}}",
+            "connectors.a.charger.map: unknown device map 'no_such_map'",
+        ),
+        (
+            "connectors: {a: {charger: {map: heidelberg_energy_control}}}",
+            "connectors.a.charger.connection.serial_port: required for rtu",
+        ),
+        (
+            "connectors: {a: {charger: {map: heidelberg_energy_control, connection: {kind: tcp}}}}",
+            "connectors.a.charger.connection.host: required for tcp",
+        ),
+        (
+            "connectors: {a: {charger: {map: eastron_sdm630, connection: {host: h, kind: tcp}}}}",
+            "eastron_sdm630 is a meter map",
+        ),
+        (
+            "connectors: {a: {charger: {map: heidelberg_energy_control, "
+            "connection: {host: h, kind: tcp}}, max_current_A: 500}}}",
+            "max_current_A",
+        ),
+        ("connectors: [", "not valid YAML"),
+    ],
+)
+def test_mistakes_name_the_field(tmp_path, text, message):
+    with pytest.raises(ConfigError) as err:
+        _config(text, tmp_path)
+    assert message in str(err.value)
+    assert "evse.yaml" in str(err.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_parse_config_rejects_non_mapping():
+    with pytest.raises(ConfigError, match="mapping"):
+        parse_config(None)

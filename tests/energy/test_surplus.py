@@ -1,0 +1,161 @@
+"""Solar-surplus decisions: thresholds, timers, dead band, phase switching, modes."""
+
+import pytest
+
+from controller.energy import Mode, SiteReading, SurplusController, SurplusSettings
+
+V = 230.0
+
+
+def reading(surplus_w, charge_w=0.0, battery_w=0.0):
+    """A reading where ``surplus_w`` is what the EV could draw (grid = charge - surplus)."""
+    return SiteReading(grid_W=charge_w - surplus_w, charge_W=charge_w, battery_W=battery_w)
+
+
+def run(ctrl, start, seconds, surplus, step=10):
+    """Feed a constant surplus (the EV drawing what it was allowed) every ``step`` s."""
+    decision = None
+    t = start
+    while t <= start + seconds:
+        charge = ctrl.current_A * V * ctrl.phases
+        decision = ctrl.step(t, reading(surplus, charge))
+        t += step
+    return decision
+
+
+def test_pv_waits_for_minimum_power_then_starts_after_enable_delay():
+    ctrl = SurplusController(SurplusSettings(phases=3), Mode.PV)
+    d = ctrl.step(0, reading(3000))
+    assert d.current_A == 0
+    assert d.reason.startswith("waiting for 4140 W")
+    d = ctrl.step(10, reading(5000))
+    assert (d.current_A, d.timer, d.timer_remaining_s) == (0, "enable", 60)
+    d = ctrl.step(40, reading(5000))
+    assert d.timer_remaining_s == 30
+    d = ctrl.step(70, reading(5000))
+    assert d.current_A == 7  # floor(5000 / 690)
+    assert d.timer is None
+
+
+def test_a_dip_restarts_the_enable_timer():
+    ctrl = SurplusController(SurplusSettings(), Mode.PV)
+    ctrl.step(0, reading(5000))
+    ctrl.step(30, reading(1000))
+    d = ctrl.step(40, reading(5000))
+    assert d.timer_remaining_s == 60
+
+
+def test_pv_follows_surplus_within_min_and_max():
+    ctrl = SurplusController(SurplusSettings(max_current_A=16), Mode.PV)
+    run(ctrl, 0, 60, 5000)
+    assert ctrl.current_A == 7
+    d = run(ctrl, 70, 20, 9000)
+    assert d.current_A == 13
+    d = run(ctrl, 100, 20, 20000)
+    assert d.current_A == 16
+
+
+def test_low_surplus_keeps_minimum_until_disable_delay_then_stops():
+    ctrl = SurplusController(SurplusSettings(), Mode.PV)
+    run(ctrl, 0, 60, 5000)
+    charge = ctrl.current_A * V * 3
+    d = ctrl.step(100, reading(2000, charge))
+    assert (d.current_A, d.timer, d.timer_remaining_s) == (6, "disable", 180)
+    d = run(ctrl, 110, 160, 2000)
+    assert d.current_A == 6
+    d = run(ctrl, 280, 0, 2000)
+    assert d.current_A == 0
+    assert d.reason == "surplus too low: stopped"
+
+
+def test_disable_threshold_tolerates_some_import():
+    ctrl = SurplusController(SurplusSettings(disable_threshold_W=500), Mode.PV)
+    run(ctrl, 0, 60, 5000)
+    d = run(ctrl, 100, 400, 3800)  # 340 W short of 3p minimum, within tolerance
+    assert d.current_A == 6
+    assert d.timer is None
+
+
+def test_minpv_never_stops_and_adds_surplus():
+    ctrl = SurplusController(SurplusSettings(), Mode.MINPV)
+    d = ctrl.step(0, reading(0))
+    assert d.current_A == 6
+    d = run(ctrl, 10, 30, 8000)
+    assert d.current_A == 11
+
+
+def test_fast_and_off():
+    ctrl = SurplusController(SurplusSettings(max_current_A=32), Mode.FAST)
+    assert ctrl.step(0, reading(-5000)).current_A == 32
+    ctrl.set_mode(Mode.OFF)
+    d = ctrl.step(1, reading(20000))
+    assert d.current_A == 0
+    assert d.reason == "mode off"
+
+
+def test_dead_band_suppresses_small_changes():
+    ctrl = SurplusController(SurplusSettings(current_step_A=2), Mode.PV)
+    run(ctrl, 0, 60, 6900)  # 10 A
+    assert ctrl.current_A == 10
+    d = run(ctrl, 70, 10, 7500)  # 10.9 A -> floor to step 2 = 10
+    assert d.current_A == 10
+    d = run(ctrl, 90, 10, 8400)  # 12.2 A -> 12
+    assert d.current_A == 12
+
+
+def test_battery_charging_counts_only_when_allowed():
+    plain = SurplusController(SurplusSettings(enable_delay_s=0), Mode.PV)
+    assert plain.step(0, reading(1000, battery_w=4000)).current_A == 0
+    drain = SurplusController(SurplusSettings(enable_delay_s=0, battery_to_ev=True), Mode.PV)
+    assert drain.step(0, reading(1000, battery_w=4000)).current_A == 7
+
+
+def test_buffer_keeps_export():
+    ctrl = SurplusController(SurplusSettings(enable_delay_s=0, buffer_W=700), Mode.PV)
+    assert ctrl.step(0, reading(4800)).current_A == 0
+    assert ctrl.step(1, reading(4900)).current_A == 6
+
+
+@pytest.fixture
+def switching():
+    return SurplusController(
+        SurplusSettings(phase_switching=True, enable_delay_s=0, max_current_A=16), Mode.PV
+    )
+
+
+def test_starts_on_one_phase_when_surplus_is_small(switching):
+    d = switching.step(0, reading(2000))
+    assert (d.current_A, d.phases) == (8, 1)
+
+
+def test_switches_up_to_three_phases_after_its_timer(switching):
+    switching.step(0, reading(2000))
+    charge = switching.current_A * V
+    d = switching.step(10, reading(6000, charge))
+    assert (d.phases, d.timer, d.timer_remaining_s) == (1, "phase_up", 60)
+    assert d.current_A == 16
+    d = run(switching, 20, 60, 6000)
+    assert (d.phases, d.current_A) == (3, 8)
+
+
+def test_switches_down_after_its_timer_instead_of_stopping(switching):
+    switching.step(0, reading(6000))
+    assert switching.phases == 3
+    d = run(switching, 10, 170, 3000)
+    assert (d.phases, d.timer) == (3, "phase_down")
+    d = run(switching, 190, 10, 3000)
+    assert (d.phases, d.current_A) == (1, 13)
+
+
+def test_decision_json_explains():
+    ctrl = SurplusController(SurplusSettings(), Mode.PV)
+    body = ctrl.step(0, reading(5000)).to_json()
+    assert body == {
+        "mode": "pv",
+        "current_A": 0.0,
+        "phases": 3,
+        "surplus_W": 5000.0,
+        "reason": "surplus: start timer",
+        "timer": "enable",
+        "timer_remaining_s": 60.0,
+    }
