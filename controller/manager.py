@@ -42,12 +42,13 @@ from .kernel.effects import (
 from .kernel.machine import ChargingKernel, KernelConfig
 from .kernel.session import SessionRecord
 from .kernel.states import State
-from .ports import ChargeControllerPort, ChargerOutput, PowerMeterPort
+from .ports import ChargeControllerPort, ChargerInfo, ChargerOutput, PowerMeterPort
 from .store import SessionStore
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_SETTLE_POLLS = 3
+_UNSET = object()
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,8 @@ class EvseManager:
         self._task: asyncio.Task[None] | None = None
         self._applied: ChargerOutput | None = None
         self._available = False
+        self._info: ChargerInfo | None = None
+        self._extra: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -102,6 +105,7 @@ class EvseManager:
         Raises ``DeviceError`` when a device cannot be reached (nothing is left running).
         """
         info = await self._charger.connect()
+        self._info = info
         await self._meter.connect()
         status = await self._charger.read_status()
         sample = await self._meter.read()
@@ -158,9 +162,22 @@ class EvseManager:
         """False while a device is unreachable."""
         return self._available
 
+    @property
+    def charger_info(self) -> ChargerInfo | None:
+        """Identity of the charge controller (vendor, model, serial, firmware) once started."""
+        return self._info
+
     def vars(self) -> dict[str, Any]:
-        """Snapshot of every published variable."""
-        return self.kernel.vars()
+        """Snapshot of every published variable (kernel and extension variables)."""
+        return {**self.kernel.vars(), **self._extra}
+
+    def publish(self, var: str, value: Any) -> None:
+        """Publish an extension variable owned by a layer above the kernel (such as the
+        energy manager's explanation) through the same update stream; only on change."""
+        if self._extra.get(var, _UNSET) == value:
+            return
+        self._extra[var] = value
+        self._notify(Update(self.name, var, value))
 
     def history(self, limit: int = 50) -> list[SessionRecord]:
         """Finished sessions, newest first."""

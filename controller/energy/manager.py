@@ -1,0 +1,278 @@
+"""The energy manager: grid reading in, one enforced limit per connector out, with reasons.
+
+Every ``interval_s`` it reads the house connection (a grid meter on Modbus, or values pushed
+from MQTT or a Home Assistant sensor), lets each connector's ``SurplusController`` decide
+for its mode, fits the decisions under the main fuse (``site.share``) and sends each
+connector's kernel an ``EnforcedLimits`` through the same input an external EVerest energy
+manager would use. Limits carry ``valid_for``: if this manager dies, they expire and the
+kernel pauses charging instead of running unlimited. The explanation (mode, surplus, timer,
+the limit that is active and why) is published as the ``energy_manager`` variable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..clock import Clock, SystemClock
+from ..errors import DeviceError
+from ..everest import EnforcedLimits, IntegerWithSource, LimitsRes, NumberWithSource, Powermeter
+from ..manager import EvseManager
+from ..ports import PowerMeterPort
+from .site import Demand, share
+from .surplus import Decision, Mode, SiteReading, SurplusController
+
+_LOGGER = logging.getLogger(__name__)
+UUID = "energy_manager"
+VAR = "energy_manager"
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridReading:
+    """The house connection: + import / - export, optionally per phase and the battery."""
+
+    power_W: float
+    currents_A: tuple[float, float, float] | None = None
+    battery_W: float = 0.0
+
+
+class GridSource(Protocol):
+    """Where the grid reading comes from."""
+
+    async def read(self) -> GridReading:
+        """The latest reading; raises DeviceError when there is none."""
+        ...
+
+
+class MeterGridSource:
+    """A grid meter read through any PowerMeterPort (e.g. a Modbus meter map)."""
+
+    def __init__(self, meter: PowerMeterPort) -> None:
+        self.meter = meter
+
+    async def read(self) -> GridReading:
+        """One sample of the grid meter."""
+        return grid_from_powermeter(await self.meter.read())
+
+
+def grid_from_powermeter(sample: Powermeter) -> GridReading:
+    """A meter sample as a grid reading."""
+    if sample.power_W is None:
+        raise DeviceError("grid meter reports no power")
+    currents = None
+    if sample.current_A is not None:
+        c = sample.current_A
+        currents = (c.L1 or 0.0, c.L2 or 0.0, c.L3 or 0.0)
+    return GridReading(power_W=sample.power_W.total, currents_A=currents)
+
+
+class PushedGridSource:
+    """Readings pushed by an adapter (an MQTT topic, a Home Assistant sensor); stale ones
+    are refused so a dead input never keeps an old surplus alive."""
+
+    def __init__(self, max_age_s: float = 60.0, clock: Clock | None = None) -> None:
+        self.max_age_s = max_age_s
+        self._clock = clock or SystemClock()
+        self._reading: GridReading | None = None
+        self._at = 0.0
+
+    def push(self, reading: GridReading) -> None:
+        """A new reading arrived."""
+        self._reading = reading
+        self._at = self._clock.monotonic()
+
+    async def read(self) -> GridReading:
+        """The last pushed reading if fresh."""
+        if self._reading is None:
+            raise DeviceError("no grid reading received yet")
+        age = self._clock.monotonic() - self._at
+        if age > self.max_age_s:
+            raise DeviceError(f"grid reading is {age:.0f} s old")
+        return self._reading
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteSettings:
+    """The house: main fuse per phase and how often to decide."""
+
+    fuse_A: float | None = None  # None: no site limit
+    interval_s: float = 10.0
+    limit_valid_s: float = 60.0
+
+
+@dataclass
+class ConnectorControl:
+    """One connector under the energy manager."""
+
+    manager: EvseManager
+    surplus: SurplusController
+    grid_phases: tuple[int, ...] = (1, 2, 3)  # which house phases its L1, L2, L3 are on
+    sent: tuple[float, int] | None = None
+    sent_at: float = field(default=-1e18)
+
+
+class EnergyManager:
+    """Decides and enforces the limits of several connectors on one site."""
+
+    def __init__(
+        self,
+        connectors: Mapping[str, ConnectorControl],
+        source: GridSource,
+        settings: SiteSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.connectors = dict(connectors)
+        self.source = source
+        self.settings = settings or SiteSettings()
+        self._clock = clock or SystemClock()
+        self._task: asyncio.Task[None] | None = None
+
+    def set_mode(self, name: str, mode: Mode | str) -> None:
+        """Change a connector's mode (off, fast, pv, minpv); acts at the next step."""
+        self.connectors[name].surplus.set_mode(Mode(mode))
+
+    async def start(self) -> None:
+        """Run ``step`` every ``interval_s`` in the background."""
+        self._task = asyncio.create_task(self._run(), name="energy_manager")
+
+    async def stop(self) -> None:
+        """Stop deciding; the limits already sent expire by themselves."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.step()
+            except Exception:  # one bad cycle must not end energy management
+                _LOGGER.exception("energy manager step failed")
+            await asyncio.sleep(self.settings.interval_s)
+
+    async def step(self) -> dict[str, float]:
+        """One cycle: read, decide, share the fuse, enforce, explain. Returns the limits."""
+        now = self._clock.monotonic()
+        try:
+            grid: GridReading | None = await self.source.read()
+        except DeviceError as err:
+            _LOGGER.warning("energy manager: %s", err)
+            grid = None
+        decisions = {name: self._decide(c, grid, now) for name, c in self.connectors.items()}
+        limits = self._fit(decisions, grid)
+        for name, control in self.connectors.items():
+            await self._enforce(control, decisions[name], limits[name], now)
+            self._explain(control, decisions[name], limits[name], grid)
+        return limits
+
+    def _decide(self, control: ConnectorControl, grid: GridReading | None, now: float) -> Decision:
+        surplus = control.surplus
+        if grid is None:
+            return _without_reading(surplus)
+        charge_W = _charge_power(control.manager)
+        reading = SiteReading(grid_W=grid.power_W, charge_W=charge_W, battery_W=grid.battery_W)
+        return surplus.step(now, reading)
+
+    def _fit(self, decisions: dict[str, Decision], grid: GridReading | None) -> dict[str, float]:
+        fuse = self.settings.fuse_A
+        wanted = {name: d.current_A for name, d in decisions.items()}
+        if fuse is None:
+            return wanted
+        if grid is None or grid.currents_A is None:
+            # Household load unknown: only the minimum current is safe to promise.
+            return {
+                name: min(amps, self.connectors[name].surplus.settings.min_current_A)
+                for name, amps in wanted.items()
+            }
+        household = list(grid.currents_A)
+        demands = []
+        for name, control in self.connectors.items():
+            for phase, amps in zip(
+                control.grid_phases, _ev_currents(control.manager), strict=False
+            ):
+                household[phase - 1] -= amps
+            d = decisions[name]
+            phases = control.grid_phases[: d.phases]
+            min_a = control.surplus.settings.min_current_A
+            demands.append(Demand(name=name, phases=phases, min_A=min_a, max_A=d.current_A))
+        return share(fuse, [max(0.0, h) for h in household], demands)
+
+    async def _enforce(
+        self, control: ConnectorControl, decision: Decision, amps: float, now: float
+    ) -> None:
+        wanted = (amps, decision.phases)
+        refresh = now - control.sent_at >= self.settings.limit_valid_s / 3
+        if wanted == control.sent and not refresh:
+            return
+        limits = EnforcedLimits(
+            uuid=UUID,
+            valid_for=int(self.settings.limit_valid_s),
+            limits_root_side=LimitsRes(
+                ac_max_current_A=NumberWithSource(value=amps, source=f"{UUID}/{decision.mode}"),
+                ac_max_phase_count=IntegerWithSource(value=decision.phases, source=UUID)
+                if control.surplus.settings.phase_switching
+                else None,
+            ),
+        )
+        await control.manager.set_enforced_limits(limits)
+        control.sent, control.sent_at = wanted, now
+
+    def _explain(
+        self,
+        control: ConnectorControl,
+        decision: Decision,
+        amps: float,
+        grid: GridReading | None,
+    ) -> None:
+        body: dict[str, Any] = decision.to_json()
+        body["limit_A"] = amps
+        body["grid_W"] = None if grid is None else grid.power_W
+        body["fuse_A"] = self.settings.fuse_A
+        body["limited_by"] = _limited_by(decision, amps)
+        control.manager.publish(VAR, body)
+
+
+def _limited_by(decision: Decision, amps: float) -> str:
+    if amps + 1e-9 < decision.current_A:
+        return "fuse"
+    if decision.mode in (Mode.PV, Mode.MINPV):
+        return "surplus" if decision.current_A > 0 else "waiting"
+    return decision.mode.value
+
+
+def _without_reading(surplus: SurplusController) -> Decision:
+    """No grid reading: pv stops, min+pv keeps its minimum, fast and off are unaffected."""
+    s = surplus.settings
+    amps = {Mode.OFF: 0.0, Mode.PV: 0.0, Mode.MINPV: s.min_current_A, Mode.FAST: s.max_current_A}
+    current = amps[surplus.mode]
+    surplus.current_A = current
+    return Decision(
+        current_A=current,
+        phases=surplus.phases,
+        mode=surplus.mode,
+        surplus_W=0.0,
+        reason="no grid reading",
+    )
+
+
+def _sample(manager: EvseManager) -> Powermeter | None:
+    value = manager.vars().get("powermeter")
+    return value if isinstance(value, Powermeter) else None
+
+
+def _charge_power(manager: EvseManager) -> float:
+    sample = _sample(manager)
+    return sample.power_W.total if sample is not None and sample.power_W is not None else 0.0
+
+
+def _ev_currents(manager: EvseManager) -> tuple[float, float, float]:
+    sample = _sample(manager)
+    if sample is None or sample.current_A is None:
+        return (0.0, 0.0, 0.0)
+    c = sample.current_A
+    return (c.L1 or 0.0, c.L2 or 0.0, c.L3 or 0.0)

@@ -1,0 +1,173 @@
+"""The energy manager over real kernels (in-memory hardware): surplus in, limits out."""
+
+import asyncio
+
+import pytest
+
+from controller.clock import ManualClock
+from controller.energy import Mode, SurplusController, SurplusSettings
+from controller.energy.manager import (
+    ConnectorControl,
+    EnergyManager,
+    GridReading,
+    MeterGridSource,
+    PushedGridSource,
+    SiteSettings,
+)
+from controller.kernel.states import State
+from controller.simulation import MemoryMeter, SimulatedStation
+from tests.controller.conftest import make_rig
+
+
+@pytest.fixture
+async def rigs(tmp_path):
+    made = []
+
+    async def build(n=1):
+        for i in range(n):
+            path = tmp_path / f"c{i}"
+            path.mkdir()
+            made.append(await make_rig(path))
+        return made
+
+    try:
+        yield build
+    finally:
+        for rig in made:
+            await rig.manager.stop()
+            rig.store.close()
+
+
+def control(rig, **settings):
+    return ConnectorControl(
+        manager=rig.manager,
+        surplus=SurplusController(SurplusSettings(enable_delay_s=0, **settings), Mode.PV),
+    )
+
+
+def house(rig_list, export_w):
+    """Grid reading: the house exports ``export_w`` before the EVs draw."""
+    ev = sum(r.station.power_W() for r in rig_list)
+    return GridReading(power_W=ev - export_w)
+
+
+async def test_pv_surplus_sets_the_kernel_limit_and_explains(rigs):
+    (rig,) = await rigs()
+    source = PushedGridSource(clock=rig.clock)
+    em = EnergyManager({"garage": control(rig)}, source, SiteSettings(), clock=rig.clock)
+    await rig.start_charging()
+    source.push(house([rig], 6900))
+    limits = await em.step()
+    assert limits == {"garage": 10}
+    await rig.poll()
+    assert rig.station.output.current_A == 10
+    assert rig.manager.state is State.Charging
+    explanation = rig.manager.vars()["energy_manager"]
+    assert explanation["mode"] == "pv"
+    assert explanation["limit_A"] == 10
+    assert explanation["limited_by"] == "surplus"
+    assert [u.var for u in rig.updates].count("energy_manager") == 1
+
+
+async def test_no_surplus_pauses_with_waiting_reason(rigs):
+    (rig,) = await rigs()
+    source = PushedGridSource(clock=rig.clock)
+    em = EnergyManager({"garage": control(rig)}, source, clock=rig.clock)
+    await rig.start_charging()
+    source.push(GridReading(power_W=500 + rig.station.power_W()))
+    await em.step()
+    await rig.poll()
+    assert rig.manager.state is State.ChargingPausedEVSE
+    assert rig.manager.vars()["energy_manager"]["limited_by"] == "waiting"
+
+
+async def test_stale_grid_reading_stops_pv_but_keeps_minpv_minimum(rigs):
+    a, b = await rigs(2)
+    source = PushedGridSource(max_age_s=30, clock=a.clock)
+    ctl_b = control(b)
+    ctl_b.surplus.set_mode(Mode.MINPV)
+    em = EnergyManager({"a": control(a), "b": ctl_b}, source, clock=a.clock)
+    source.push(GridReading(power_W=-10000))
+    a.clock.advance(31)
+    assert await em.step() == {"a": 0, "b": 6}
+    assert a.manager.vars()["energy_manager"]["reason"] == "no grid reading"
+
+
+async def test_fuse_is_shared_between_connectors(rigs):
+    a, b = await rigs(2)
+    source = PushedGridSource(clock=a.clock)
+    controls = {name: control(r) for name, r in (("a", a), ("b", b))}
+    for c in controls.values():
+        c.surplus.set_mode(Mode.FAST)
+    em = EnergyManager(controls, source, SiteSettings(fuse_A=25), clock=a.clock)
+    source.push(GridReading(power_W=1000, currents_A=(5.0, 5.0, 5.0)))
+    assert await em.step() == {"a": 10, "b": 10}
+    assert a.manager.vars()["energy_manager"]["limited_by"] == "fuse"
+
+
+async def test_unknown_household_load_promises_only_minimum(rigs):
+    (rig,) = await rigs()
+    source = PushedGridSource(clock=rig.clock)
+    ctl = control(rig)
+    ctl.surplus.set_mode(Mode.FAST)
+    em = EnergyManager({"g": ctl}, source, SiteSettings(fuse_A=35), clock=rig.clock)
+    source.push(GridReading(power_W=0))
+    assert await em.step() == {"g": 6}
+
+
+async def test_limits_are_resent_only_on_change_or_before_they_expire(rigs):
+    (rig,) = await rigs()
+    source = PushedGridSource(clock=rig.clock)
+    em = EnergyManager({"g": control(rig)}, source, SiteSettings(limit_valid_s=60), clock=rig.clock)
+    await rig.start_charging()
+    sent = []
+    original = rig.manager.set_enforced_limits
+
+    async def spy(limits):
+        sent.append(limits)
+        await original(limits)
+
+    rig.manager.set_enforced_limits = spy
+    for _ in range(3):
+        source.push(house([rig], 6900))
+        await em.step()
+        rig.clock.advance(5)
+    assert len(sent) == 1
+    assert sent[0].valid_for == 60
+    rig.clock.advance(10)
+    source.push(house([rig], 6900))
+    await em.step()
+    assert len(sent) == 2
+
+
+async def test_mode_change_by_name(rigs):
+    (rig,) = await rigs()
+    source = PushedGridSource(clock=rig.clock)
+    em = EnergyManager({"g": control(rig, max_current_A=16)}, source, clock=rig.clock)
+    source.push(GridReading(power_W=2000))
+    em.set_mode("g", "fast")
+    assert await em.step() == {"g": 16}
+    em.set_mode("g", Mode.OFF)
+    assert await em.step() == {"g": 0}
+
+
+async def test_meter_grid_source_reads_a_power_meter():
+    clock = ManualClock()
+    station = SimulatedStation(clock=clock)
+    reading = await MeterGridSource(MemoryMeter(station)).read()
+    assert reading.power_W == 0
+    assert reading.currents_A == (0.0, 0.0, 0.0)
+
+
+async def test_background_loop_runs_and_stops(rigs):
+    (rig,) = await rigs()
+    source = PushedGridSource()
+    source.push(GridReading(power_W=0))
+    em = EnergyManager({"g": control(rig)}, source, SiteSettings(interval_s=0.01))
+    await em.start()
+    for _ in range(200):
+        if "energy_manager" in rig.manager.vars():
+            break
+        await asyncio.sleep(0.01)
+    await em.stop()
+    assert "energy_manager" in rig.manager.vars()
