@@ -44,6 +44,7 @@ class SurplusSettings:
     phase_up_delay_s: float = 60.0
     phase_down_delay_s: float = 180.0
     current_step_A: float = 1.0
+    hysteresis_A: float = 0.3  # dead band around step boundaries (fewer writes)
     buffer_W: float = 0.0  # keep this much exported
     battery_to_ev: bool = False  # count home-battery charging power as surplus
 
@@ -169,7 +170,7 @@ class SurplusController:
             self._disable.reset()
             return self._set(0.0, phases, surplus, "surplus too low: stopped")
         self._disable.reset()
-        return self._follow(self._clamp(target), phases, surplus, "pv surplus")
+        return self._follow(target, phases, surplus, "pv surplus")
 
     # ------------------------------------------------------------------ phases
 
@@ -199,7 +200,7 @@ class SurplusController:
             self._down.reset()
             left = self._up.run(now, s.phase_up_delay_s)
             if left > 0:
-                target = self._clamp(self._amps(surplus, 1))
+                target = self._amps(surplus, 1)
                 reason = "enough for 3p: timer"
                 return self._follow(target, 1, surplus, reason, timer="phase_up", left=left)
             self._up.reset()
@@ -233,16 +234,21 @@ class SurplusController:
         timer: str | None = None,
         left: float | None = None,
     ) -> Decision:
-        """Move to ``target`` unless it is within the dead band of the current value."""
-        target = self._clamp(target)
-        keep = (
-            self.current_A > 0
-            and phases == self.phases
-            and abs(target - self.current_A) < self.settings.current_step_A
-        )
-        return self._set(
-            self.current_A if keep else target, phases, surplus, reason, timer=timer, left=left
-        )
+        """Move towards the raw ``target`` with hysteresis: up only once the surplus covers
+        the next step plus ``hysteresis_A``, down once it falls ``hysteresis_A`` short of
+        the present current. Noise around a step boundary then costs no writes."""
+        h = self.settings.hysteresis_A
+        now = self.current_A
+        if now <= 0 or phases != self.phases:
+            new = self._clamp(target)
+        elif target > now:
+            up = self._clamp(target - h)
+            new = up if up >= now + self.settings.current_step_A else now
+        elif target < now - h:
+            new = self._clamp(target)
+        else:
+            new = now
+        return self._set(new, phases, surplus, reason, timer=timer, left=left)
 
     def _set(
         self,

@@ -50,7 +50,7 @@ def test_pv_follows_surplus_within_min_and_max():
     run(ctrl, 0, 60, 5000)
     assert ctrl.current_A == 7
     d = run(ctrl, 70, 20, 9000)
-    assert d.current_A == 13
+    assert d.current_A == 12  # 13.04 A minus the 0.3 A hysteresis
     d = run(ctrl, 100, 20, 20000)
     assert d.current_A == 16
 
@@ -93,14 +93,25 @@ def test_fast_and_off():
     assert d.reason == "mode off"
 
 
-def test_dead_band_suppresses_small_changes():
-    ctrl = SurplusController(SurplusSettings(current_step_A=2), Mode.PV)
+def test_hysteresis_suppresses_noise_around_a_step():
+    ctrl = SurplusController(SurplusSettings(), Mode.PV)
     run(ctrl, 0, 60, 6900)  # 10 A
     assert ctrl.current_A == 10
-    d = run(ctrl, 70, 10, 7500)  # 10.9 A -> floor to step 2 = 10
-    assert d.current_A == 10
-    d = run(ctrl, 90, 10, 8400)  # 12.2 A -> 12
-    assert d.current_A == 12
+    seen = []
+    for t, watts in enumerate([7000, 7100, 7150, 6950, 7000], start=100):
+        seen.append(ctrl.step(t, reading(watts, ctrl.current_A * V * 3)).current_A)
+    assert seen == [10] * 5
+    assert ctrl.step(200, reading(7800, 6900)).current_A == 11  # 11.3 A - 0.3 covers 11
+    assert ctrl.step(201, reading(7500, 7590)).current_A == 11  # 10.87 A: within the band
+    assert ctrl.step(202, reading(7300, 7590)).current_A == 10  # 10.58 A: below, go down
+
+
+def test_steps_of_two_amps():
+    ctrl = SurplusController(SurplusSettings(current_step_A=2, hysteresis_A=0), Mode.PV)
+    run(ctrl, 0, 60, 6900)
+    assert ctrl.current_A == 10
+    assert run(ctrl, 70, 10, 7500).current_A == 10
+    assert run(ctrl, 90, 10, 8400).current_A == 12
 
 
 def test_battery_charging_counts_only_when_allowed():
@@ -119,7 +130,8 @@ def test_buffer_keeps_export():
 @pytest.fixture
 def switching():
     return SurplusController(
-        SurplusSettings(phase_switching=True, enable_delay_s=0, max_current_A=16), Mode.PV
+        SurplusSettings(phase_switching=True, enable_delay_s=0, max_current_A=16, hysteresis_A=0),
+        Mode.PV,
     )
 
 
