@@ -20,6 +20,7 @@ import yaml
 from voluptuous.humanize import humanize_error
 
 from .clock import Clock
+from .energy import Mode, SiteSettings, SurplusSettings
 from .errors import ConfigError, MapError
 from .kernel.machine import KernelConfig
 from .manager import EvseManager
@@ -48,8 +49,43 @@ CONNECTION_SCHEMA = vol.Schema(
 DEVICE_SCHEMA = vol.Schema(
     {vol.Required("map"): str, vol.Optional("connection", default={}): CONNECTION_SCHEMA}
 )
+
+
+def _ranged(low: float, high: float) -> vol.All:
+    """A number coerced to float within [low, high]."""
+    return vol.All(vol.Coerce(float), vol.Range(min=low, max=high))
+
+
+ENERGY_CONNECTOR_SCHEMA = vol.Schema(
+    {
+        vol.Optional("mode", default="pv"): vol.In(("off", "fast", "pv", "minpv")),
+        vol.Optional("min_current_A", default=6.0): _ranged(0, 32),
+        vol.Optional("max_current_A", default=16.0): _ranged(6, 80),
+        vol.Optional("phase_switching", default=False): bool,
+        vol.Optional("enable_threshold_W", default=0.0): vol.Coerce(float),
+        vol.Optional("disable_threshold_W", default=0.0): vol.Coerce(float),
+        vol.Optional("enable_delay_s", default=60.0): _ranged(0, 3600),
+        vol.Optional("disable_delay_s", default=180.0): _ranged(0, 3600),
+        vol.Optional("phase_up_delay_s", default=60.0): _ranged(0, 3600),
+        vol.Optional("phase_down_delay_s", default=180.0): _ranged(0, 3600),
+        vol.Optional("buffer_W", default=0.0): vol.Coerce(float),
+        vol.Optional("battery_to_ev", default=False): bool,
+        vol.Optional("grid_phases", default=[1, 2, 3]): vol.All(
+            [vol.In((1, 2, 3))], vol.Length(min=1, max=3)
+        ),
+    }
+)
+ENERGY_SCHEMA = vol.Schema(
+    {
+        vol.Required("grid_meter"): DEVICE_SCHEMA,
+        vol.Optional("fuse_A"): _ranged(6, 400),
+        vol.Optional("interval_s", default=10.0): _ranged(1, 300),
+        vol.Optional("limit_valid_s", default=60.0): _ranged(5, 3600),
+    }
+)
 CONNECTOR_SCHEMA = vol.Schema(
     {
+        vol.Optional("energy"): ENERGY_CONNECTOR_SCHEMA,
         vol.Required("charger"): DEVICE_SCHEMA,
         vol.Optional("meter", default=BUILTIN_METER): vol.Any(BUILTIN_METER, DEVICE_SCHEMA),
         vol.Optional("evse_id"): vol.All(str, vol.Length(min=1, max=64)),
@@ -80,6 +116,7 @@ CONFIG_SCHEMA = vol.Schema(
     {
         vol.Optional("store", default="evse_sessions.db"): str,
         vol.Required("connectors"): vol.All({_name: CONNECTOR_SCHEMA}, vol.Length(min=1)),
+        vol.Optional("energy"): ENERGY_SCHEMA,
         vol.Optional("mqtt"): dict,
         vol.Optional("http"): dict,
     }
@@ -105,6 +142,17 @@ class ConnectorConfig:
     kernel: KernelConfig
     charger_settings: ChargerSettings
     poll_interval_s: float = 1.0
+    energy: SurplusSettings | None = None
+    energy_mode: Mode = Mode.PV
+    grid_phases: tuple[int, ...] = (1, 2, 3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnergyConfig:
+    """The site: grid meter, main fuse, cadence."""
+
+    grid_meter: DeviceConfig
+    site: SiteSettings
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +161,7 @@ class ControllerConfig:
 
     store: Path
     connectors: tuple[ConnectorConfig, ...]
+    energy: EnergyConfig | None = None
     mqtt: Mapping[str, Any] | None = None
     http: Mapping[str, Any] | None = None
     source: str = "<config>"
@@ -176,6 +225,7 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         phases=c.get("phases"),
         failsafe_current_A=c["failsafe_current_A"],
     )
+    energy = c.get("energy")
     return ConnectorConfig(
         name=name,
         charger=charger,
@@ -183,7 +233,30 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         kernel=kernel,
         charger_settings=settings,
         poll_interval_s=c["poll_interval_s"],
+        energy=None if energy is None else _surplus_settings(energy, c.get("phases")),
+        energy_mode=Mode(energy["mode"]) if energy else Mode.PV,
+        grid_phases=tuple(energy["grid_phases"]) if energy else (1, 2, 3),
     )
+
+
+def _surplus_settings(e: Mapping[str, Any], phases: int | None) -> SurplusSettings:
+    keys = set(SurplusSettings.__dataclass_fields__) - {"phases", "voltage_V", "current_step_A"}
+    return SurplusSettings(phases=phases or 3, **{k: e[k] for k in keys if k in e})
+
+
+def energy_config(data: Mapping[str, Any]) -> EnergyConfig:
+    """The validated ``energy`` section."""
+    meter = device_config(
+        data["grid_meter"]["map"], data["grid_meter"]["connection"], "energy.grid_meter"
+    )
+    if "power" not in meter.map.registers and "power_l1" not in meter.map.registers:
+        raise ConfigError(f"energy.grid_meter.map: {meter.map.id} has no power register")
+    site = SiteSettings(
+        fuse_A=data.get("fuse_A"),
+        interval_s=data["interval_s"],
+        limit_valid_s=data["limit_valid_s"],
+    )
+    return EnergyConfig(grid_meter=meter, site=site)
 
 
 def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
@@ -196,11 +269,13 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
         raise ConfigError(f"{source}: {humanize_error(data, err)}") from err
     try:
         connectors = tuple(connector_config(n, d) for n, d in c["connectors"].items())
+        energy = energy_config(c["energy"]) if "energy" in c else None
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from err
     return ControllerConfig(
         store=Path(c["store"]),
         connectors=connectors,
+        energy=energy,
         mqtt=c.get("mqtt"),
         http=c.get("http"),
         source=source,
