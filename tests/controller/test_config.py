@@ -103,3 +103,35 @@ def test_missing_file_is_a_config_error(tmp_path):
 def test_parse_config_rejects_non_mapping():
     with pytest.raises(ConfigError, match="mapping"):
         parse_config(None)
+
+
+ENERGY = """
+connectors:
+  garage:
+    charger: {map: heidelberg_energy_control, connection: {kind: tcp, host: 192.0.2.10}}
+    phases: 3
+    energy: {mode: minpv, max_current_A: 16, phase_switching: true, enable_delay_s: 30}
+energy:
+  grid_meter: {map: eastron_sdm630, connection: {serial_port: /dev/ttyUSB1}}
+  fuse_A: 35
+"""
+
+
+def test_energy_section(tmp_path):
+    config = _config(ENERGY, tmp_path)
+    (garage,) = config.connectors
+    assert garage.energy_mode.value == "minpv"
+    assert garage.energy.phase_switching is True
+    assert garage.energy.enable_delay_s == 30
+    assert garage.energy.disable_delay_s == 180  # default
+    assert config.energy.site.fuse_A == 35
+    assert config.energy.grid_meter.map.id == "eastron_sdm630"
+
+
+def test_energy_grid_meter_needs_power(tmp_path):
+    text = ENERGY.replace("map: eastron_sdm630", "map: heidelberg_energy_control")
+    # The Heidelberg has a power register, so it is a valid (if odd) grid meter;
+    # an unknown mode is not valid.
+    _config(text, tmp_path)
+    with pytest.raises(ConfigError, match="mode"):
+        _config(ENERGY.replace("mode: minpv", "mode: turbo"), tmp_path)
