@@ -170,7 +170,7 @@ class ModbusCharger:
     async def read_status(self) -> ChargerStatus:
         """One poll; also keeps the device's watchdog alive."""
         words = await self.device.read_words(self._status_plan)
-        values = {name: self.device.decode(name, w) for name, w in words.items()}
+        values = {name: self._decode_status(name, w) for name, w in words.items()}
         errors = self._errors(words)
         cp_value = values.get("cp_state")
         if not isinstance(cp_value, str):
@@ -185,6 +185,15 @@ class ModbusCharger:
             errors=frozenset(errors),
             telemetry=self._telemetry(cp_value, values),
         )
+
+    def _decode_status(self, name: str, words: list[int]) -> Value | None:
+        """Garbage raises, except in ``error_code``: an unknown code is a VendorError."""
+        if name == "error_code":
+            try:
+                return self.map[name].decode(words)
+            except ValueError:
+                return None
+        return self.device.decode(name, words)
 
     def _errors(self, words: dict[str, list[int]]) -> set[Error]:
         errors: set[Error] = set()

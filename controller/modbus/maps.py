@@ -488,8 +488,10 @@ def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
 def _check_binding(kind: str, reg: Register) -> None:
     bindings = CHARGER_BINDINGS if kind == "charger" else METER_BINDINGS
     path = [reg.name]
+    if "w" in reg.access and reg.table in ("input", "discrete"):
+        raise vol.Invalid(f"{reg.table} registers cannot be written", path=[*path, "access"])
     if reg.name not in bindings:
-        # Device-specific registers used only by ``init`` writes are allowed, read or write.
+        # Device-specific registers (documentation, or targets of ``init`` writes).
         return
     unit, access = bindings[reg.name]
     have = UNIT_FACTORS[reg.unit][0] if reg.unit else None
@@ -518,9 +520,18 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
         if name not in registers:
             raise vol.Invalid(f"a {data['kind']} map needs a '{name}' register", path=[name])
     init = tuple((w["register"], w["value"]) for w in data["init"])
-    for i, (name, _) in enumerate(init):
+    for i, (name, value) in enumerate(init):
         if name not in registers:
             raise vol.Invalid(f"unknown register {name!r}", path=["init", i, "register"])
+        if "w" not in registers[name].access:
+            raise vol.Invalid(f"{name} is not writable", path=["init", i, "register"])
+        if isinstance(value, str) and value not in registers[name].values.values():
+            raise vol.Invalid(f"{value!r} is not a value of {name}", path=["init", i, "value"])
+    watchdog_data = data.get("watchdog")
+    if watchdog_data and watchdog_data.get("interval_s", 0) >= watchdog_data["timeout_s"]:
+        raise vol.Invalid(
+            "interval_s must be shorter than timeout_s", path=["watchdog", "interval_s"]
+        )
     transport = data["transport"]
     watchdog = data.get("watchdog")
     caps = data["capabilities"]
@@ -569,7 +580,7 @@ def parse_map(text: str, *, map_id: str, path: str = "<text>") -> DeviceMap:
     try:
         return _build(map_id, validated, path)
     except vol.Invalid as err:
-        where = "registers" if err.path and err.path[0] != "init" else ""
+        where = "registers" if err.path and err.path[0] not in ("init", "watchdog") else ""
         field_path = " > ".join(str(p) for p in ([where] if where else []) + list(err.path))
         raise MapError(f"{path}: {field_path}: {err.msg}") from err
 
