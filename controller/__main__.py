@@ -1,24 +1,68 @@
-"""``python -m controller``: the standalone controller (for now: the simulated demo)."""
+"""``python -m controller``: the standalone controller.
+
+With ``--config FILE`` it runs the configured connectors (and MQTT/HTTP if configured)
+until interrupted. Without a config it is the demo: it starts the Modbus simulator on
+127.0.0.1, connects the controller to it over real Modbus TCP and plays an EV session,
+printing the session events as they happen.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import signal
+import sys
 from pathlib import Path
 
+from .app import Controller
+from .config import ControllerConfig, load_config
 from .demo import run_demo
+from .errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run."""
     parser = argparse.ArgumentParser(prog="python -m controller", description=__doc__)
-    parser.add_argument("--db", type=Path, help="session database (default: temporary)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print full event JSON")
+    parser.add_argument("--config", type=Path, help="YAML configuration (see README)")
+    parser.add_argument("--check", action="store_true", help="validate --config and exit")
+    parser.add_argument("--db", type=Path, help="demo session database (default: temporary)")
+    parser.add_argument("--charger", default="heidelberg_energy_control", help="demo charger map")
+    parser.add_argument("--meter", default="eastron_sdm630", help="demo meter map")
+    parser.add_argument("-v", "--verbose", action="store_true", help="full event JSON, debug log")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    asyncio.run(run_demo(args.db, args.verbose))
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("pymodbus").setLevel(logging.WARNING)
+    if args.config is None:
+        asyncio.run(run_demo(args.db, args.verbose, charger=args.charger, meter=args.meter))
+        return 0
+    try:
+        config = load_config(args.config)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    if args.check:
+        names = ", ".join(c.name for c in config.connectors)
+        print(f"{args.config}: valid ({names})")
+        return 0
+    asyncio.run(_serve(config))
     return 0
+
+
+async def _serve(config: ControllerConfig) -> None:
+    """Run until SIGINT/SIGTERM, then stop everything (chargers left safe)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with Controller(config):
+        await stop.wait()
 
 
 if __name__ == "__main__":

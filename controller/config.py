@@ -44,6 +44,7 @@ CONNECTION_SCHEMA = vol.Schema(
         vol.Optional("stopbits"): vol.In((1, 2)),
         vol.Optional("unit"): vol.All(int, vol.Range(min=0, max=255)),
         vol.Optional("timeout_s"): vol.All(vol.Coerce(float), vol.Range(min=0.05, max=30)),
+        vol.Optional("request_gap_ms"): vol.All(int, vol.Range(min=0, max=5000)),
     }
 )
 DEVICE_SCHEMA = vol.Schema(
@@ -130,6 +131,7 @@ class DeviceConfig:
     map: DeviceMap
     endpoint: Endpoint
     unit: int
+    request_gap_s: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -190,7 +192,13 @@ def device_config(map_id: str, connection: Mapping[str, Any], where: str) -> Dev
         stopbits=connection.get("stopbits", t.stopbits),
         timeout_s=connection.get("timeout_s", t.timeout_s),
     )
-    return DeviceConfig(map=device_map, endpoint=endpoint, unit=connection.get("unit", t.unit))
+    gap = connection.get("request_gap_ms")
+    return DeviceConfig(
+        map=device_map,
+        endpoint=endpoint,
+        unit=connection.get("unit", t.unit),
+        request_gap_s=t.request_gap_s if gap is None else gap / 1000,
+    )
 
 
 def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
@@ -305,10 +313,10 @@ def open_connector(
     Devices on the same bus share one ``ModbusBus``; ``registry.close_all()`` closes them.
     """
     c = config.charger
-    charger_bus = registry.acquire(c.endpoint, request_gap_s=c.map.transport.request_gap_s)
+    charger_bus = registry.acquire(c.endpoint, request_gap_s=c.request_gap_s)
     charger = ModbusCharger(c.map, charger_bus, c.unit, config.charger_settings, clock)
     m = config.meter
-    meter_bus = registry.acquire(m.endpoint, request_gap_s=m.map.transport.request_gap_s)
+    meter_bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)
     meter = ModbusMeter(m.map, meter_bus, m.unit, clock)
     return EvseManager(
         charger,

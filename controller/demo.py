@@ -1,7 +1,10 @@
-"""The demo: one connector on simulated hardware playing a full EV session.
+"""The demo: the project's Modbus simulator and the controller, talking real Modbus TCP
+over 127.0.0.1, playing one EV session while the session events are printed.
 
-Time is simulated (a ManualClock advanced by the script), so an hour of charging takes a
-moment; every session event is printed as it happens, in EVerest's JSON form.
+Time is simulated (one ManualClock shared by the EV physics and the controller), so an
+hour of charging takes seconds; every register still crosses a real socket through
+pymodbus on both sides. The EV follows a car-simulator scenario; the EVSE side (token,
+pause by the EVSE, stop) is what an app or Home Assistant would send.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .clock import ManualClock
+from .config import connector_config, open_connector
 from .everest import (
     AuthorizationStatus,
     AuthorizationType,
@@ -22,10 +26,18 @@ from .everest import (
     StopTransactionRequest,
     ValidationResult,
 )
-from .kernel.machine import KernelConfig
 from .manager import EvseManager, Update
-from .simulation import MemoryCharger, MemoryMeter, SimulatedStation
+from .modbus.maps import load_map
+from .modbus.transport import BusRegistry
+from .simulation import SimulatedStation
+from .simulator import ModbusSimulator, Scenario
 from .store import SessionStore
+
+POLL_STEP_S = 5.0  # simulated seconds between polls (the chargers' watchdogs allow 15+)
+TOKEN = ProvidedIdToken(
+    id_token=IdToken(value="DEADBEEF", type=IdTokenType.ISO14443),
+    authorization_type=AuthorizationType.RFID,
+)
 
 
 def _printer(verbose: bool, out: Callable[[str], None]) -> Callable[[Update], None]:
@@ -40,20 +52,54 @@ def _printer(verbose: bool, out: Callable[[str], None]) -> Callable[[Update], No
     return show
 
 
+def _connection(port: int, unit: int | None) -> dict[str, object]:
+    # No inter-request gap on loopback: the gap protects slow RS-485 devices.
+    conn: dict[str, object] = {
+        "kind": "tcp",
+        "host": "127.0.0.1",
+        "port": port,
+        "request_gap_ms": 0,
+    }
+    if unit is not None:
+        conn["unit"] = unit
+    return conn
+
+
 async def run_demo(
-    db: Path | None = None, verbose: bool = False, out: Callable[[str], None] = print
+    db: Path | None = None,
+    verbose: bool = False,
+    out: Callable[[str], None] = print,
+    *,
+    charger: str = "heidelberg_energy_control",
+    meter: str = "eastron_sdm630",
 ) -> None:
     """Plug in, authorize, charge, EV pause, EVSE pause, resume, stop, unplug."""
     clock = ManualClock()
     station = SimulatedStation(clock=clock)
+    simulator = ModbusSimulator(station, load_map(charger), load_map(meter))
+    registry = BusRegistry()
     with tempfile.TemporaryDirectory() as tmp:
         store = SessionStore(db or Path(tmp) / "demo.db")
-        manager = EvseManager(
-            MemoryCharger(station), MemoryMeter(station), store, KernelConfig(), clock=clock
+        await simulator.start()
+        out(
+            f"simulator: {charger} on 127.0.0.1:{simulator.port}, "
+            f"{meter} on 127.0.0.1:{simulator.meter_port}"
         )
+        config = connector_config(
+            "evse1",
+            {
+                "charger": {"map": charger, "connection": _connection(simulator.port, None)},
+                "meter": {
+                    "map": meter,
+                    "connection": _connection(simulator.meter_port or 0, simulator.meter_unit),
+                },
+            },
+        )
+        manager = open_connector(config, registry, store, clock)
+        manager.poll_interval = 3600.0  # the script polls, in simulated time
         manager.subscribe(_printer(verbose, out))
-        await manager.start()
         try:
+            await manager.start()
             await _script(manager, station, clock)
             for record in manager.history(1):
                 out(
@@ -62,36 +108,32 @@ async def run_demo(
                 )
         finally:
             await manager.stop()
+            await registry.close_all()
             store.close()
+            await simulator.stop()
 
 
 async def _script(manager: EvseManager, station: SimulatedStation, clock: ManualClock) -> None:
     async def wait(seconds: float) -> None:
-        for _ in range(int(seconds // 60) or 1):
-            clock.advance(min(60.0, seconds))
+        remaining = seconds
+        while remaining > 1e-9:
+            step = min(POLL_STEP_S, remaining)
+            clock.advance(step)
+            remaining -= step
             await manager.poll_now()
 
-    token = ProvidedIdToken(
-        id_token=IdToken(value="DEADBEEF", type=IdTokenType.ISO14443),
-        authorization_type=AuthorizationType.RFID,
-    )
-    station.plug_in()
-    await manager.poll_now()
+    async def ev(script: str) -> None:
+        await Scenario(script, station).run(wait)
+
+    await ev("plugin;sleep 1")
     await manager.authorize_response(
-        token, ValidationResult(authorization_status=AuthorizationStatus.Accepted)
+        TOKEN, ValidationResult(authorization_status=AuthorizationStatus.Accepted)
     )
-    station.draw_power(16.0, 3)
-    await manager.poll_now()
-    await wait(1800)
-    station.pause()
-    await wait(300)
-    station.resume()
-    await wait(600)
+    await ev("iec_wait_pwr_ready;draw_power_regulated 16,3;sleep 1800;pause;sleep 300")
+    await ev("draw_power_regulated 16,3;sleep 600")
     await manager.pause_charging()
     await wait(300)
     await manager.resume_charging()
     await wait(900)
     await manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
-    await wait(60)
-    station.unplug()
-    await manager.poll_now()
+    await ev("sleep 60;unplug;sleep 1")

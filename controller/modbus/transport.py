@@ -21,6 +21,14 @@ from pymodbus.exceptions import ModbusException
 
 from ..errors import ConnectError, DeviceError
 
+try:  # a serial port that refuses its line settings (parity on a pty, a USB adapter gone)
+    from termios import error as _TermiosError
+
+    _SERIAL_SETUP_ERRORS: tuple[type[Exception], ...] = (_TermiosError,)
+except ImportError:  # pragma: no cover - Windows has no termios
+    _SERIAL_SETUP_ERRORS = ()
+_CONNECT_ERRORS: tuple[type[Exception], ...] = (OSError, ModbusException, *_SERIAL_SETUP_ERRORS)
+
 _LOGGER = logging.getLogger(__name__)
 
 Table = Literal["coil", "discrete", "input", "holding"]
@@ -124,15 +132,16 @@ class ModbusBus:
         loop = asyncio.get_running_loop()
         if not force and loop.time() < self._retry_at:
             raise ConnectError(f"{self.endpoint.describe()}: not connected (retrying later)")
-        ok = False
+        ok, reason = False, ""
         try:
             ok = await self._client.connect()
-        except (OSError, ModbusException) as err:
+        except _CONNECT_ERRORS as err:
             _LOGGER.debug("connect %s failed: %s", self.endpoint.describe(), err)
+            reason = f": {err}"
         if not ok:
             self._retry_at = loop.time() + self._backoff * random.uniform(0.8, 1.2)
             self._backoff = min(self._backoff * 2, self._backoff_max)
-            raise ConnectError(f"{self.endpoint.describe()}: cannot connect")
+            raise ConnectError(f"{self.endpoint.describe()}: cannot connect{reason}")
         self._backoff = self._backoff_min
 
     async def read(self, table: Table, address: int, count: int, unit: int) -> list[int]:

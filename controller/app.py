@@ -1,0 +1,143 @@
+"""The standalone controller: every configured connector, plus the MQTT bridge and HTTP API.
+
+A connector whose devices are unreachable at start does not stop the others: it is
+retried in the background with capped backoff, and the adapters show it once it runs.
+Stopping leaves every charger in its safe state (no charging) and closes every bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Protocol
+
+from .clock import Clock
+from .config import ControllerConfig, open_connector
+from .energy import ConnectorControl, EnergyManager, MeterGridSource, SurplusController
+from .errors import DeviceError
+from .manager import EvseManager
+from .modbus.meter import ModbusMeter
+from .modbus.transport import BusRegistry
+from .store import SessionStore
+
+_LOGGER = logging.getLogger(__name__)
+RETRY_MIN_S = 2.0
+RETRY_MAX_S = 60.0
+
+
+class Adapter(Protocol):
+    """Something that serves the managers to the outside (MQTT bridge, HTTP API)."""
+
+    async def start(self) -> None:
+        """Begin serving."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop serving and release everything."""
+        ...
+
+
+class Controller:
+    """Connectors and adapters of one configuration, started and stopped together."""
+
+    def __init__(self, config: ControllerConfig, clock: Clock | None = None) -> None:
+        self.config = config
+        self._clock = clock
+        self._registry = BusRegistry()
+        self._store: SessionStore | None = None
+        self.managers: dict[str, EvseManager] = {}
+        self.adapters: list[Adapter] = []
+        self._pending: list[asyncio.Task[None]] = []
+        self.energy: EnergyManager | None = None
+
+    async def start(self) -> None:
+        """Open the store, start every connector (or its retry loop), then the adapters."""
+        self._store = SessionStore(self.config.store)
+        for connector in self.config.connectors:
+            manager = open_connector(connector, self._registry, self._store, self._clock)
+            self.managers[connector.name] = manager
+            try:
+                await manager.start()
+            except DeviceError as err:
+                _LOGGER.error("%s: devices unreachable (%s); retrying", connector.name, err)
+                self._pending.append(asyncio.create_task(self._retry(manager)))
+        self.energy = self._energy_manager()
+        if self.energy is not None:
+            await self.energy.start()
+        self.adapters = build_adapters(self.config, self.managers)
+        for adapter in self.adapters:
+            await adapter.start()
+
+    def _energy_manager(self) -> EnergyManager | None:
+        """The energy manager for the connectors that have an ``energy`` section."""
+        energy = self.config.energy
+        if energy is None:
+            return None
+        controls = {
+            c.name: ConnectorControl(
+                manager=self.managers[c.name],
+                surplus=SurplusController(c.energy, c.energy_mode),
+                grid_phases=c.grid_phases,
+            )
+            for c in self.config.connectors
+            if c.energy is not None
+        }
+        g = energy.grid_meter
+        bus = self._registry.acquire(g.endpoint, request_gap_s=g.request_gap_s)
+        source = MeterGridSource(ModbusMeter(g.map, bus, g.unit, self._clock))
+        return EnergyManager(controls, source, energy.site, self._clock)
+
+    async def _retry(self, manager: EvseManager) -> None:
+        delay = RETRY_MIN_S
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                await manager.start()
+            except DeviceError as err:
+                _LOGGER.debug("%s: still unreachable: %s", manager.name, err)
+                delay = min(delay * 2, RETRY_MAX_S)
+            else:
+                _LOGGER.info("%s: devices reachable, connector running", manager.name)
+                return
+
+    async def stop(self) -> None:
+        """Stop adapters, connectors (safe output) and buses, in that order."""
+        for task in self._pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for adapter in reversed(self.adapters):
+            await adapter.stop()
+        if self.energy is not None:
+            await self.energy.stop()
+        for manager in self.managers.values():
+            await manager.stop()
+        await self._registry.close_all()
+        if self._store is not None:
+            self._store.close()
+
+    async def __aenter__(self) -> Controller:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+def build_adapters(config: ControllerConfig, managers: dict[str, EvseManager]) -> list[Adapter]:
+    """The MQTT bridge and the HTTP API, where the configuration asks for them."""
+    adapters: list[Adapter] = []
+    if config.mqtt is not None:
+        from .mqtt import MQTT_SCHEMA, MqttBridge, MqttSettings  # noqa: PLC0415
+
+        adapters.append(MqttBridge(managers, _settings(MqttSettings, MQTT_SCHEMA, config.mqtt)))
+    if config.http is not None:
+        from .http import HTTP_SCHEMA, HttpApi, HttpSettings  # noqa: PLC0415
+
+        adapters.append(HttpApi(managers, _settings(HttpSettings, HTTP_SCHEMA, config.http)))
+    return adapters
+
+
+def _settings(kind: Any, schema: Any, data: Any) -> Any:
+    return kind(**schema(dict(data)))

@@ -1,0 +1,402 @@
+"""A device map served as a Modbus device over the simulated EV, charge point and meter.
+
+Semantics come only from the map's binding names, never from the device: writes to
+``max_current``/``enable``/``phases``/``lock``/``heartbeat``/``watchdog_timeout``/
+``failsafe_current`` drive the ``SimulatedStation``; reads of ``cp_state``, currents,
+energy... are encoded from the station just before they are answered. So every map in
+``modbus_maps/`` gets a simulator for free, and a map that disagrees with the driver shows
+up in tests. Fault injection (Modbus exceptions, garbage words) exercises the driver's
+error paths.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from pymodbus.constants import ExcCodes
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from ..everest import CpState
+from ..kernel.pwm import duty_cycle
+from ..modbus.maps import DeviceMap, Register, Value
+from ..ports import ChargerOutput, CpMode
+from ..simulation import SimulatedStation
+
+_LOGGER = logging.getLogger(__name__)
+TABLE_OF_FC = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 4: "input"}
+TABLE_OF_FC.update({6: "holding", 16: "holding", 22: "holding", 23: "holding"})
+TABLES = ("coil", "discrete", "holding", "input")  # pymodbus' block order
+SPARE_ADDRESS = 65000  # a table the map does not use still needs one block
+MEASUREMENTS = (
+    "current_l1",
+    "current_l2",
+    "current_l3",
+    "voltage_l1",
+    "voltage_l2",
+    "voltage_l3",
+    "power",
+    "power_l1",
+    "power_l2",
+    "power_l3",
+    "energy_import",
+    "energy_export",
+    "frequency",
+)
+
+
+class SimulatedDevice:
+    """Registers of one map, answered from a SimulatedStation (a meter as it is)."""
+
+    def __init__(
+        self, device_map: DeviceMap, station: SimulatedStation, unit: int | None = None
+    ) -> None:
+        self.map = device_map
+        self.station = station
+        self.unit = device_map.transport.unit if unit is None else unit
+        self.words: dict[str, list[int]] = {}
+        self._exceptions: dict[str, ExcCodes] = {}
+        self._garbage: dict[str, list[int]] = {}
+        self.requests = 0
+
+    # ------------------------------------------------------------------ faults
+
+    def inject_exception(
+        self, names: Iterable[str] | None = None, code: ExcCodes = ExcCodes.DEVICE_FAILURE
+    ) -> None:
+        """Answer requests touching ``names`` (all registers if None) with ``code``."""
+        for name in self.map.registers if names is None else names:
+            self._exceptions[name] = code
+
+    def inject_garbage(self, name: str, words: list[int]) -> None:
+        """Serve ``words`` for register ``name`` instead of the truth."""
+        self._garbage[name] = list(words)
+
+    def clear_faults(self) -> None:
+        """Back to normal answers."""
+        self._exceptions.clear()
+        self._garbage.clear()
+
+    # ------------------------------------------------------------------ pymodbus
+
+    def sim_devices(self) -> list[SimDevice]:
+        """One pymodbus SimDevice per unit id the map uses."""
+        units = sorted({self._unit_of(r) for r in self.map.registers.values()})
+        return [self._sim_device(unit) for unit in units]
+
+    def _unit_of(self, reg: Register) -> int:
+        return reg.unit_id if reg.unit_id is not None else self.unit
+
+    def _sim_device(self, unit: int) -> SimDevice:
+        blocks: list[list[SimData]] = []
+        for table in TABLES:
+            regs = [
+                r
+                for r in self.map.registers.values()
+                if r.table == table and self._unit_of(r) == unit
+            ]
+            bits = table in ("coil", "discrete")
+            if not regs:
+                blocks.append(
+                    [
+                        SimData(
+                            SPARE_ADDRESS,
+                            count=16 if bits else 1,
+                            values=0 if not bits else False,
+                            datatype=DataType.BITS if bits else DataType.REGISTERS,
+                        )
+                    ]
+                )
+                continue
+            start = min(r.address for r in regs)
+            end = max(r.address + r.count for r in regs)
+            if bits:
+                start -= start % 16
+                end += (-end) % 16
+                blocks.append(
+                    [SimData(start, count=end - start, values=False, datatype=DataType.BITS)]
+                )
+            else:
+                blocks.append(
+                    [SimData(start, count=end - start, values=0, datatype=DataType.REGISTERS)]
+                )
+
+        async def action(  # noqa: PLR0917 - pymodbus calls the hook positionally
+            function_code: int,
+            start_address: int,
+            address: int,
+            count: int,
+            registers: list[int],
+            set_values: Any,
+        ) -> ExcCodes | None:
+            return self.handle(
+                unit,
+                function_code=function_code,
+                start_address=start_address,
+                address=address,
+                count=count,
+                registers=registers,
+                set_values=set_values,
+            )
+
+        return SimDevice(unit, simdata=(blocks[0], blocks[1], blocks[2], blocks[3]), action=action)
+
+    def handle(
+        self,
+        unit: int,
+        *,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: Any,
+    ) -> ExcCodes | None:
+        """One request: faults, then writes or a fresh image of what is read."""
+        self.requests += 1
+        table = TABLE_OF_FC.get(function_code)
+        if table is None:
+            return ExcCodes.ILLEGAL_FUNCTION
+        touched = [
+            r
+            for r in self.map.registers.values()
+            if r.table == table
+            and self._unit_of(r) == unit
+            and r.address < address + max(count, 1)
+            and address < r.address + r.count
+        ]
+        for reg in touched:
+            if reg.name in self._exceptions:
+                return self._exceptions[reg.name]
+        self.on_request()
+        if set_values is not None:
+            values = [
+                int(v) for v in (set_values if isinstance(set_values, list) else [set_values])
+            ]
+            for reg in touched:
+                offset = reg.address - address
+                if offset >= 0 and offset + reg.count <= len(values):
+                    result = self._write(reg, values[offset : offset + reg.count])
+                    if result is not None:
+                        return result
+            return None
+        self.refresh()
+        for reg in touched:
+            self._serve(reg, start_address, registers)
+        return None
+
+    def _write(self, reg: Register, words: list[int]) -> ExcCodes | None:
+        if "w" not in reg.access:
+            return ExcCodes.ILLEGAL_ADDRESS
+        try:
+            value = reg.decode(words)
+        except ValueError:
+            return ExcCodes.ILLEGAL_VALUE
+        self.words[reg.name] = words
+        self.on_write(reg, words, value)
+        return None
+
+    def _serve(self, reg: Register, start_address: int, registers: list[int]) -> None:
+        words = self._garbage.get(reg.name) or self.words.get(reg.name)
+        if words is None:
+            return
+        if reg.table in ("coil", "discrete"):
+            index, bit = reg.address // 16 - start_address, reg.address % 16
+            if words[0]:
+                registers[index] |= 1 << bit
+            else:
+                registers[index] &= ~(1 << bit)
+            return
+        offset = reg.address - start_address
+        registers[offset : offset + reg.count] = words
+
+    # ------------------------------------------------------------------ behaviour
+
+    def on_request(self) -> None:
+        """Any request arrived (a charger's watchdog hook)."""
+
+    def on_write(self, reg: Register, words: list[int], value: Value | None) -> None:
+        """A register was written (a meter ignores it)."""
+
+    def refresh(self) -> None:
+        """Encode what the station measures now into the readable registers."""
+        sample = self.station.meter_sample()
+        l1, l2, l3 = self.station.phase_currents()
+        v = self.station.voltage_V
+        values: dict[str, float] = {
+            "current_l1": l1,
+            "current_l2": l2,
+            "current_l3": l3,
+            "voltage_l1": v,
+            "voltage_l2": v,
+            "voltage_l3": v,
+            "power": l1 * v + l2 * v + l3 * v,
+            "power_l1": l1 * v,
+            "power_l2": l2 * v,
+            "power_l3": l3 * v,
+            "energy_import": sample.energy_Wh_import.total,
+            "energy_export": 0.0,
+            "frequency": 50.0,
+        }
+        for name, number in values.items():
+            self.set(name, number)
+        for name in ("serial", "firmware", "model"):
+            self.set(name, f"SIM-{self.map.id}"[:32] if name != "firmware" else "1.0")
+
+    def set(self, name: str, value: Value) -> None:
+        """Store ``value`` as the words of register ``name`` if the map has it."""
+        reg = self.map.get(name)
+        if reg is None:
+            return
+        try:
+            self.words[name] = reg.encode(value)
+        except (ValueError, OverflowError):
+            _LOGGER.debug("%s: %s cannot represent %r", self.map.id, name, value)
+
+
+class SimulatedCharger(SimulatedDevice):
+    """A wallbox: setpoint/enable writes drive the station; a watchdog falls back to the
+    failsafe current when the controller goes quiet."""
+
+    def __init__(
+        self, device_map: DeviceMap, station: SimulatedStation, unit: int | None = None
+    ) -> None:
+        super().__init__(device_map, station, unit)
+        caps = device_map.capabilities
+        self.setpoint_A = 0.0
+        self.enabled = device_map.get("enable") is None
+        self.phases = caps.phases
+        self.locked = False
+        watchdog = device_map.watchdog
+        self.watchdog_s = watchdog.timeout_s if watchdog else 0.0
+        self.failsafe_A = 0.0
+        self.failsafe_active = False
+        self._refreshed = station.clock.monotonic()
+        reg = device_map["max_current"]
+        self.words["max_current"] = reg.encode_raw(
+            reg.off_value if reg.off_value is not None else 0
+        )
+        self._drive()
+
+    # ------------------------------------------------------------------ writes
+
+    def on_write(self, reg: Register, words: list[int], value: Value | None) -> None:
+        """Apply a write to the device state and the station."""
+        name = reg.name
+        if name == "max_current":
+            off = reg.off_value is not None and reg.raw(words) == reg.off_value
+            self.setpoint_A = 0.0 if off or not isinstance(value, (int, float)) else float(value)
+            self._refresh_watchdog("setpoint")
+        elif name == "enable":
+            self.enabled = value == "enabled"
+        elif name == "phases" and isinstance(value, (int, float)):
+            self.phases = int(value)
+        elif name == "lock":
+            self.locked = value == "locked"
+        elif name == "heartbeat":
+            self._refresh_watchdog("heartbeat")
+            self.words[name] = reg.encode_raw(0)  # the device acknowledges by clearing it
+        elif name == "watchdog_timeout" and isinstance(value, (int, float)):
+            self.watchdog_s = float(value)
+        elif name == "failsafe_current" and isinstance(value, (int, float)):
+            self.failsafe_A = float(value)
+        self._drive()
+
+    def on_request(self) -> None:
+        """Traffic keeps a traffic watchdog alive; then check for expiry."""
+        self._refresh_watchdog("traffic")
+        self.tick()
+
+    def _refresh_watchdog(self, kind: str) -> None:
+        watchdog = self.map.watchdog
+        if watchdog is not None and watchdog.refresh == kind:
+            self._refreshed = self.station.clock.monotonic()
+            if self.failsafe_active:
+                self.failsafe_active = False
+                self._drive()
+
+    def tick(self) -> None:
+        """Check the watchdog against the station's clock."""
+        if self.map.watchdog is None or self.watchdog_s <= 0 or self.failsafe_active:
+            return
+        if self.station.clock.monotonic() - self._refreshed > self.watchdog_s:
+            _LOGGER.info(
+                "%s: watchdog expired, failsafe current %.1f A", self.map.id, self.failsafe_A
+            )
+            self.failsafe_active = True
+            self._drive()
+
+    def _drive(self) -> None:
+        amps = self.failsafe_A if self.failsafe_active else self.setpoint_A
+        allowed = (
+            self.enabled
+            and not self.station.board_errors  # a faulted controller opens its relays
+            and amps >= self.map.capabilities.min_current_A - 1e-9
+        )
+        self.station.apply(
+            ChargerOutput(
+                enabled=allowed,
+                cp=CpMode.PWM if allowed else CpMode.X1,
+                duty_cycle=duty_cycle(amps) if allowed else 100.0,
+                current_A=amps if allowed else 0.0,
+                allow_power=allowed,
+                phases=self.phases,
+                locked=self.locked,
+                overcurrent_limit_A=amps + 2.0 if allowed else 0.0,
+            )
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def refresh(self) -> None:
+        """Measurements plus CP state, relays, errors and identity."""
+        self._drive()  # a board error that appeared or cleared since the last request
+        super().refresh()
+        self._cp_state()
+        self._error_code()
+        relays = self.phases if self.station.relays_on() else 0
+        self.set("relays", relays)
+        self.set("phases_state", self.phases)
+        self.set("lock_state", "locked" if self.locked else "unlocked")
+        self.set("pp_ampacity", 32.0)
+        self.set("temperature", 25.0)
+        self.set("hw_max_current", self.map.capabilities.max_current_A)
+        self.set("hw_min_current", self.map.capabilities.min_current_A)
+        self.set("max_current_readback", self.setpoint_A)
+        self.set("session_energy", self.station.energy_Wh)
+
+    def _cp_state(self) -> None:
+        reg = self.map["cp_state"]
+        cp = self.station.cp_state()
+        pwm = self.station.output.cp is CpMode.PWM and self.station.output.enabled
+        raw: Any = self._error_raw(reg)
+        if raw is None:
+            for meaning in (f"{cp.value}{2 if pwm else 1}", cp.value):
+                try:
+                    raw = reg.raw_for(meaning)
+                    break
+                except ValueError:
+                    continue
+        if raw is None and cp is not CpState.A:
+            raw = reg.raw_for("F") if "F" in [str(v)[:1] for v in reg.values.values()] else None
+        if raw is not None:
+            self.words["cp_state"] = reg.encode_raw(raw)
+
+    def _error_code(self) -> None:
+        reg = self.map.get("error_code")
+        if reg is None:
+            return
+        raw = self._error_raw(reg)
+        self.words["error_code"] = reg.encode_raw(raw if raw is not None else 0)
+
+    def _error_raw(self, reg: Register) -> Any:
+        """The raw value that reports the station's error; a device without a code for
+        this particular error shows its generic error value (Heidelberg's 11)."""
+        for error in self.station.board_errors:
+            raw = reg.raw_for_error(error.type)
+            if raw is not None:
+                return raw
+        if self.station.board_errors and reg.errors:
+            return next(iter(reg.errors))
+        return None

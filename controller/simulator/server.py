@@ -1,0 +1,143 @@
+"""The simulator's Modbus servers: the charger on one TCP port, the meter on another.
+
+Two ports keep unit ids from colliding (a Heidelberg and an SDM630 both default to unit 1)
+and let a test cut the charger's link alone. ``cut_link`` stops answering (the server
+closes its connections) and ``restore_link`` serves again on the same port. The RTU framer
+runs over TCP (an RS-485 gateway) or over a serial device such as a socat pty.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from typing import Literal
+
+from pymodbus import FramerType
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+
+from ..modbus.maps import DeviceMap
+from ..simulation import SimulatedStation
+from .device import SimulatedCharger, SimulatedDevice
+
+Framer = Literal["socket", "rtu"]
+TICK_S = 0.1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+class _Served:
+    """One device on one listening server."""
+
+    def __init__(self, device: SimulatedDevice, host: str, port: int, framer: Framer) -> None:
+        self.device = device
+        self.host = host
+        self.port = port or free_port(host)
+        self.framer = FramerType.RTU if framer == "rtu" else FramerType.SOCKET
+        self.server: ModbusTcpServer | ModbusSerialServer | None = None
+
+    async def start(self) -> None:
+        self.server = ModbusTcpServer(
+            self.device.sim_devices(), framer=self.framer, address=(self.host, self.port)
+        )
+        await self.server.serve_forever(background=True)
+
+    async def start_serial(self, tty: str, baudrate: int) -> None:
+        self.server = ModbusSerialServer(
+            self.device.sim_devices(), framer=FramerType.RTU, port=tty, baudrate=baudrate
+        )
+        await self.server.serve_forever(background=True)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.shutdown()  # type: ignore[no-untyped-call]
+            self.server = None
+
+
+class ModbusSimulator:
+    """A charger (and optionally a meter) from maps, over one SimulatedStation."""
+
+    def __init__(
+        self,
+        station: SimulatedStation,
+        charger_map: DeviceMap,
+        meter_map: DeviceMap | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        meter_port: int = 0,
+        framer: Framer = "socket",
+    ) -> None:
+        self.station = station
+        self.charger = SimulatedCharger(charger_map, station)
+        self.meter = None if meter_map is None else SimulatedDevice(meter_map, station)
+        self._charger = _Served(self.charger, host, port, framer)
+        self._meter = None if self.meter is None else _Served(self.meter, host, meter_port, framer)
+        self._ticker: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The charger's TCP port."""
+        return self._charger.port
+
+    @property
+    def meter_port(self) -> int | None:
+        """The meter's TCP port (None without a meter)."""
+        return None if self._meter is None else self._meter.port
+
+    @property
+    def meter_unit(self) -> int | None:
+        """The meter's unit id (its map's default)."""
+        return None if self.meter is None else self.meter.unit
+
+    async def start(self) -> None:
+        """Serve both devices and run the watchdog clock."""
+        await self._charger.start()
+        if self._meter is not None:
+            await self._meter.start()
+        self._ticker = asyncio.create_task(self._tick(), name="simulator watchdog")
+
+    async def serve_serial(self, tty: str, baudrate: int = 9600) -> None:
+        """Serve the charger with the RTU framer on a serial device instead of TCP."""
+        await self._charger.stop()
+        await self._charger.start_serial(tty, baudrate)
+
+    async def stop(self) -> None:
+        """Stop everything."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        await self._charger.stop()
+        if self._meter is not None:
+            await self._meter.stop()
+
+    async def cut_link(self) -> None:
+        """The charger stops answering (cable pulled)."""
+        await self._charger.stop()
+
+    async def restore_link(self) -> None:
+        """The charger answers again on the same port."""
+        await self._charger.start()
+
+    def tick(self) -> None:
+        """Let the charger's watchdog look at the clock now (tests with a ManualClock)."""
+        self.charger.tick()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            self.tick()
+
+    async def __aenter__(self) -> ModbusSimulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

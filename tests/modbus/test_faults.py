@@ -1,0 +1,116 @@
+"""Link cuts, Modbus exceptions and garbage: the error is raised, charging is inhibited,
+the session resumes when the device is back and the energy stays exact."""
+
+import asyncio
+
+import pytest
+
+from controller.kernel.states import State
+from tests.controller.conftest import limits
+
+COMM = "evse_board_support/CommunicationFault"
+
+
+def error_types(rig):
+    return [e.type for e in rig.manager.vars()["errors"]]
+
+
+async def charging(rig):
+    rig.station.plug_in()
+    rig.station.draw_power(16.0, 3)
+    await rig.advance(8, step=1)
+    assert rig.manager.state is State.Charging
+
+
+async def until_available(rig, attempts: int = 100) -> None:
+    """Poll (one simulated second each) while real time lets the bus's backoff expire."""
+    for _ in range(attempts):
+        await rig.advance(1, step=1)
+        if rig.manager.available:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the connector did not come back")
+
+
+async def test_link_cut_mid_session_falls_back_to_failsafe_and_resumes(rig):
+    await charging(rig)
+    await rig.advance(600)
+    energy_before = rig.manager.vars()["session_info"].energy_Wh
+    await rig.simulator.cut_link()
+    await rig.advance(1, step=1)
+    assert COMM in error_types(rig)
+    assert not rig.manager.available
+    # The controller cannot write any more; the charger's own watchdog (15 s, configured
+    # at connect) takes it to the failsafe current (0 A here): charging stops by itself.
+    await rig.advance(20, step=1)
+    rig.simulator.tick()
+    assert rig.simulator.charger.failsafe_active
+    assert rig.station.power_W() == 0
+    await rig.simulator.restore_link()
+    await until_available(rig)
+    await rig.advance(10, step=1)
+    assert COMM not in error_types(rig)
+    assert rig.manager.state is State.Charging
+    assert rig.station.power_W() > 0
+    await rig.advance(600)
+    info = rig.manager.vars()["session_info"]
+    assert info.energy_Wh > energy_before
+    assert info.energy_Wh == pytest.approx(rig.station.energy_Wh, abs=1.0)
+    assert "TransactionFinished" not in rig.events()
+
+
+async def test_modbus_exception_raises_communication_fault_until_cleared(rig):
+    await charging(rig)
+    rig.simulator.charger.inject_exception(["cp_state"])
+    await rig.advance(1, step=1)
+    assert COMM in error_types(rig)
+    assert not rig.manager.kernel.output().charging_allowed
+    rig.simulator.charger.clear_faults()
+    await rig.advance(10, step=1)
+    assert COMM not in error_types(rig)
+    assert rig.manager.state is State.Charging
+
+
+async def test_garbage_cp_state_is_an_error_not_a_state(rig):
+    await charging(rig)
+    rig.simulator.charger.inject_garbage("cp_state", [0x7777])
+    await rig.advance(1, step=1)
+    assert COMM in error_types(rig)
+    assert any("cp_state" in e.message for e in rig.manager.vars()["errors"])
+    assert not rig.manager.kernel.output().charging_allowed
+    rig.simulator.charger.clear_faults()
+    await rig.advance(10, step=1)
+    assert rig.manager.state is State.Charging
+
+
+async def test_meter_counter_going_backwards_is_refused(rig):
+    await charging(rig)
+    await rig.advance(600)
+    good = rig.manager.vars()["powermeter"].energy_Wh_import.total
+    meter = rig.simulator.meter
+    reg = meter.map["energy_import"]
+    meter.inject_garbage("energy_import", reg.encode(good / 2))
+    await rig.advance(1, step=1)
+    assert COMM in error_types(rig)
+    assert rig.manager.vars()["powermeter"].energy_Wh_import.total == good
+    meter.clear_faults()
+    await rig.advance(5, step=1)
+    assert COMM not in error_types(rig)
+
+
+async def test_current_is_written_only_on_change(rig):
+    await charging(rig)
+    device = rig.manager._charger.device
+    writes = device.writes
+    await rig.advance(120, step=1)
+    assert device.writes == writes
+    await rig.manager.set_enforced_limits(limits(amps=10))
+    assert device.writes == writes + 1
+    assert rig.station.output.current_A == 10
+
+
+async def test_stop_leaves_the_charger_not_charging(rig):
+    await charging(rig)
+    await rig.manager.stop()
+    rig.station.advance()
+    assert rig.station.power_W() == 0
