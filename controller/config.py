@@ -28,6 +28,7 @@ from .modbus.charger import ChargerSettings, ModbusCharger
 from .modbus.maps import DeviceMap, load_map
 from .modbus.meter import ModbusMeter
 from .modbus.transport import BusRegistry, Endpoint
+from .ports import ChargerInfo
 from .store import SessionStore
 
 BUILTIN_METER = "charger"  # meter: charger -> use the charger's own energy counter
@@ -327,3 +328,18 @@ def open_connector(
         clock=clock,
         poll_interval=config.poll_interval_s,
     )
+
+
+async def probe_connector(config: ConnectorConfig, clock: Clock | None = None) -> ChargerInfo:
+    """Talk to a connector's devices once, as a setup dialog does before saving them:
+    the charger's identity, or ``DeviceError`` naming the device that does not answer."""
+    registry = BusRegistry()
+    try:
+        c, m = config.charger, config.meter
+        bus = registry.acquire(c.endpoint, request_gap_s=c.request_gap_s)
+        info = await ModbusCharger(c.map, bus, c.unit, config.charger_settings, clock).connect()
+        bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)
+        await ModbusMeter(m.map, bus, m.unit, clock).connect()
+        return info
+    finally:
+        await registry.close_all()

@@ -1,0 +1,28 @@
+"""MQTT bridge: every connector's EVerest variables and commands on an MQTT broker.
+
+Topics (``<base>`` is ``base_topic``, default ``evse_manager``):
+
+* ``<base>/status`` -- ``online`` / ``offline``, retained; ``offline`` is the last will,
+  so subscribers learn when the controller dies.
+* ``<base>/<connector>/<var>`` -- every published variable as EVerest JSON, retained; the
+  full snapshot is re-published on every (re)connect.
+* ``<base>/<connector>/session_event`` -- QoS 1. Events produced while the broker is away
+  are queued (``queue_size``, oldest dropped with a warning) and delivered in order.
+* ``<base>/<connector>/state/<entity>`` -- each catalog entity's state as a plain value
+  (``ON``/``OFF`` for binary sensors and switches, ``None`` when unknown), retained;
+  ``state/session_event`` carries ``{"event_type": ..., ...}`` for HA's event entity.
+* ``<base>/<connector>/availability`` -- ``online`` / ``offline`` (devices reachable).
+* ``<base>/<connector>/cmd/<command>`` (in) -- ``{"id": any, "args": {...}}``, a bare
+  arguments object or nothing; the answer ``{"id": ..., "ok": ..., "result"/"error": ...}``
+  goes to ``<base>/<connector>/result/<command>`` (QoS 1, not retained).
+* ``<base>/<connector>/set/<entity>`` (in) -- HA controls: ``ON``/``OFF`` (switch), a
+  number, ``PRESS`` (button); the outcome goes to ``<base>/<connector>/set_result/<entity>``.
+* ``<prefix>/device/<base>_<connector>/config`` -- Home Assistant device discovery
+  (retained), re-sent when HA announces ``online`` on ``<prefix>/status``.
+"""
+
+from .bridge import MqttBridge
+from .settings import MQTT_SCHEMA, MqttSettings
+from .topics import Topics
+
+__all__ = ["MQTT_SCHEMA", "MqttBridge", "MqttSettings", "Topics"]

@@ -1,0 +1,485 @@
+"""The bridge: connector variables out to MQTT, commands and controls in.
+
+Updates are taken from the managers synchronously and kept in an outbox, so nothing is
+missed while the broker is away: session events in a bounded FIFO (every one matters, in
+order), everything else coalesced per topic (only the latest value matters). One task per
+connection drains the outbox; another dispatches incoming messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiomqtt
+
+from ..catalog import BUTTON, NUMBER, SWITCH, EntitySpec, entities
+from ..commands import CommandResult, execute
+from ..manager import EvseManager, Update
+from . import discovery
+from .settings import MqttSettings
+from .topics import CMD, Route, Topics
+
+_LOGGER = logging.getLogger(__name__)
+
+ONLINE = "online"
+OFFLINE = "offline"
+STOP_TIMEOUT_S = 5.0
+SESSION_EVENT = "session_event"
+CONTROLS: dict[str, EntitySpec] = {e.key: e for e in entities() if e.command is not None}
+
+
+@dataclass(frozen=True)
+class _Message:
+    topic: str
+    payload: str
+    qos: int = 0
+    retain: bool = False
+
+
+class MqttBridge:
+    """Serves ``managers`` (connector name -> manager) on one MQTT broker."""
+
+    def __init__(self, managers: Mapping[str, EvseManager], settings: MqttSettings) -> None:
+        self._managers: dict[str, EvseManager] = dict(managers)
+        self._settings = settings
+        self._topics = Topics(settings.base_topic, settings.discovery_prefix)
+        self._tls = settings.ssl_context()
+        # Outbox: session events in order (each a tuple sent together), the rest coalesced.
+        self._events: deque[tuple[_Message, ...]] = deque()
+        self._inflight: list[_Message] = []
+        self._latest: dict[str, _Message] = {}
+        self._dropped = 0
+        # Last payload queued per derived topic (states, availability, discovery): only
+        # changes are sent; cleared on connect so a fresh broker gets everything.
+        self._sent: dict[str, str] = {}
+        self._retained: dict[str, set[str]] = {}
+        self._wakeup = asyncio.Event()
+        self._connected = asyncio.Event()
+        self._drain_lock = asyncio.Lock()
+        self._client: aiomqtt.Client | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsubscribe: dict[str, Callable[[], None]] = {}
+
+    @property
+    def topics(self) -> Topics:
+        """The topic layout this bridge uses."""
+        return self._topics
+
+    @property
+    def connected(self) -> bool:
+        """True while connected to the broker."""
+        return self._connected.is_set()
+
+    async def wait_connected(self) -> None:
+        """Wait until the bridge is connected (and has queued its snapshot)."""
+        await self._connected.wait()
+
+    async def flush(self) -> None:
+        """Send everything queued so far (when connected); MqttError if the link drops.
+
+        Ends with a QoS 1 publish of the status: its acknowledgement means the broker has
+        processed every message before it, so a subscriber arriving now sees them retained.
+        """
+        client = self._client
+        if client is not None and self.connected:
+            async with self._drain_lock:
+                await self._drain(client)
+                await client.publish(self._topics.status, ONLINE, qos=1, retain=True)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Watch every manager and start connecting (in the background, with retries)."""
+        for name, manager in self._managers.items():
+            self._watch(name, manager)
+        self._task = asyncio.create_task(self._run(), name="mqtt bridge")
+
+    async def stop(self) -> None:
+        """Flush what is pending, say offline, disconnect and leave no task behind."""
+        for unsubscribe in self._unsubscribe.values():
+            unsubscribe()
+        self._unsubscribe.clear()
+        client = self._client
+        if client is not None and self.connected:
+            try:
+                async with asyncio.timeout(STOP_TIMEOUT_S):
+                    async with self._drain_lock:
+                        await self._drain(client)
+                    await client.publish(self._topics.status, OFFLINE, qos=1, retain=True)
+            except (aiomqtt.MqttError, TimeoutError) as err:
+                _LOGGER.debug("MQTT: could not say offline: %s", err)
+        tasks = [t for t in (self._task, *self._tasks) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
+        self._tasks.clear()
+
+    def add_connector(self, name: str, manager: EvseManager) -> None:
+        """Serve one more connector (published once it has a snapshot)."""
+        self._managers[name] = manager
+        self._watch(name, manager)
+        self._wake()
+
+    async def remove_connector(self, name: str) -> None:
+        """Stop serving ``name``: HA removes its device, its retained topics are cleared."""
+        unsubscribe = self._unsubscribe.pop(name, None)
+        if unsubscribe is not None:
+            unsubscribe()
+        self._managers.pop(name, None)
+        topics = self._retained.pop(name, set())
+        if self._settings.discovery:
+            topics.add(self._topics.discovery(name))
+        for topic in sorted(topics):
+            self._sent.pop(topic, None)
+            self._latest[topic] = _Message(topic, "", qos=1, retain=True)
+        self._wake()
+
+    # ------------------------------------------------------------------ outbox
+
+    def _watch(self, name: str, manager: EvseManager) -> None:
+        self._unsubscribe[name] = manager.subscribe(lambda u: self._on_update(name, u))
+        self._refresh(name)
+
+    def _on_update(self, connector: str, update: Update) -> None:
+        """Manager listener (synchronous): only queues, never blocks the manager."""
+        payload = json.dumps(update.to_json(), default=str)
+        if update.var == SESSION_EVENT:
+            self._queue_event(connector, update, payload)
+        else:
+            self._put(
+                connector, _Message(self._topics.var(connector, update.var), payload, retain=True)
+            )
+        self._refresh(connector)
+        self._wake()
+
+    def _queue_event(self, connector: str, update: Update, payload: str) -> None:
+        """Session events must all arrive, in order; a full queue drops the oldest, loudly."""
+        var = _Message(self._topics.var(connector, SESSION_EVENT), payload, qos=1, retain=True)
+        self._retained.setdefault(connector, set()).add(var.topic)
+        event = json.dumps(discovery.event_payload(update.value), default=str)
+        entity = _Message(self._topics.state(connector, SESSION_EVENT), event, qos=1)
+        if len(self._events) >= self._settings.queue_size:
+            self._events.popleft()
+            self._dropped += 1
+            if self._dropped == 1:
+                _LOGGER.warning(
+                    "MQTT: session event queue full (%d); dropping the oldest events",
+                    self._settings.queue_size,
+                )
+        self._events.append((var, entity))
+
+    def _put(self, connector: str, message: _Message) -> None:
+        if message.retain:
+            self._retained.setdefault(connector, set()).add(message.topic)
+        self._latest[message.topic] = message
+
+    def _put_changed(self, connector: str, topic: str, payload: str, qos: int = 0) -> None:
+        if self._sent.get(topic) != payload:
+            self._sent[topic] = payload
+            self._put(connector, _Message(topic, payload, qos=qos, retain=True))
+
+    def _refresh(self, connector: str) -> None:
+        """Queue the derived topics (entity states, availability, discovery) that changed."""
+        manager = self._managers.get(connector)
+        values = _vars(manager)
+        if manager is None or values is None:
+            return
+        for topic, payload in discovery.states(connector, values, self._topics).items():
+            self._put_changed(connector, topic, payload)
+        available = ONLINE if manager.available else OFFLINE
+        self._put_changed(connector, self._topics.availability(connector), available)
+        if self._settings.discovery:
+            config = discovery.config(connector, manager.charger_info, values, self._topics)
+            topic = self._topics.discovery(connector)
+            self._put_changed(connector, topic, json.dumps(config), qos=1)
+
+    def _snapshot(self) -> None:
+        """Queue everything: the broker may have lost its retained messages."""
+        self._sent.clear()
+        events_pending = bool(self._events or self._inflight)
+        for name, manager in self._managers.items():
+            values = _vars(manager) or {}
+            for var, value in values.items():
+                if var == SESSION_EVENT and events_pending:
+                    continue  # the queued events end with the latest one
+                payload = json.dumps(Update(name, var, value).to_json(), default=str)
+                self._put(name, _Message(self._topics.var(name, var), payload, retain=True))
+            self._refresh(name)
+        self._wake()
+
+    def _republish_discovery(self) -> None:
+        """HA came (back) online: it needs the discovery messages again."""
+        for name in self._managers:
+            self._sent.pop(self._topics.discovery(name), None)
+            self._refresh(name)
+        self._wake()
+
+    def _wake(self) -> None:
+        self._wakeup.set()
+
+    async def _drain(self, client: aiomqtt.Client) -> None:
+        """Send the outbox; a message leaves it only once sent (QoS 1: acknowledged)."""
+        while self._inflight or self._events or self._latest:
+            while self._inflight or self._events:
+                if not self._inflight:
+                    self._inflight = list(self._events.popleft())
+                await self._send(client, self._inflight[0])
+                self._inflight.pop(0)
+            self._report_dropped()
+            if self._latest:
+                topic, message = next(iter(self._latest.items()))
+                await self._send(client, message)
+                if self._latest.get(topic) is message:
+                    del self._latest[topic]
+
+    def _report_dropped(self) -> None:
+        if self._dropped:
+            _LOGGER.warning(
+                "MQTT: %d session events were dropped while the broker was unreachable",
+                self._dropped,
+            )
+            self._dropped = 0
+
+    @staticmethod
+    async def _send(client: aiomqtt.Client, message: _Message) -> None:
+        await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+
+    # ------------------------------------------------------------------ connection
+
+    def _new_client(self) -> aiomqtt.Client:
+        s = self._settings
+        return aiomqtt.Client(
+            hostname=s.host,
+            port=s.port,
+            username=s.username,
+            password=s.password,
+            identifier=s.client_id,
+            tls_context=self._tls,
+            will=aiomqtt.Will(self._topics.status, OFFLINE, qos=1, retain=True),
+        )
+
+    async def _run(self) -> None:
+        """Connect, serve, and on any loss reconnect with capped exponential backoff."""
+        s = self._settings
+        delay = s.reconnect_min_s
+        failures = 0
+        while True:
+            was_connected = False
+            try:
+                async with self._new_client() as client:
+                    was_connected = True
+                    self._client = client
+                    _LOGGER.info("MQTT: connected to %s:%d", s.host, s.port)
+                    failures, delay = 0, s.reconnect_min_s
+                    await self._serve(client)
+            except (aiomqtt.MqttError, OSError) as err:
+                failures += 1
+                self._log_failure(err, was_connected, failures, delay)
+            finally:
+                self._client = None
+                self._connected.clear()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, s.reconnect_max_s)
+
+    def _log_failure(
+        self, err: Exception, was_connected: bool, failures: int, delay: float
+    ) -> None:
+        s = self._settings
+        if was_connected:
+            _LOGGER.warning("MQTT: connection to %s:%d lost: %s", s.host, s.port, err)
+        elif failures == 1:
+            _LOGGER.error(
+                "MQTT: cannot connect to %s:%d: %s (retrying, next in %.1f s)",
+                s.host,
+                s.port,
+                err,
+                delay,
+            )
+        else:
+            _LOGGER.debug("MQTT: connect attempt %d failed: %s", failures, err)
+
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """One connection: subscribe, announce, snapshot, then publish and dispatch."""
+        await client.subscribe(self._topics.command_filter, qos=1)
+        await client.subscribe(self._topics.set_filter, qos=1)
+        if self._settings.discovery:
+            await client.subscribe(self._topics.ha_status, qos=1)
+        await client.publish(self._topics.status, ONLINE, qos=1, retain=True)
+        self._snapshot()
+        self._connected.set()
+        tasks = {
+            asyncio.create_task(self._publish_loop(client), name="mqtt publish"),
+            asyncio.create_task(self._receive_loop(client), name="mqtt receive"),
+        }
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            self._connected.clear()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _publish_loop(self, client: aiomqtt.Client) -> None:
+        while True:
+            async with self._drain_lock:
+                await self._drain(client)
+            await self._wakeup.wait()
+            self._wakeup.clear()
+
+    async def _receive_loop(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            try:
+                topic, text = message.topic.value, _text(message.payload)
+                self._on_message(client, topic, text, retain=message.retain)
+            except Exception:
+                _LOGGER.exception("MQTT: failed to handle a message on %s", message.topic)
+
+    # ------------------------------------------------------------------ incoming
+
+    def _on_message(
+        self, client: aiomqtt.Client, topic: str, payload: str | None, retain: bool = False
+    ) -> None:
+        if topic == self._topics.ha_status:
+            if payload == ONLINE and self._settings.discovery:
+                self._republish_discovery()
+            return
+        route = self._topics.parse(topic)
+        if route is None:
+            return
+        if retain:
+            # A retained command would run again on every reconnect: refuse it.
+            _LOGGER.warning("MQTT: ignoring retained message on %s", topic)
+            return
+        handler = self._command if route.kind == CMD else self._control
+        task = asyncio.create_task(handler(client, route, payload), name=f"mqtt {topic}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _command(self, client: aiomqtt.Client, route: Route, payload: str | None) -> None:
+        """``cmd/<name>``: run an interface command, answer on ``result/<name>``."""
+        request_id, args, error = parse_request(payload)
+        manager = self._managers.get(route.connector)
+        if error is not None:
+            result = CommandResult(False, error=error)
+        elif manager is None:
+            result = CommandResult(False, error=f"unknown connector {route.connector!r}")
+        else:
+            result = await _execute(manager, route.name, args)
+        reply = {"id": request_id, **result.to_json()}
+        await self._reply(client, self._topics.result(route.connector, route.name), reply)
+
+    async def _control(self, client: aiomqtt.Client, route: Route, payload: str | None) -> None:
+        """``set/<entity>``: what HA's switch/number/button send; outcome on ``set_result``."""
+        result = await self._run_control(route, payload)
+        if not result.ok:
+            _LOGGER.warning("MQTT: %s/%s failed: %s", route.connector, route.name, result.error)
+        reply = {"value": payload, **result.to_json()}
+        await self._reply(client, self._topics.set_result(route.connector, route.name), reply)
+
+    async def _run_control(self, route: Route, payload: str | None) -> CommandResult:
+        manager = self._managers.get(route.connector)
+        spec = CONTROLS.get(route.name)
+        if manager is None:
+            return CommandResult(False, error=f"unknown connector {route.connector!r}")
+        if spec is None or spec.command is None or spec.command_args is None:
+            return CommandResult(False, error=f"no control named {route.name!r}")
+        try:
+            value = parse_control(spec, payload)
+        except ValueError as err:
+            return CommandResult(False, error=f"{route.name}: {err}")
+        values = _vars(manager) or {}
+        return await _execute(manager, spec.command, spec.command_args(value, values))
+
+    @staticmethod
+    async def _reply(client: aiomqtt.Client, topic: str, data: Mapping[str, Any]) -> None:
+        try:
+            await client.publish(topic, json.dumps(data, default=str), qos=1)
+        except aiomqtt.MqttError as err:
+            _LOGGER.debug("MQTT: reply on %s lost: %s", topic, err)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _vars(manager: EvseManager | None) -> dict[str, Any] | None:
+    """The manager's variables, or None before it has started."""
+    if manager is None:
+        return None
+    try:
+        return manager.vars()
+    except RuntimeError:
+        return None
+
+
+def _text(payload: Any) -> str | None:
+    if payload is None:
+        return None
+    if isinstance(payload, bytes | bytearray):
+        return bytes(payload).decode("utf-8", errors="replace")
+    return str(payload)
+
+
+async def _execute(manager: EvseManager, name: str, args: Any) -> CommandResult:
+    """``commands.execute``, but a device failure becomes an error result, not a crash."""
+    try:
+        return await execute(manager, name, args)
+    except Exception as err:
+        # Typically a connector that is not running (yet); the caller gets the reason.
+        _LOGGER.warning("MQTT: command %s on %s failed: %s", name, manager.name, err)
+        _LOGGER.debug("MQTT: command %s failure", name, exc_info=True)
+        return CommandResult(False, error=f"{name}: {type(err).__name__}: {err}")
+
+
+def parse_request(payload: str | None) -> tuple[Any, Any, str | None]:
+    """``(id, args, error)`` of a command payload.
+
+    Accepted: ``{"id": ..., "args": {...}}``, a bare arguments object, or nothing.
+    """
+    if payload is None or not payload.strip():
+        return None, {}, None
+    try:
+        data = json.loads(payload)
+    except ValueError as err:
+        return None, None, f"malformed JSON: {err}"
+    if not isinstance(data, dict):
+        return None, None, "payload must be a JSON object"
+    if data and set(data) <= {"id", "args"}:
+        args = data.get("args")
+        return data.get("id"), {} if args is None else args, None
+    return None, data, None
+
+
+def parse_control(spec: EntitySpec, payload: str | None) -> Any:
+    """The control value HA sent (switch ON/OFF, a number, button PRESS); ValueError if bad."""
+    text = (payload or "").strip()
+    if spec.platform == SWITCH:
+        upper = text.upper()
+        if upper in ("ON", "TRUE", "1"):
+            return True
+        if upper in ("OFF", "FALSE", "0"):
+            return False
+        raise ValueError(f"expected ON or OFF, got {text!r}")
+    if spec.platform == NUMBER:
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValueError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {text!r}")
+        return number
+    if spec.platform == BUTTON:
+        if text.upper() not in ("", discovery.PRESS):
+            raise ValueError(f"expected {discovery.PRESS}, got {text!r}")
+        return None
+    raise ValueError(f"{spec.key} is not a control")
