@@ -453,6 +453,20 @@ ENTITIES: tuple[EntitySpec, ...] = (
 )
 
 
+def state_key(value: str) -> str:
+    """An enum value as a lowercase translation key: ``ChargingPausedEV`` ->
+    ``charging_paused_ev`` (Home Assistant translates enum states by such keys)."""
+    out = []
+    for i, ch in enumerate(value):
+        prev = value[i - 1] if i else ""
+        nxt = value[i + 1] if i + 1 < len(value) else ""
+        boundary = prev.islower() or prev.isdigit() or (prev.isupper() and nxt.islower())
+        if ch.isupper() and i and boundary:
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
 def entities(platform: str | None = None) -> tuple[EntitySpec, ...]:
     """All entity specs, or those of one platform."""
     return tuple(e for e in ENTITIES if platform is None or e.platform == platform)

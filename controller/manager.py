@@ -94,6 +94,7 @@ class EvseManager:
         self._task: asyncio.Task[None] | None = None
         self._applied: ChargerOutput | None = None
         self._available = False
+        self._lost: set[str] = set()  # devices not answering ("charger", "meter")
         self._info: ChargerInfo | None = None
         self._extra: dict[str, Any] = {}
 
@@ -319,16 +320,18 @@ class EvseManager:
             kernel.on_meter(self._stamp(sample))
 
     def _link_lost(self, device: str, err: DeviceError) -> None:
-        if self._available:
+        if device not in self._lost:
             _LOGGER.warning("%s: %s unreachable: %s", self.name, device, err)
+        self._lost.add(device)
         self._available = False
         self._applied = None  # rewrite the whole output once the link is back
         self.kernel.on_link_lost(device, str(err))
 
     def _link_restored(self, device: str) -> None:
-        if not self._available:
+        if device in self._lost:
             _LOGGER.info("%s: %s reachable again", self.name, device)
-        self._available = True
+            self._lost.discard(device)
+        self._available = not self._lost
         self.kernel.on_link_restored(device)
 
     def _stamp(self, sample: Powermeter) -> Powermeter:

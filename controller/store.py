@@ -34,7 +34,9 @@ class SessionStore:
     def __init__(self, path: Path | str, history_limit: int = 1000) -> None:
         self.path = str(path)
         self.history_limit = history_limit
-        self._db = sqlite3.connect(self.path, isolation_level=None)
+        # Opened in a worker thread (Home Assistant keeps file work out of its event loop),
+        # then used by the one event loop that owns the connector: never concurrently.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)

@@ -166,6 +166,11 @@ class ModbusBus:
                 self.failures += 1
                 self._client.close()
                 raise DeviceError(f"{self.endpoint.describe()} unit {unit}: {what}: {err}") from err
+            except asyncio.CancelledError:
+                # The answer to this request may still arrive; a fresh connection keeps it
+                # from being taken for the answer to the next request (a stop's safe write).
+                self._client.close()
+                raise
             finally:
                 if self._request_gap:
                     await asyncio.sleep(self._request_gap)

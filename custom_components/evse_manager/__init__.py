@@ -1,0 +1,80 @@
+"""EVSE Manager: an EVerest-compatible charging controller embedded in Home Assistant.
+
+The integration is a thin adapter: the ``controller`` library owns charging (states,
+sessions, limits, Modbus); here an entry starts one connector, its entities mirror the
+controller's published variables, and its services call the controller's commands.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.typing import ConfigType
+
+from controller.errors import ConfigError, DeviceError, MapError
+
+from .connector import EvseConnector, open_evse, store_path
+from .const import CONNECTOR_NAME, DOMAIN
+from .services import async_setup_services
+
+_LOGGER = logging.getLogger(__name__)
+PLATFORMS = [
+    Platform.BINARY_SENSOR,
+    Platform.BUTTON,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+EvseConfigEntry = ConfigEntry[EvseConnector]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the services once for all entries (quality rule action-setup)."""
+    async_setup_services(hass)
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
+    """Start the connector; not ready (retried by HA) while its devices do not answer."""
+    path = store_path(hass, entry.entry_id)
+    try:
+        connector = await open_evse(hass, CONNECTOR_NAME, entry.data, entry.options, path)
+    except (ConfigError, MapError) as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_config",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    try:
+        await connector.manager.start()
+    except DeviceError as err:
+        await connector.release()
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = connector
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(entry.add_update_listener(_reload_on_options))
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:
+    """Remove the entities, then stop the connector (charger left safe)."""
+    unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+    if unloaded:
+        await entry.runtime_data.stop()
+    return unloaded
+
+
+async def _reload_on_options(hass: HomeAssistant, entry: EvseConfigEntry) -> None:
+    await hass.config_entries.async_reload(entry.entry_id)

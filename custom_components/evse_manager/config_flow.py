@@ -1,0 +1,339 @@
+"""Config, reconfigure and options flows.
+
+A user picks a charger map and its connection and a meter (the charger's own counter, or
+a meter map and its connection) — or the simulator, to try everything without hardware.
+Nothing is saved before the devices have answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
+from homeassistant.core import callback
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+)
+
+from controller.config import probe_connector
+from controller.errors import ConfigError, DeviceError, MapError
+from controller.modbus.maps import available_maps
+
+from .connector import build_config, simulator_maps
+from .const import (
+    BUILTIN_METER,
+    CONF_BAUDRATE,
+    CONF_CHARGER,
+    CONF_CONNECTION,
+    CONF_FREE_CHARGING,
+    CONF_KIND,
+    CONF_MAP,
+    CONF_MAX_CURRENT,
+    CONF_METER,
+    CONF_METER_MAP,
+    CONF_MIN_CURRENT,
+    CONF_MODE,
+    CONF_PHASES,
+    CONF_POLL_INTERVAL,
+    CONF_SERIAL_PORT,
+    CONF_UNIT,
+    DEFAULT_POLL_INTERVAL,
+    DOMAIN,
+    MODE_MODBUS,
+    MODE_SIMULATOR,
+)
+
+if TYPE_CHECKING:
+    from . import EvseConfigEntry
+
+CONF_METER_HOST = "meter_host"
+CONF_METER_PORT = "meter_port"
+CONF_METER_UNIT = "meter_unit"
+KINDS = ["tcp", "rtu_over_tcp", "rtu"]
+PHASES_AUTO = "auto"
+
+
+def _maps(kind: str) -> list[str]:
+    return sorted(m for m, k in available_maps().items() if k == kind)
+
+
+def _select(options: list[str], key: str | None = None) -> SelectSelector:
+    config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
+    if key is not None:
+        config["translation_key"] = key
+    return SelectSelector(config)
+
+
+def _int(low: int, high: int) -> NumberSelector:
+    return NumberSelector(NumberSelectorConfig(min=low, max=high, mode=NumberSelectorMode.BOX))
+
+
+def modbus_schema(chargers: list[str], meters: list[str], d: Mapping[str, Any]) -> vol.Schema:
+    """The connection form, prefilled from ``d`` (a previous attempt or the entry)."""
+
+    def opt(key: str) -> vol.Optional:
+        return vol.Optional(key, description={"suggested_value": d.get(key)})
+
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME, default=d.get(CONF_NAME, "Wallbox")): TextSelector(),
+            vol.Required(CONF_MAP, default=d.get(CONF_MAP, chargers[0])): _select(chargers),
+            vol.Required(CONF_KIND, default=d.get(CONF_KIND, "tcp")): _select(KINDS, "kind"),
+            opt(CONF_HOST): TextSelector(),
+            vol.Optional(CONF_PORT, default=d.get(CONF_PORT, 502)): _int(1, 65535),
+            opt(CONF_UNIT): _int(0, 247),
+            opt(CONF_SERIAL_PORT): TextSelector(),
+            opt(CONF_BAUDRATE): _int(1200, 115200),
+            vol.Required(CONF_METER_MAP, default=d.get(CONF_METER_MAP, BUILTIN_METER)): _select(
+                [BUILTIN_METER, *meters], "meter_map"
+            ),
+            opt(CONF_METER_HOST): TextSelector(),
+            opt(CONF_METER_PORT): _int(1, 65535),
+            opt(CONF_METER_UNIT): _int(0, 247),
+        }
+    )
+
+
+def entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's data (controller connector format) from the connection form."""
+    connection: dict[str, Any] = {CONF_KIND: form[CONF_KIND]}
+    # Empty fields are left out, so the controller names what is missing.
+    if form[CONF_KIND] == "rtu":
+        if form.get(CONF_SERIAL_PORT):
+            connection[CONF_SERIAL_PORT] = form[CONF_SERIAL_PORT]
+        if form.get(CONF_BAUDRATE):
+            connection[CONF_BAUDRATE] = int(form[CONF_BAUDRATE])
+    else:
+        if form.get(CONF_HOST):
+            connection[CONF_HOST] = form[CONF_HOST]
+        connection[CONF_PORT] = int(form.get(CONF_PORT, 502))
+    if form.get(CONF_UNIT) is not None:
+        connection[CONF_UNIT] = int(form[CONF_UNIT])
+    meter: Any = BUILTIN_METER
+    if form[CONF_METER_MAP] != BUILTIN_METER:
+        meter_connection = {k: v for k, v in connection.items() if k != CONF_UNIT}
+        if form.get(CONF_METER_HOST):
+            meter_connection = {
+                CONF_KIND: "tcp",
+                CONF_HOST: form[CONF_METER_HOST],
+                CONF_PORT: int(form.get(CONF_METER_PORT) or 502),
+            }
+        if form.get(CONF_METER_UNIT) is not None:
+            meter_connection[CONF_UNIT] = int(form[CONF_METER_UNIT])
+        meter = {CONF_MAP: form[CONF_METER_MAP], CONF_CONNECTION: meter_connection}
+    return {
+        CONF_MODE: MODE_MODBUS,
+        CONF_CHARGER: {CONF_MAP: form[CONF_MAP], CONF_CONNECTION: connection},
+        CONF_METER: meter,
+    }
+
+
+def form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The connection form's values for an existing entry (reconfigure)."""
+    connection = data[CONF_CHARGER][CONF_CONNECTION]
+    meter = data.get(CONF_METER, BUILTIN_METER)
+    values = {CONF_NAME: title, CONF_MAP: data[CONF_CHARGER][CONF_MAP], **connection}
+    values[CONF_METER_MAP] = BUILTIN_METER
+    if meter != BUILTIN_METER:
+        values[CONF_METER_MAP] = meter[CONF_MAP]
+        mc = meter[CONF_CONNECTION]
+        values[CONF_METER_UNIT] = mc.get(CONF_UNIT)
+        if mc.get(CONF_HOST) != connection.get(CONF_HOST) or mc.get(CONF_PORT) != connection.get(
+            CONF_PORT
+        ):
+            values[CONF_METER_HOST] = mc.get(CONF_HOST)
+            values[CONF_METER_PORT] = mc.get(CONF_PORT)
+    return values
+
+
+class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Set up one connector."""
+
+    VERSION = 1
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Real hardware over Modbus, or the simulator."""
+        return self.async_show_menu(step_id="user", menu_options=[MODE_MODBUS, MODE_SIMULATOR])
+
+    async def async_step_modbus(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Charger and meter maps and connections, checked by talking to the devices."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            data = entry_data(user_input)
+            serial, error = await self._probe(user_input[CONF_NAME], data, placeholders)
+            if error is None:
+                await self.async_set_unique_id(serial or _address(data))
+                self._abort_if_unique_id_configured()
+                return self.async_create_entry(title=user_input[CONF_NAME], data=data)
+            errors["base"] = error
+        chargers, meters = await self._map_lists()
+        return self.async_show_form(
+            step_id="modbus",
+            data_schema=modbus_schema(chargers, meters, user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_simulator(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The project's simulator of the chosen maps, served on 127.0.0.1."""
+        chargers, meters = await self._map_lists()
+        if user_input is not None:
+            meter = user_input[CONF_METER_MAP]
+            data = {
+                CONF_MODE: MODE_SIMULATOR,
+                CONF_CHARGER: {CONF_MAP: user_input[CONF_MAP]},
+                CONF_METER: BUILTIN_METER if meter == BUILTIN_METER else {CONF_MAP: meter},
+            }
+            await self.async_set_unique_id(f"simulator_{user_input[CONF_MAP]}_{meter}")
+            self._abort_if_unique_id_configured()
+            await self.hass.async_add_executor_job(simulator_maps, data)
+            return self.async_create_entry(title=user_input[CONF_NAME], data=data)
+        return self.async_show_form(
+            step_id="simulator",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_NAME, default="Simulated wallbox"): TextSelector(),
+                    vol.Required(CONF_MAP, default="heidelberg_energy_control"): _select(chargers),
+                    vol.Required(CONF_METER_MAP, default="eastron_sdm630"): _select(
+                        [BUILTIN_METER, *meters], "meter_map"
+                    ),
+                }
+            ),
+        )
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change the connection of an existing charger (same device)."""
+        entry = self._get_reconfigure_entry()
+        if entry.data.get(CONF_MODE) == MODE_SIMULATOR:
+            return self.async_abort(reason="simulator_not_reconfigurable")
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            data = entry_data(user_input)
+            serial, error = await self._probe(user_input[CONF_NAME], data, placeholders)
+            if error is None:
+                await self.async_set_unique_id(serial or _address(data))
+                self._abort_if_unique_id_mismatch(reason="another_device")
+                return self.async_update_reload_and_abort(
+                    entry, title=user_input[CONF_NAME], data=data
+                )
+            errors["base"] = error
+        chargers, meters = await self._map_lists()
+        values = user_input or form_values(entry.title, entry.data)
+        return self.async_show_form(
+            step_id="reconfigure",
+            data_schema=modbus_schema(chargers, meters, values),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def _map_lists(self) -> tuple[list[str], list[str]]:
+        return await self.hass.async_add_executor_job(lambda: (_maps("charger"), _maps("meter")))
+
+    async def _probe(
+        self, name: str, data: Mapping[str, Any], placeholders: dict[str, str]
+    ) -> tuple[str | None, str | None]:
+        """(serial, None) when the devices answered, else (None, error key)."""
+        try:
+            config = await self.hass.async_add_executor_job(build_config, name, data, {})
+        except MapError as err:
+            placeholders["error"] = str(err)
+            return None, "invalid_map"
+        except ConfigError as err:
+            placeholders["error"] = str(err)
+            return None, "invalid_config"
+        try:
+            info = await probe_connector(config)
+        except DeviceError as err:
+            placeholders["error"] = str(err)
+            return None, "cannot_connect"
+        return info.serial or None, None
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: EvseConfigEntry) -> OptionsFlow:
+        """Polling and current settings."""
+        return EvseOptionsFlow()
+
+
+def _address(data: Mapping[str, Any]) -> str:
+    c = data[CONF_CHARGER][CONF_CONNECTION]
+    where = c.get(CONF_SERIAL_PORT) or f"{c.get(CONF_HOST)}:{c.get(CONF_PORT)}"
+    return f"{data[CONF_CHARGER][CONF_MAP]}@{where}/{c.get(CONF_UNIT, 'default')}"
+
+
+class EvseOptionsFlow(OptionsFlow):
+    """Poll interval, current range and phases (the entry reloads on change)."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """One form."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            options = _options(user_input)
+            low, high = options.get(CONF_MIN_CURRENT), options.get(CONF_MAX_CURRENT)
+            if low is not None and high is not None and low > high:
+                errors["base"] = "min_above_max"
+            else:
+                return self.async_create_entry(data=options)
+        current = {**self.config_entry.options, **(user_input or {})}
+        phases = current.get(CONF_PHASES)
+        return self.async_show_form(
+            step_id="init",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(
+                        CONF_POLL_INTERVAL,
+                        default=current.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
+                    ): NumberSelector(
+                        NumberSelectorConfig(min=0.2, max=60, step=0.1, unit_of_measurement="s")
+                    ),
+                    vol.Optional(
+                        CONF_MIN_CURRENT,
+                        description={"suggested_value": current.get(CONF_MIN_CURRENT)},
+                    ): NumberSelector(
+                        NumberSelectorConfig(min=0, max=32, step=0.5, unit_of_measurement="A")
+                    ),
+                    vol.Optional(
+                        CONF_MAX_CURRENT,
+                        description={"suggested_value": current.get(CONF_MAX_CURRENT)},
+                    ): NumberSelector(
+                        NumberSelectorConfig(min=6, max=80, step=0.5, unit_of_measurement="A")
+                    ),
+                    vol.Required(
+                        CONF_PHASES, default=str(phases) if phases else PHASES_AUTO
+                    ): _select([PHASES_AUTO, "1", "3"], "phases"),
+                    vol.Required(
+                        CONF_FREE_CHARGING, default=current.get(CONF_FREE_CHARGING, True)
+                    ): BooleanSelector(),
+                }
+            ),
+            errors=errors,
+        )
+
+
+def _options(form: Mapping[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        CONF_POLL_INTERVAL: float(form[CONF_POLL_INTERVAL]),
+        CONF_FREE_CHARGING: bool(form.get(CONF_FREE_CHARGING, True)),
+    }
+    for key in (CONF_MIN_CURRENT, CONF_MAX_CURRENT):
+        if form.get(key) is not None:
+            options[key] = float(form[key])
+    if form.get(CONF_PHASES, PHASES_AUTO) != PHASES_AUTO:
+        options[CONF_PHASES] = int(form[CONF_PHASES])
+    return options

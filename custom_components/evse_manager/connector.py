@@ -1,0 +1,133 @@
+"""One config entry's running connector: the controller library embedded in HA's loop.
+
+Everything about charging lives in ``controller``; this module only turns the entry's
+data into a controller configuration, starts the manager (and, in simulator mode, the
+project's Modbus simulator on 127.0.0.1) and stops them again. File work (maps, the
+session database) runs in the executor, never in the event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from homeassistant.core import HomeAssistant
+
+from controller.clock import SystemClock
+from controller.config import ConnectorConfig, connector_config, open_connector
+from controller.manager import EvseManager
+from controller.modbus.maps import DeviceMap, load_map
+from controller.modbus.transport import BusRegistry
+from controller.simulation import SimulatedStation
+from controller.simulator import ModbusSimulator
+from controller.store import SessionStore
+
+from .const import (
+    BUILTIN_METER,
+    CONF_CHARGER,
+    CONF_CONNECTION,
+    CONF_FREE_CHARGING,
+    CONF_MAP,
+    CONF_METER,
+    CONF_MODE,
+    DOMAIN,
+    MODE_SIMULATOR,
+)
+
+
+@dataclass
+class EvseConnector:
+    """What a config entry holds at runtime (``entry.runtime_data``)."""
+
+    manager: EvseManager
+    registry: BusRegistry
+    store: SessionStore
+    simulator: ModbusSimulator | None = None
+
+    async def stop(self) -> None:
+        """Charger left safe, then everything released."""
+        try:
+            await self.manager.stop()
+        finally:
+            await self.release()
+
+    async def release(self) -> None:
+        """Buses, store and simulator closed (the manager is not running)."""
+        await self.registry.close_all()
+        self.store.close()
+        if self.simulator is not None:
+            await self.simulator.stop()
+
+
+def build_config(name: str, data: Mapping[str, Any], options: Mapping[str, Any]) -> ConnectorConfig:
+    """The controller's connector configuration for entry data (raises ConfigError)."""
+    raw: dict[str, Any] = {
+        CONF_CHARGER: dict(data[CONF_CHARGER]),
+        CONF_METER: data.get(CONF_METER, BUILTIN_METER),
+        CONF_FREE_CHARGING: True,  # a home wallbox charges when plugged in unless told
+        **{k: v for k, v in options.items() if v is not None},
+    }
+    return connector_config(name, raw)
+
+
+def simulator_maps(data: Mapping[str, Any]) -> tuple[DeviceMap, DeviceMap | None]:
+    """The maps a simulator-mode entry serves (raises MapError)."""
+    meter = data.get(CONF_METER, BUILTIN_METER)
+    charger_map = load_map(data[CONF_CHARGER][CONF_MAP])
+    return charger_map, None if meter == BUILTIN_METER else load_map(meter[CONF_MAP])
+
+
+async def start_simulator(
+    charger_map: DeviceMap, meter_map: DeviceMap | None
+) -> tuple[ModbusSimulator, dict[str, Any]]:
+    """A running simulator and the entry data that points the controller at it."""
+    simulator = ModbusSimulator(SimulatedStation(clock=SystemClock()), charger_map, meter_map)
+    await simulator.start()
+    loopback = {"kind": "tcp", "host": "127.0.0.1", "request_gap_ms": 0}
+    live: dict[str, Any] = {
+        CONF_CHARGER: {
+            CONF_MAP: charger_map.id,
+            CONF_CONNECTION: {**loopback, "port": simulator.port},
+        },
+        CONF_METER: BUILTIN_METER,
+    }
+    if meter_map is not None:
+        connection = {**loopback, "port": simulator.meter_port, "unit": simulator.meter_unit}
+        live[CONF_METER] = {CONF_MAP: meter_map.id, CONF_CONNECTION: connection}
+    return simulator, live
+
+
+def store_path(hass: HomeAssistant, entry_id: str) -> Path:
+    """Where an entry keeps its open transaction and session history."""
+    return Path(hass.config.path(DOMAIN, f"{entry_id}.db"))
+
+
+def _open_store(path: Path) -> SessionStore:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SessionStore(path)
+
+
+async def open_evse(
+    hass: HomeAssistant,
+    name: str,
+    data: Mapping[str, Any],
+    options: Mapping[str, Any],
+    path: Path,
+) -> EvseConnector:
+    """Build (not start) an entry's connector; raises ConfigError/MapError for bad data."""
+    simulator = None
+    if data.get(CONF_MODE) == MODE_SIMULATOR:
+        maps = await hass.async_add_executor_job(simulator_maps, data)
+        simulator, data = await start_simulator(*maps)
+    try:
+        config = await hass.async_add_executor_job(build_config, name, data, options)
+        store = await hass.async_add_executor_job(_open_store, path)
+    except Exception:
+        if simulator is not None:
+            await simulator.stop()
+        raise
+    registry = BusRegistry()
+    manager = open_connector(config, registry, store)
+    return EvseConnector(manager, registry, store, simulator)

@@ -1,0 +1,33 @@
+"""Constants of the EVSE Manager integration."""
+
+from __future__ import annotations
+
+from typing import Final
+
+DOMAIN: Final = "evse_manager"
+
+CONF_MODE: Final = "mode"
+MODE_MODBUS: Final = "modbus"
+MODE_SIMULATOR: Final = "simulator"
+CONF_CHARGER: Final = "charger"
+CONF_METER: Final = "meter"
+CONF_MAP: Final = "map"
+CONF_CONNECTION: Final = "connection"
+CONF_KIND: Final = "kind"
+CONF_UNIT: Final = "unit"
+CONF_SERIAL_PORT: Final = "serial_port"
+CONF_BAUDRATE: Final = "baudrate"
+CONF_METER_MAP: Final = "meter_map"
+BUILTIN_METER: Final = "charger"  # the charger's own energy counter
+
+CONF_POLL_INTERVAL: Final = "poll_interval_s"
+CONF_MIN_CURRENT: Final = "min_current_A"
+CONF_MAX_CURRENT: Final = "max_current_A"
+CONF_PHASES: Final = "phases"
+DEFAULT_POLL_INTERVAL: Final = 1.0
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+CONF_FREE_CHARGING: Final = "free_charging"
+# Each entry has its own session database, so one fixed connector name keeps the history
+# when the entry is renamed.
+CONNECTOR_NAME: Final = "evse1"

@@ -1,0 +1,41 @@
+"""The session event entity: every SessionEvent of the connector, with its payload."""
+
+from __future__ import annotations
+
+from homeassistant.components.event import EventEntity
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from controller.catalog import EVENT, EntitySpec, entities
+from controller.manager import Update
+
+from . import EvseConfigEntry
+from .entity import EvseEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One event entity per catalog spec."""
+    async_add_entities(EvseEvent(entry, spec) for spec in entities(EVENT))
+
+
+class EvseEvent(EvseEntity, EventEntity):
+    """Fires on each session event (not only on change, unlike the other entities)."""
+
+    def __init__(self, entry: EvseConfigEntry, spec: EntitySpec) -> None:
+        super().__init__(entry, spec)
+        self._attr_event_types = list(spec.options or ())
+
+    @callback
+    def _on_update(self, update: Update) -> None:
+        if update.var != self.spec.key:
+            super()._on_update(update)
+            return
+        payload = update.to_json()
+        self._trigger_event(payload["event"], payload)
+        self.async_write_ha_state()

@@ -1,0 +1,47 @@
+"""Sensors: power, energy, currents, voltages, limits, session figures, states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from controller.catalog import SENSOR, EntitySpec, entities, state_key
+
+from . import EvseConfigEntry
+from .entity import EvseEntity
+
+PARALLEL_UPDATES = 0  # pushed by the controller, nothing to throttle
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One sensor per catalog sensor spec."""
+    async_add_entities(EvseSensor(entry, spec) for spec in entities(SENSOR))
+
+
+class EvseSensor(EvseEntity, SensorEntity):
+    """A catalog sensor."""
+
+    def __init__(self, entry: EvseConfigEntry, spec: EntitySpec) -> None:
+        super().__init__(entry, spec)
+        if spec.device_class is not None:
+            self._attr_device_class = SensorDeviceClass(spec.device_class)
+        if spec.state_class is not None:
+            self._attr_state_class = SensorStateClass(spec.state_class)
+        self._attr_native_unit_of_measurement = spec.unit
+        if spec.options is not None:
+            self._attr_options = [state_key(o) for o in spec.options]
+
+    @property
+    def native_value(self) -> Any:
+        """The catalog value; enum sensors show its translation key."""
+        value = self.value
+        if self.spec.options is not None and value is not None:
+            return state_key(str(value))
+        return value

@@ -1,0 +1,73 @@
+"""One service per controller command, targeting a config entry (one connector).
+
+Argument validation is the controller's own (``controller.commands``), shared with MQTT
+and HTTP; a bad argument comes back as a translated ServiceValidationError naming the
+field, and the command's result is the service response.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+
+from controller.commands import COMMANDS, execute
+
+from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
+
+if TYPE_CHECKING:
+    from . import EvseConfigEntry
+
+SERVICE_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}, extra=vol.ALLOW_EXTRA)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register every command as ``evse_manager.<command>``."""
+    for name, command in COMMANDS.items():
+        hass.services.async_register(
+            DOMAIN,
+            name,
+            partial(_handle, name),
+            schema=SERVICE_SCHEMA,
+            supports_response=SupportsResponse.OPTIONAL
+            if command.returns
+            else SupportsResponse.NONE,
+        )
+
+
+def _entry(call: ServiceCall) -> EvseConfigEntry:
+    entry_id = call.data[ATTR_CONFIG_ENTRY_ID]
+    entry = call.hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"entry": entry.title},
+        )
+    return entry  # type: ignore[return-value]
+
+
+async def _handle(name: str, call: ServiceCall) -> ServiceResponse:
+    entry = _entry(call)
+    args: dict[str, Any] = {k: v for k, v in call.data.items() if k != ATTR_CONFIG_ENTRY_ID}
+    result = await execute(entry.runtime_data.manager, name, args)
+    if not result.ok:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_arguments",
+            translation_placeholders={"error": result.error or ""},
+        )
+    if not call.return_response:
+        return None
+    return {"result": result.result}

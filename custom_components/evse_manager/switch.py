@@ -1,0 +1,55 @@
+"""The enable switch: Home Assistant's vote in the prioritised enable_disable sources."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from controller.catalog import SWITCH, entities
+
+from . import EvseConfigEntry
+from .const import DOMAIN
+from .entity import EvseEntity
+
+PARALLEL_UPDATES = 1
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EvseConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One switch per catalog spec."""
+    async_add_entities(EvseSwitch(entry, spec) for spec in entities(SWITCH))
+
+
+class EvseSwitch(EvseEntity, SwitchEntity):
+    """A catalog switch."""
+
+    @property
+    def is_on(self) -> bool | None:
+        """The controller's current state."""
+        value = self.value
+        return None if value is None else bool(value)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        """Vote enable."""
+        await self._vote(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        """Vote disable."""
+        await self._vote(False)
+
+    async def _vote(self, enable: bool) -> None:
+        """enable_disable answers whether the EVSE is enabled after the vote: another
+        source with a higher priority can outvote Home Assistant, which the user sees."""
+        if await self.run_command(enable) is not enable:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="outvoted",
+                translation_placeholders={"state": "enabled" if not enable else "disabled"},
+            )

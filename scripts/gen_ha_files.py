@@ -1,0 +1,428 @@
+"""Write the integration's strings.json, translations/en.json, services.yaml and icons.json.
+
+Entity names and enum states come from the controller's catalog and services from its
+command table, so the integration's text cannot drift from what the controller offers;
+tests/ha/test_static_files.py fails when a regenerated file would differ.
+Run: .venv/bin/python scripts/gen_ha_files.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from controller.catalog import SENSOR, entities, state_key  # noqa: E402
+from controller.commands import COMMANDS  # noqa: E402
+from controller.everest import EnableSource, EnableState, StopTransactionReason  # noqa: E402
+
+INTEGRATION = ROOT / "custom_components" / "evse_manager"
+ENTRY_FIELD = {
+    "name": "Charger",
+    "description": "The EVSE Manager connector (config entry) to send the command to.",
+}
+OBJECT = {"object": {}}
+
+
+def _field(
+    name: str,
+    description: str,
+    selector: dict[str, Any],
+    example: Any = None,
+    required: bool = True,
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "description": description,
+        "selector": selector,
+        "example": example,
+        "required": required,
+    }
+
+
+FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "enable_disable": {
+        "connector_id": _field(
+            "Connector",
+            "0 for the whole EVSE, 1 for its connector.",
+            {"number": {"min": 0, "max": 1, "mode": "box"}},
+            0,
+        ),
+        "cmd_source": _field(
+            "Source",
+            "Who votes and how: enable_source "
+            f"({', '.join(s.value for s in EnableSource)}), enable_state "
+            f"({', '.join(s.value for s in EnableState)}), enable_priority (0 is the highest).",
+            OBJECT,
+            {"enable_source": "LocalAPI", "enable_state": "Disable", "enable_priority": 100},
+        ),
+    },
+    "authorize_response": {
+        "provided_token": _field(
+            "Token",
+            "The ProvidedIdToken that was validated.",
+            OBJECT,
+            {"id_token": {"value": "DEADBEEF", "type": "ISO14443"}, "authorization_type": "RFID"},
+        ),
+        "validation_result": _field(
+            "Result",
+            "The ValidationResult (authorization_status).",
+            OBJECT,
+            {"authorization_status": "Accepted"},
+        ),
+    },
+    "reserve": {
+        "reservation_id": _field(
+            "Reservation ID",
+            "Identifier of the reservation.",
+            {"number": {"min": 0, "max": 2147483647, "mode": "box"}},
+            1,
+        ),
+    },
+    "stop_transaction": {
+        "request": _field(
+            "Request",
+            "StopTransactionRequest: reason ("
+            f"{', '.join(r.value for r in StopTransactionReason)}) and optional id_tag.",
+            OBJECT,
+            {"reason": "Local"},
+        ),
+    },
+    "force_unlock": {
+        "connector_id": _field(
+            "Connector",
+            "The connector to unlock (1).",
+            {"number": {"min": 0, "max": 1, "mode": "box"}},
+            1,
+        ),
+    },
+    "set_plug_and_charge_configuration": {
+        "plug_and_charge_configuration": _field(
+            "Configuration",
+            "PlugAndChargeConfiguration: pnc_enabled, "
+            "central_contract_validation_allowed, contract_certificate_installation_enabled.",
+            OBJECT,
+            {"pnc_enabled": False},
+        ),
+    },
+    "update_allowed_energy_transfer_modes": {
+        "allowed_energy_transfer_modes": _field(
+            "Modes",
+            "List of EnergyTransferMode values the EV may use.",
+            OBJECT,
+            ["AC_single_phase_core", "AC_three_phase_core"],
+        ),
+    },
+    "enforce_limits": {
+        "value": _field(
+            "Limits",
+            "EnforcedLimits from an energy manager: uuid, valid_for (s, 0 = until "
+            "replaced) and limits_root_side (ac_max_current_A, total_power_W, "
+            "ac_max_phase_count, each {value, source}).",
+            OBJECT,
+            {
+                "uuid": "my_automation",
+                "valid_for": 0,
+                "limits_root_side": {"ac_max_current_A": {"value": 10, "source": "solar"}},
+            },
+        ),
+    },
+}
+SERVICE_TEXT = {
+    "get_evse": ("Get EVSE", "Returns the EVSE description (id, connectors, capabilities)."),
+    "enable_disable": ("Enable or disable", "Casts a prioritised enable/disable vote."),
+    "authorize_response": ("Authorize", "Reports the validation result of a token."),
+    "withdraw_authorization": (
+        "Withdraw authorization",
+        "Withdraws an authorization not yet used by a transaction.",
+    ),
+    "reserve": ("Reserve", "Reserves the EVSE; returns whether the reservation was accepted."),
+    "cancel_reservation": ("Cancel reservation", "Cancels the current reservation."),
+    "pause_charging": ("Pause charging", "Pauses charging (paused by the EVSE)."),
+    "resume_charging": ("Resume charging", "Resumes charging paused by the EVSE."),
+    "stop_transaction": ("Stop transaction", "Stops the running transaction with a reason."),
+    "force_unlock": ("Force unlock", "Unlocks the connector, stopping any transaction."),
+    "external_ready_to_start_charging": (
+        "External ready to start charging",
+        "Signals that external systems are ready so charging may begin.",
+    ),
+    "set_plug_and_charge_configuration": (
+        "Set plug and charge configuration",
+        "Configures ISO 15118 plug and charge.",
+    ),
+    "update_allowed_energy_transfer_modes": (
+        "Update allowed energy transfer modes",
+        "Sets the energy transfer modes the EV may use; returns the result.",
+    ),
+    "enforce_limits": (
+        "Enforce limits",
+        "Energy-manager input: the allowed current, power and phase count.",
+    ),
+}
+ICONS = {
+    "sensor": {
+        "state": "mdi:ev-station",
+        "cp_state": "mdi:sine-wave",
+        "session_energy": "mdi:battery-charging",
+        "session_duration": "mdi:timer-outline",
+        "last_session_energy": "mdi:history",
+        "last_session_duration": "mdi:history",
+        "current_limit": "mdi:current-ac",
+        "enforced_limit": "mdi:speedometer",
+        "enforced_limit_source": "mdi:source-branch",
+        "evse_id": "mdi:identifier",
+        "error": "mdi:alert-circle-outline",
+        "selected_protocol": "mdi:protocol",
+        "car_manufacturer": "mdi:car-electric",
+        "phases_available": "mdi:sine-wave",
+    },
+    "switch": {"enabled": "mdi:power"},
+    "number": {"max_current": "mdi:current-ac"},
+    "button": {
+        "pause": "mdi:pause",
+        "resume": "mdi:play",
+        "stop": "mdi:stop",
+        "force_unlock": "mdi:lock-open-variant",
+    },
+    "event": {"session_event": "mdi:ev-plug-type2"},
+}
+CONFIG = {
+    "step": {
+        "user": {
+            "title": "Set up a charger",
+            "description": "Connect a real charge controller over Modbus, or try the "
+            "integration with the built-in simulator.",
+            "menu_options": {"modbus": "Charger over Modbus", "simulator": "Simulator"},
+        },
+        "modbus": {
+            "title": "Charger over Modbus",
+            "description": "Pick the charger's device map and how to reach it, then its "
+            "energy meter.",
+            "data": {
+                "name": "Name",
+                "map": "Charger model",
+                "kind": "Connection",
+                "host": "Host",
+                "port": "Port",
+                "unit": "Unit ID",
+                "serial_port": "Serial port",
+                "baudrate": "Baud rate",
+                "meter_map": "Energy meter",
+                "meter_host": "Meter host",
+                "meter_port": "Meter port",
+                "meter_unit": "Meter unit ID",
+            },
+            "data_description": {
+                "name": "Shown as the device name.",
+                "map": "The Modbus register map of the charge controller.",
+                "kind": "Modbus TCP, RTU through a TCP gateway, or RTU on a serial port.",
+                "host": "IP address or host name of the charger or its gateway.",
+                "port": "TCP port (502 for most devices).",
+                "unit": "Modbus unit (slave) ID; empty for the device's default.",
+                "serial_port": "Serial device for RTU, such as /dev/ttyUSB0.",
+                "baudrate": "Serial speed; empty for the device's default.",
+                "meter_map": "The charger's own counter, or a separate meter's map.",
+                "meter_host": "Only if the meter has its own TCP address; otherwise it "
+                "shares the charger's bus.",
+                "meter_port": "The meter's TCP port.",
+                "meter_unit": "The meter's unit ID on its bus.",
+            },
+        },
+        "simulator": {
+            "title": "Simulator",
+            "description": "Serves the chosen maps from a simulated charger, EV and meter "
+            "on 127.0.0.1, so you can try everything without hardware.",
+            "data": {"name": "Name", "map": "Charger model", "meter_map": "Energy meter"},
+            "data_description": {
+                "name": "Shown as the device name.",
+                "map": "The charger to simulate.",
+                "meter_map": "The meter to simulate.",
+            },
+        },
+        "reconfigure": {
+            "title": "Reconfigure the charger",
+            "description": "Change how the charger and its meter are reached.",
+            "data": {},
+            "data_description": {},
+        },
+    },
+    "error": {
+        "cannot_connect": "The devices did not answer: {error}",
+        "invalid_map": "The device map cannot be used: {error}",
+        "invalid_config": "The settings are not valid: {error}",
+    },
+    "abort": {
+        "already_configured": "This charger is already configured.",
+        "another_device": "These settings reach a different charger.",
+        "reconfigure_successful": "The charger was reconfigured.",
+        "simulator_not_reconfigurable": "A simulator entry has no connection to change.",
+    },
+}
+OPTIONS = {
+    "step": {
+        "init": {
+            "title": "Charger options",
+            "data": {
+                "poll_interval_s": "Poll interval",
+                "min_current_A": "Minimum current",
+                "max_current_A": "Maximum current",
+                "phases": "Phases",
+                "free_charging": "Charge without authorization",
+            },
+            "data_description": {
+                "poll_interval_s": "How often the charger and meter are read.",
+                "min_current_A": "Lowest current to charge with; below it the EVSE pauses.",
+                "max_current_A": "Highest current ever offered (the installation's limit).",
+                "phases": "Force one or three phases, or follow the charger.",
+                "free_charging": "Start charging when a vehicle is plugged in; off to wait "
+                "for an authorization (the authorize_response action).",
+            },
+        }
+    },
+    "error": {"min_above_max": "The minimum current is above the maximum current."},
+}
+SELECTORS = {
+    "kind": {
+        "options": {
+            "tcp": "Modbus TCP",
+            "rtu_over_tcp": "RTU over TCP (gateway)",
+            "rtu": "RTU on a serial port",
+        }
+    },
+    "meter_map": {"options": {"charger": "The charger's own meter"}},
+    "phases": {
+        "options": {"auto": "As the charger reports", "1": "One phase", "3": "Three phases"}
+    },
+}
+EXCEPTIONS = {
+    "cannot_connect": {"message": "The charger or meter does not answer: {error}"},
+    "invalid_config": {"message": "The entry's settings are not valid: {error}"},
+    "command_failed": {"message": "{command} failed: {error}"},
+    "command_refused": {"message": "The charger refused {command} in its current state."},
+    "outvoted": {"message": "The charger stays {state}: a source with a higher priority decides."},
+    "entry_not_found": {"message": "No EVSE Manager entry with id {entry_id}."},
+    "entry_not_loaded": {"message": "{entry} is not loaded."},
+    "invalid_arguments": {"message": "Invalid arguments: {error}"},
+}
+# Human names of enum states: EVerest's identifiers split into words, acronyms kept.
+ACRONYMS = {"ev": "EV", "evse": "EVSE"}
+LABELS = {
+    "a": "A: no vehicle",
+    "b": "B: vehicle connected",
+    "c": "C: charging",
+    "d": "D: charging, ventilation required",
+    "e": "E: no power",
+    "f": "F: fault",
+}
+
+
+def _words(value: str) -> str:
+    key = state_key(value)
+    if key in LABELS:
+        return LABELS[key]
+    words = [ACRONYMS.get(w, w) for w in key.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
+
+
+def entity_strings() -> dict[str, Any]:
+    result: dict[str, dict[str, Any]] = {}
+    for spec in entities():
+        entry: dict[str, Any] = {"name": spec.name}
+        if spec.platform == SENSOR and spec.options:
+            entry["state"] = {state_key(o): _words(o) for o in spec.options}
+        result.setdefault(spec.platform, {})[spec.key] = entry
+    return result
+
+
+def strings() -> dict[str, Any]:
+    services = {}
+    for name in COMMANDS:
+        title, description = SERVICE_TEXT[name]
+        fields = {"config_entry_id": ENTRY_FIELD}
+        for key, f in FIELDS.get(name, {}).items():
+            fields[key] = {"name": f["name"], "description": f["description"]}
+        services[name] = {"name": title, "description": description, "fields": fields}
+    return {
+        "config": CONFIG,
+        "options": OPTIONS,
+        "selector": SELECTORS,
+        "entity": entity_strings(),
+        "exceptions": EXCEPTIONS,
+        "services": services,
+    }
+
+
+def services_yaml() -> dict[str, Any]:
+    out = {}
+    for name in COMMANDS:
+        fields: dict[str, Any] = {
+            "config_entry_id": {
+                "required": True,
+                "selector": {"config_entry": {"integration": "evse_manager"}},
+            }
+        }
+        for key, f in FIELDS.get(name, {}).items():
+            fields[key] = {
+                "required": f["required"],
+                "example": f["example"],
+                "selector": f["selector"],
+            }
+        out[name] = {"fields": fields}
+    return out
+
+
+def icons() -> dict[str, Any]:
+    platforms = {spec.platform for spec in entities()}
+    entity = {
+        p: {k: {"default": v} for k, v in ICONS.get(p, {}).items()}
+        for p in sorted(platforms)
+        if ICONS.get(p)
+    }
+    service_icons = {
+        "get_evse": "mdi:information-outline",
+        "enable_disable": "mdi:power",
+        "authorize_response": "mdi:card-account-details",
+        "withdraw_authorization": "mdi:card-remove-outline",
+        "reserve": "mdi:calendar-clock",
+        "cancel_reservation": "mdi:calendar-remove",
+        "pause_charging": "mdi:pause",
+        "resume_charging": "mdi:play",
+        "stop_transaction": "mdi:stop",
+        "force_unlock": "mdi:lock-open-variant",
+        "external_ready_to_start_charging": "mdi:check-circle-outline",
+        "set_plug_and_charge_configuration": "mdi:certificate",
+        "update_allowed_energy_transfer_modes": "mdi:transmission-tower",
+        "enforce_limits": "mdi:speedometer",
+    }
+    return {"entity": entity, "services": {n: {"service": service_icons[n]} for n in COMMANDS}}
+
+
+class _NoAliases(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def rendered() -> dict[Path, str]:
+    """Every generated file and its exact text."""
+    text = json.dumps(strings(), indent=2, ensure_ascii=False) + "\n"
+    header = "# Generated by scripts/gen_ha_files.py from controller.commands; do not edit.\n"
+    return {
+        INTEGRATION / "strings.json": text,
+        INTEGRATION / "translations" / "en.json": text,
+        INTEGRATION / "services.yaml": header
+        + yaml.dump(services_yaml(), Dumper=_NoAliases, sort_keys=False, allow_unicode=True),
+        INTEGRATION / "icons.json": json.dumps(icons(), indent=2) + "\n",
+    }
+
+
+if __name__ == "__main__":
+    for path, content in rendered().items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)}")

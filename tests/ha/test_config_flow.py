@@ -1,0 +1,195 @@
+"""Config, reconfigure and options flows against the simulator over Modbus TCP."""
+
+from __future__ import annotations
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from controller.simulator import free_port
+from custom_components.evse_manager.const import DOMAIN
+
+from .conftest import CHARGER, METER
+
+
+def form(sim, **overrides) -> dict:
+    values = {
+        "name": "Garage",
+        "map": CHARGER,
+        "kind": "tcp",
+        "host": "127.0.0.1",
+        "port": sim.simulator.port,
+        "meter_map": METER,
+        "meter_host": "127.0.0.1",
+        "meter_port": sim.simulator.meter_port,
+        "meter_unit": sim.simulator.meter_unit,
+    }
+    values.update(overrides)
+    return values
+
+
+async def start(hass, step: str):
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["modbus", "simulator"]
+    return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": step})
+
+
+async def test_modbus_flow_talks_to_the_devices_and_creates_the_entry(hass, sim):
+    result = await start(hass, "modbus")
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Garage"
+    data = result["data"]
+    assert data["charger"] == {
+        "map": CHARGER,
+        "connection": {"kind": "tcp", "host": "127.0.0.1", "port": sim.simulator.port},
+    }
+    assert data["meter"]["connection"]["unit"] == sim.simulator.meter_unit
+    entry = result["result"]
+    assert entry.unique_id == f"{CHARGER}@127.0.0.1:{sim.simulator.port}/default"
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_same_charger_twice_is_already_configured(hass, sim):
+    result = await start(hass, "modbus")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    entry = result["result"]
+    await hass.async_block_till_done()
+    result = await start(hass, "modbus")
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_unreachable_charger_is_cannot_connect_then_recovers(hass, sim):
+    result = await start(hass, "modbus")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(sim, port=free_port())
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_connect"}
+    assert "cannot connect" in result["description_placeholders"]["error"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(result["result"].entry_id)
+
+
+async def test_rtu_without_a_serial_port_is_invalid_config(hass, sim):
+    result = await start(hass, "modbus")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(sim, kind="rtu", meter_map="charger")
+    )
+    assert result["errors"] == {"base": "invalid_config"}
+    assert "serial_port" in result["description_placeholders"]["error"]
+
+
+async def test_a_charger_without_an_energy_counter_needs_a_meter(hass, sim):
+    result = await start(hass, "modbus")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(sim, meter_map="charger", map="abl_emh")
+    )
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "invalid_config"}
+    assert "no energy counter" in result["description_placeholders"]["error"]
+
+
+async def test_simulator_flow(hass, socket_enabled):
+    result = await start(hass, "simulator")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Try it", "map": "alfen_eve", "meter_map": "abb_b23"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        "mode": "simulator",
+        "charger": {"map": "alfen_eve"},
+        "meter": {"map": "abb_b23"},
+    }
+    await hass.async_block_till_done()
+    entry = result["result"]
+    assert entry.runtime_data.simulator is not None
+    result = await start(hass, "simulator")
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": "Again", "map": "alfen_eve", "meter_map": "abb_b23"}
+    )
+    assert result["reason"] == "already_configured"
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_moves_the_connection(hass, sim, entry):
+    entry.add_to_hass(hass)
+    entry_unique = f"{CHARGER}@127.0.0.1:{sim.simulator.port}/default"
+    hass.config_entries.async_update_entry(entry, unique_id=entry_unique)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(sim, name="Garage 2")
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.title == "Garage 2"
+    assert entry.data["meter"]["connection"]["port"] == sim.simulator.meter_port
+    await hass.async_block_till_done()
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_reconfigure_to_another_device_is_refused(hass, sim, entry):
+    entry.add_to_hass(hass)  # unique id "garage-wallbox" is not this address
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "another_device"
+
+
+async def test_options_flow_sets_polling_currents_and_phases(hass, loaded):
+    result = await hass.config_entries.options.async_init(loaded.entry_id)
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "poll_interval_s": 2,
+            "min_current_A": 16,
+            "max_current_A": 10,
+            "phases": "1",
+            "free_charging": True,
+        },
+    )
+    assert result["errors"] == {"base": "min_above_max"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "poll_interval_s": 2,
+            "min_current_A": 6,
+            "max_current_A": 10,
+            "phases": "1",
+            "free_charging": False,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert loaded.options == {
+        "poll_interval_s": 2.0,
+        "min_current_A": 6.0,
+        "max_current_A": 10.0,
+        "phases": 1,
+        "free_charging": False,
+    }
+    manager = loaded.runtime_data.manager  # reloaded with the new options
+    assert manager.poll_interval == 2.0
+    assert manager.config.max_current_A == 10.0
+
+
+async def test_simulator_entry_cannot_be_reconfigured(hass, socket_enabled):
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="s",
+        data={"mode": "simulator", "charger": {"map": CHARGER}, "meter": "charger"},
+    )
+    entry.add_to_hass(hass)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["reason"] == "simulator_not_reconfigurable"
