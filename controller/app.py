@@ -3,6 +3,11 @@
 A connector whose devices are unreachable at start does not stop the others: it is
 retried in the background with capped backoff, and the adapters show it once it runs.
 Stopping leaves every charger in its safe state (no charging) and closes every bus.
+
+The energy manager reads the grid power from a Modbus grid meter or, with
+``energy.grid_topic``, from an MQTT topic: the controller then owns a ``GridFeed`` that
+parses those messages into a ``PushedGridSource`` and hands the bridge its input topics
+(``energy.battery_topic`` adds the home battery's power to either kind of reading).
 """
 
 from __future__ import annotations
@@ -10,16 +15,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .clock import Clock
 from .config import ControllerConfig, open_connector
-from .energy import ConnectorControl, EnergyManager, MeterGridSource, SurplusController
+from .energy import (
+    ConnectorControl,
+    EnergyManager,
+    GridSource,
+    MeterGridSource,
+    PushedGridSource,
+    SurplusController,
+)
 from .errors import DeviceError
 from .manager import EvseManager
 from .modbus.meter import ModbusMeter
 from .modbus.transport import BusRegistry
 from .store import SessionStore
+
+if TYPE_CHECKING:
+    from .mqtt.bridge import InputHandler
 
 _LOGGER = logging.getLogger(__name__)
 RETRY_MIN_S = 2.0
@@ -50,6 +66,8 @@ class Controller:
         self.adapters: list[Adapter] = []
         self._pending: list[asyncio.Task[None]] = []
         self.energy: EnergyManager | None = None
+        # MQTT input topics (topic -> payload callback) the bridge must subscribe to.
+        self.inputs: dict[str, InputHandler] = {}
 
     async def start(self) -> None:
         """Open the store, start every connector (or its retry loop), then the adapters."""
@@ -65,7 +83,7 @@ class Controller:
         self.energy = self._energy_manager()
         if self.energy is not None:
             await self.energy.start()
-        self.adapters = build_adapters(self.config, self.managers)
+        self.adapters = build_adapters(self.config, self.managers, self.inputs)
         for adapter in self.adapters:
             await adapter.start()
 
@@ -83,10 +101,28 @@ class Controller:
             for c in self.config.connectors
             if c.energy is not None
         }
-        g = energy.grid_meter
-        bus = self._registry.acquire(g.endpoint, request_gap_s=g.request_gap_s)
-        source = MeterGridSource(ModbusMeter(g.map, bus, g.unit, self._clock))
-        return EnergyManager(controls, source, energy.site, self._clock)
+        return EnergyManager(controls, self._grid_source(), energy.site, self._clock)
+
+    def _grid_source(self) -> GridSource:
+        """The grid meter, or the readings pushed from ``grid_topic`` (via ``inputs``)."""
+        energy = self.config.energy
+        assert energy is not None
+        source: GridSource
+        pushed: PushedGridSource | None = None
+        if energy.grid_meter is not None:
+            g = energy.grid_meter
+            bus = self._registry.acquire(g.endpoint, request_gap_s=g.request_gap_s)
+            source = MeterGridSource(ModbusMeter(g.map, bus, g.unit, self._clock))
+        else:
+            pushed = PushedGridSource(max_age_s=energy.grid_max_age_s, clock=self._clock)
+            source = pushed
+        if not energy.topics:
+            return source
+        from .mqtt.grid import BatteryMergedSource, GridFeed  # noqa: PLC0415
+
+        feed = GridFeed(pushed, max_age_s=energy.grid_max_age_s, clock=self._clock)
+        self.inputs.update(feed.inputs(energy.grid_topic, energy.battery_topic))
+        return source if pushed is not None else BatteryMergedSource(source, feed)
 
     async def _retry(self, manager: EvseManager) -> None:
         delay = RETRY_MIN_S
@@ -125,13 +161,23 @@ class Controller:
         await self.stop()
 
 
-def build_adapters(config: ControllerConfig, managers: dict[str, EvseManager]) -> list[Adapter]:
-    """The MQTT bridge and the HTTP API, where the configuration asks for them."""
+def build_adapters(
+    config: ControllerConfig,
+    managers: dict[str, EvseManager],
+    inputs: Mapping[str, InputHandler] | None = None,
+) -> list[Adapter]:
+    """The MQTT bridge and the HTTP API, where the configuration asks for them.
+
+    ``inputs`` are MQTT topics to read (topic -> payload callback), e.g. the grid power.
+    """
     adapters: list[Adapter] = []
     if config.mqtt is not None:
         from .mqtt import MQTT_SCHEMA, MqttBridge, MqttSettings  # noqa: PLC0415
 
-        adapters.append(MqttBridge(managers, _settings(MqttSettings, MQTT_SCHEMA, config.mqtt)))
+        settings = _settings(MqttSettings, MQTT_SCHEMA, config.mqtt)
+        adapters.append(MqttBridge(managers, settings, inputs=inputs))
+    elif inputs:
+        raise ValueError("MQTT input topics need the mqtt section")
     if config.http is not None:
         from .http import HTTP_SCHEMA, HttpApi, HttpSettings  # noqa: PLC0415
 

@@ -32,6 +32,7 @@ BINARY_SENSOR = "binary_sensor"
 SWITCH = "switch"
 NUMBER = "number"
 BUTTON = "button"
+SELECT = "select"
 EVENT = "event"
 DIAGNOSTIC = "diagnostic"
 CONFIG = "config"
@@ -41,6 +42,11 @@ LOCAL_SOURCE = EnableSource.LocalAPI
 LOCAL_PRIORITY = 100
 # The energy-manager source name of limits set by hand (max-current number).
 MANUAL_LIMIT_SOURCE = "manual"
+# Variables the energy manager publishes (controller.energy.manager).
+ENERGY_SETTINGS = "energy_settings"
+ENERGY_DECISION = "energy_manager"
+CHARGE_MODES = ("off", "fast", "pv", "minpv")
+LIMITED_BY = ("fuse", "surplus", "waiting", "off", "fast")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +69,7 @@ class EntitySpec:
     min_value: ValueFn | None = None
     max_value: ValueFn | None = None
     step: float | None = None
+    requires: str | None = None  # a variable that must exist for the entity to make sense
 
 
 def path(var: str, *keys: str) -> ValueFn:
@@ -127,6 +134,38 @@ def _no_args(_: Any, __: Vars) -> dict[str, Any]:
 
 def _unlock_args(_: Any, __: Vars) -> dict[str, Any]:
     return {"connector_id": 1}
+
+
+def _mode_args(mode: Any, _: Vars) -> dict[str, Any]:
+    return {"mode": mode}
+
+
+def _tune(
+    key: str,
+    setting: str,
+    name: str,
+    *,
+    unit: str,
+    device_class: str,
+    bounds: tuple[float, float, float],
+) -> EntitySpec:
+    """A number tuning the energy manager (``set_energy_settings``)."""
+    low, high, step = bounds
+    return EntitySpec(
+        key=key,
+        platform=NUMBER,
+        value=path(ENERGY_SETTINGS, setting),
+        name=name,
+        unit=unit,
+        device_class=device_class,
+        category=CONFIG,
+        command="set_energy_settings",
+        command_args=lambda value, _: {setting: float(value)},
+        min_value=lambda _: low,
+        max_value=lambda _: high,
+        step=step,
+        requires=ENERGY_SETTINGS,
+    )
 
 
 def _phase(var: str, kind: str, n: int, unit: str, device_class: str) -> EntitySpec:
@@ -453,6 +492,103 @@ ENTITIES: tuple[EntitySpec, ...] = (
 )
 
 
+ENERGY_ENTITIES: tuple[EntitySpec, ...] = (
+    EntitySpec(
+        key="charge_mode",
+        platform=SELECT,
+        value=path(ENERGY_SETTINGS, "mode"),
+        name="Charge mode",
+        options=CHARGE_MODES,
+        command="set_charge_mode",
+        command_args=_mode_args,
+        requires=ENERGY_SETTINGS,
+    ),
+    EntitySpec(
+        key="energy_limited_by",
+        platform=SENSOR,
+        value=path(ENERGY_DECISION, "limited_by"),
+        name="Limited by",
+        device_class="enum",
+        options=LIMITED_BY,
+        requires=ENERGY_SETTINGS,
+    ),
+    EntitySpec(
+        key="energy_reason",
+        platform=SENSOR,
+        value=path(ENERGY_DECISION, "reason"),
+        name="Energy manager reason",
+        requires=ENERGY_SETTINGS,
+    ),
+    EntitySpec(
+        key="surplus_power",
+        platform=SENSOR,
+        value=path(ENERGY_DECISION, "surplus_W"),
+        name="Surplus power",
+        unit="W",
+        device_class="power",
+        state_class="measurement",
+        requires=ENERGY_SETTINGS,
+    ),
+    EntitySpec(
+        key="energy_timer",
+        platform=SENSOR,
+        value=path(ENERGY_DECISION, "timer_remaining_s"),
+        name="Surplus timer",
+        unit="s",
+        device_class="duration",
+        requires=ENERGY_SETTINGS,
+    ),
+    _tune(
+        "surplus_start_threshold",
+        "enable_threshold_W",
+        "Surplus start threshold",
+        unit="W",
+        device_class="power",
+        bounds=(-10_000, 10_000, 50),
+    ),
+    _tune(
+        "surplus_stop_threshold",
+        "disable_threshold_W",
+        "Surplus stop threshold",
+        unit="W",
+        device_class="power",
+        bounds=(-10_000, 10_000, 50),
+    ),
+    _tune(
+        "surplus_start_delay",
+        "enable_delay_s",
+        "Surplus start delay",
+        unit="s",
+        device_class="duration",
+        bounds=(0, 3600, 10),
+    ),
+    _tune(
+        "surplus_stop_delay",
+        "disable_delay_s",
+        "Surplus stop delay",
+        unit="s",
+        device_class="duration",
+        bounds=(0, 3600, 10),
+    ),
+    _tune(
+        "solar_min_current",
+        "min_current_A",
+        "Solar minimum current",
+        unit="A",
+        device_class="current",
+        bounds=(0, 32, 0.5),
+    ),
+    _tune(
+        "solar_max_current",
+        "max_current_A",
+        "Solar maximum current",
+        unit="A",
+        device_class="current",
+        bounds=(6, 80, 0.5),
+    ),
+)
+
+
 def state_key(value: str) -> str:
     """An enum value as a lowercase translation key: ``ChargingPausedEV`` ->
     ``charging_paused_ev`` (Home Assistant translates enum states by such keys)."""
@@ -467,6 +603,12 @@ def state_key(value: str) -> str:
     return "".join(out)
 
 
-def entities(platform: str | None = None) -> tuple[EntitySpec, ...]:
-    """All entity specs, or those of one platform."""
-    return tuple(e for e in ENTITIES if platform is None or e.platform == platform)
+def entities(platform: str | None = None, values: Vars | None = None) -> tuple[EntitySpec, ...]:
+    """All entity specs, or those of one platform; given a connector's ``values``, only
+    those whose required variable it publishes (energy entities need an energy manager)."""
+    return tuple(
+        e
+        for e in (*ENTITIES, *ENERGY_ENTITIES)
+        if (platform is None or e.platform == platform)
+        and (values is None or e.requires is None or e.requires in values)
+    )

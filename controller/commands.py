@@ -15,6 +15,7 @@ from typing import Any
 import voluptuous as vol
 from voluptuous.humanize import humanize_error
 
+from .energy.surplus import Mode
 from .errors import CommandError
 from .everest import (
     EnableDisableSource,
@@ -26,7 +27,7 @@ from .everest import (
     ValidationResult,
 )
 from .everest.model import dump
-from .manager import EvseManager
+from .manager import EnergyControl, EvseManager
 
 
 def _integer(value: Any) -> int:
@@ -94,6 +95,43 @@ async def _update_modes(m: EvseManager, a: dict[str, Any]) -> Any:
 async def _enforce_limits(m: EvseManager, a: dict[str, Any]) -> None:
     await m.set_enforced_limits(EnforcedLimits.from_json(a["value"]))
 
+
+def _energy(m: EvseManager) -> EnergyControl:
+    if m.energy is None:
+        raise CommandError("no energy manager drives this connector (see the energy section)")
+    return m.energy
+
+
+async def _set_charge_mode(m: EvseManager, a: dict[str, Any]) -> None:
+    _energy(m).set_mode(a["mode"])
+
+
+async def _set_energy_settings(m: EvseManager, a: dict[str, Any]) -> None:
+    try:
+        _energy(m).update_settings(a)
+    except ValueError as err:
+        raise CommandError(str(err)) from err
+
+
+def _number(low: float, high: float) -> vol.All:
+    return vol.All(vol.Coerce(float), vol.Range(min=low, max=high))
+
+
+ENERGY_SETTINGS = vol.Schema(
+    {
+        vol.Optional("min_current_A"): _number(0, 32),
+        vol.Optional("max_current_A"): _number(6, 80),
+        vol.Optional("enable_threshold_W"): _number(-50_000, 50_000),
+        vol.Optional("disable_threshold_W"): _number(-50_000, 50_000),
+        vol.Optional("enable_delay_s"): _number(0, 3600),
+        vol.Optional("disable_delay_s"): _number(0, 3600),
+        vol.Optional("phase_up_delay_s"): _number(0, 3600),
+        vol.Optional("phase_down_delay_s"): _number(0, 3600),
+        vol.Optional("buffer_W"): _number(-50_000, 50_000),
+        vol.Optional("battery_to_ev"): bool,
+        vol.Optional("phase_switching"): bool,
+    }
+)
 
 _MODES = vol.All([vol.In([mode.value for mode in EnergyTransferMode])], vol.Length(min=1))
 
@@ -177,10 +215,19 @@ COMMANDS: dict[str, Command] = {
             _enforce_limits,
             returns=False,
         ),
+        # The energy manager's mode and tuning (extensions, like enforce_limits).
+        Command(
+            "set_charge_mode",
+            vol.Schema({vol.Required("mode"): vol.In([mode.value for mode in Mode])}),
+            _set_charge_mode,
+            returns=False,
+        ),
+        Command("set_energy_settings", ENERGY_SETTINGS, _set_energy_settings, returns=False),
     )
 }
 
-INTERFACE_COMMANDS = tuple(name for name in COMMANDS if name != "enforce_limits")
+EXTENSION_COMMANDS = ("enforce_limits", "set_charge_mode", "set_energy_settings")
+INTERFACE_COMMANDS = tuple(name for name in COMMANDS if name not in EXTENSION_COMMANDS)
 
 
 async def execute(manager: EvseManager, name: str, args: Any) -> CommandResult:

@@ -1,7 +1,8 @@
 """Configuration of the standalone controller (and of the Home Assistant entry), validated.
 
 One YAML file describes the connectors (charger map + connection, meter map + connection,
-limits) and, optionally, the MQTT bridge and HTTP API. ``load_config`` validates it with
+limits), optionally the energy manager (the grid power from a Modbus meter or an MQTT
+topic), the MQTT bridge and the HTTP API. ``load_config`` validates it with
 voluptuous and resolves every map, so any mistake is reported once, at start, as a
 ``ConfigError`` naming the field. ``open_connector`` turns one connector's config into a
 running-ready ``EvseManager`` over Modbus, sharing buses through a ``BusRegistry``.
@@ -77,9 +78,26 @@ ENERGY_CONNECTOR_SCHEMA = vol.Schema(
         ),
     }
 )
+
+
+def _input_topic(value: Any) -> str:
+    """An MQTT topic to subscribe to: one exact topic (no wildcards), not empty."""
+    if not isinstance(value, str):
+        raise vol.Invalid("expected an MQTT topic (a string)")
+    text = value.strip()
+    if not text or any(c in text for c in "+#\0"):
+        raise vol.Invalid(f"invalid MQTT topic {value!r} (one topic, no wildcards)")
+    return text
+
+
 ENERGY_SCHEMA = vol.Schema(
     {
-        vol.Required("grid_meter"): DEVICE_SCHEMA,
+        # Exactly one grid input: a Modbus grid meter or an MQTT topic (checked in
+        # energy_config, so the message can say which).
+        vol.Optional("grid_meter"): DEVICE_SCHEMA,
+        vol.Optional("grid_topic"): _input_topic,
+        vol.Optional("battery_topic"): _input_topic,
+        vol.Optional("grid_max_age_s", default=60.0): _ranged(1, 3600),
         vol.Optional("fuse_A"): _ranged(6, 400),
         vol.Optional("interval_s", default=10.0): _ranged(1, 300),
         vol.Optional("limit_valid_s", default=60.0): _ranged(5, 3600),
@@ -152,10 +170,24 @@ class ConnectorConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class EnergyConfig:
-    """The site: grid meter, main fuse, cadence."""
+    """The site: where the grid power comes from, main fuse, cadence.
 
-    grid_meter: DeviceConfig
+    Exactly one of ``grid_meter`` (a Modbus meter at the house connection) and
+    ``grid_topic`` (an MQTT topic carrying the grid power) is set. ``battery_topic``
+    optionally carries the home battery's power (W, + charging) over MQTT. Pushed values
+    older than ``grid_max_age_s`` are not used.
+    """
+
     site: SiteSettings
+    grid_meter: DeviceConfig | None = None
+    grid_topic: str | None = None
+    battery_topic: str | None = None
+    grid_max_age_s: float = 60.0
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The MQTT topics this section reads (they need the ``mqtt`` section)."""
+        return tuple(t for t in (self.grid_topic, self.battery_topic) if t is not None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -254,18 +286,36 @@ def _surplus_settings(e: Mapping[str, Any], phases: int | None) -> SurplusSettin
 
 
 def energy_config(data: Mapping[str, Any]) -> EnergyConfig:
-    """The validated ``energy`` section."""
-    meter = device_config(
-        data["grid_meter"]["map"], data["grid_meter"]["connection"], "energy.grid_meter"
-    )
-    if "power" not in meter.map.registers and "power_l1" not in meter.map.registers:
-        raise ConfigError(f"energy.grid_meter.map: {meter.map.id} has no power register")
+    """The validated ``energy`` section: exactly one grid input (meter or MQTT topic).
+
+    Whether an MQTT topic has a broker to come from is checked by ``parse_config``.
+    """
+    has_meter, has_topic = "grid_meter" in data, "grid_topic" in data
+    if has_meter and has_topic:
+        raise ConfigError("energy: set either grid_meter or grid_topic, not both")
+    if not has_meter and not has_topic:
+        raise ConfigError(
+            "energy: a grid input is required: grid_meter (a Modbus meter) "
+            "or grid_topic (an MQTT topic)"
+        )
+    meter = None
+    if has_meter:
+        g = data["grid_meter"]
+        meter = device_config(g["map"], g["connection"], "energy.grid_meter")
+        if "power" not in meter.map.registers and "power_l1" not in meter.map.registers:
+            raise ConfigError(f"energy.grid_meter.map: {meter.map.id} has no power register")
     site = SiteSettings(
         fuse_A=data.get("fuse_A"),
         interval_s=data["interval_s"],
         limit_valid_s=data["limit_valid_s"],
     )
-    return EnergyConfig(grid_meter=meter, site=site)
+    return EnergyConfig(
+        site=site,
+        grid_meter=meter,
+        grid_topic=data.get("grid_topic"),
+        battery_topic=data.get("battery_topic"),
+        grid_max_age_s=data.get("grid_max_age_s", 60.0),
+    )
 
 
 def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
@@ -281,6 +331,12 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
         energy = energy_config(c["energy"]) if "energy" in c else None
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from err
+    if energy is not None and energy.topics and c.get("mqtt") is None:
+        key = "grid_topic" if energy.grid_topic is not None else "battery_topic"
+        raise ConfigError(
+            f"{source}: energy.{key}: reading an MQTT topic needs the mqtt section "
+            "(the broker to subscribe on)"
+        )
     return ControllerConfig(
         store=Path(c["store"]),
         connectors=connectors,

@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from .clock import Clock, SystemClock, rfc3339
 from .errors import DeviceError
@@ -67,6 +67,19 @@ class Update:
 Listener = Callable[[Update], None]
 
 
+class EnergyControl(Protocol):
+    """The energy manager's handle on one connector (mode and tuning), reachable through
+    the command API so Home Assistant, MQTT and HTTP change it the same way."""
+
+    def set_mode(self, mode: str) -> None:
+        """Switch the charge mode (off, fast, pv, minpv)."""
+        ...
+
+    def update_settings(self, changes: Mapping[str, Any]) -> None:
+        """Change thresholds, delays or currents; raises ValueError for a bad combination."""
+        ...
+
+
 class EvseManager:
     """One connector: kernel + charger + meter + store, driven by one task."""
 
@@ -97,6 +110,7 @@ class EvseManager:
         self._lost: set[str] = set()  # devices not answering ("charger", "meter")
         self._info: ChargerInfo | None = None
         self._extra: dict[str, Any] = {}
+        self.energy: EnergyControl | None = None  # set by an EnergyManager that drives us
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -18,7 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from controller.catalog import SENSOR, entities, state_key  # noqa: E402
+from controller.catalog import SELECT, SENSOR, entities, state_key  # noqa: E402
 from controller.commands import COMMANDS  # noqa: E402
 from controller.everest import EnableSource, EnableState, StopTransactionReason  # noqa: E402
 
@@ -46,7 +46,57 @@ def _field(
     }
 
 
+def _setting(name: str, description: str, low: float, high: float, unit: str) -> dict[str, Any]:
+    selector = {"number": {"min": low, "max": high, "mode": "box", "unit_of_measurement": unit}}
+    return _field(name, description, selector, None, required=False)
+
+
 FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "set_charge_mode": {
+        "mode": _field(
+            "Mode",
+            "off, fast, pv (surplus only) or minpv (minimum current plus surplus).",
+            {"select": {"options": ["off", "fast", "pv", "minpv"]}},
+            "pv",
+        ),
+    },
+    "set_energy_settings": {
+        "min_current_A": _setting("Minimum current", "Lowest charging current.", 0, 32, "A"),
+        "max_current_A": _setting("Maximum current", "Highest charging current.", 6, 80, "A"),
+        "enable_threshold_W": _setting(
+            "Start threshold",
+            "Surplus above the minimum power needed to start.",
+            -10000,
+            10000,
+            "W",
+        ),
+        "disable_threshold_W": _setting(
+            "Stop threshold", "Grid import tolerated before stopping.", -10000, 10000, "W"
+        ),
+        "enable_delay_s": _setting("Start delay", "Surplus must last this long.", 0, 3600, "s"),
+        "disable_delay_s": _setting("Stop delay", "Deficit must last this long.", 0, 3600, "s"),
+        "phase_up_delay_s": _setting(
+            "Phase up delay", "Before switching to 3 phases.", 0, 3600, "s"
+        ),
+        "phase_down_delay_s": _setting(
+            "Phase down delay", "Before switching to 1 phase.", 0, 3600, "s"
+        ),
+        "buffer_W": _setting("Buffer", "Keep this much exported.", -10000, 10000, "W"),
+        "battery_to_ev": _field(
+            "Battery to EV",
+            "Count home-battery charging as surplus.",
+            {"boolean": {}},
+            None,
+            required=False,
+        ),
+        "phase_switching": _field(
+            "Phase switching",
+            "The charger may switch between 1 and 3 phases.",
+            {"boolean": {}},
+            None,
+            required=False,
+        ),
+    },
     "enable_disable": {
         "connector_id": _field(
             "Connector",
@@ -164,6 +214,14 @@ SERVICE_TEXT = {
         "Enforce limits",
         "Energy-manager input: the allowed current, power and phase count.",
     ),
+    "set_charge_mode": (
+        "Set charge mode",
+        "Built-in energy manager: off, fast, pv (surplus only) or minpv (minimum + surplus).",
+    ),
+    "set_energy_settings": (
+        "Set energy settings",
+        "Built-in energy manager: thresholds, delays and currents (only those given change).",
+    ),
 }
 ICONS = {
     "sensor": {
@@ -181,9 +239,22 @@ ICONS = {
         "selected_protocol": "mdi:protocol",
         "car_manufacturer": "mdi:car-electric",
         "phases_available": "mdi:sine-wave",
+        "energy_limited_by": "mdi:scale-balance",
+        "energy_reason": "mdi:comment-question-outline",
+        "surplus_power": "mdi:solar-power",
+        "energy_timer": "mdi:timer-sand",
     },
     "switch": {"enabled": "mdi:power"},
-    "number": {"max_current": "mdi:current-ac"},
+    "select": {"charge_mode": "mdi:solar-power-variant"},
+    "number": {
+        "max_current": "mdi:current-ac",
+        "surplus_start_threshold": "mdi:solar-power",
+        "surplus_stop_threshold": "mdi:transmission-tower-import",
+        "surplus_start_delay": "mdi:timer-play-outline",
+        "surplus_stop_delay": "mdi:timer-stop-outline",
+        "solar_min_current": "mdi:current-ac",
+        "solar_max_current": "mdi:current-ac",
+    },
     "button": {
         "pause": "mdi:pause",
         "resume": "mdi:play",
@@ -274,6 +345,9 @@ OPTIONS = {
                 "max_current_A": "Maximum current",
                 "phases": "Phases",
                 "free_charging": "Charge without authorization",
+                "grid_power_entity": "Grid power sensor (solar surplus)",
+                "grid_power_inverted": "Grid sensor shows export as positive",
+                "battery_power_entity": "Home battery power sensor",
             },
             "data_description": {
                 "poll_interval_s": "How often the charger and meter are read.",
@@ -282,6 +356,12 @@ OPTIONS = {
                 "phases": "Force one or three phases, or follow the charger.",
                 "free_charging": "Start charging when a vehicle is plugged in; off to wait "
                 "for an authorization (the authorize_response action).",
+                "grid_power_entity": "Power at the house connection (+ import, - export). "
+                "Setting it turns on the built-in energy manager: charge mode select and "
+                "surplus thresholds appear on the device.",
+                "grid_power_inverted": "Turn on if your meter reports export as positive.",
+                "battery_power_entity": "Optional: + while the home battery charges; "
+                "counted as surplus only if 'battery to EV' is enabled.",
             },
         }
     },
@@ -319,6 +399,11 @@ LABELS = {
     "d": "D: charging, ventilation required",
     "e": "E: no power",
     "f": "F: fault",
+    "pv": "Solar surplus only",
+    "minpv": "Minimum + solar surplus",
+    "fuse": "Main fuse",
+    "surplus": "Solar surplus",
+    "waiting": "Waiting for surplus",
 }
 
 
@@ -334,7 +419,7 @@ def entity_strings() -> dict[str, Any]:
     result: dict[str, dict[str, Any]] = {}
     for spec in entities():
         entry: dict[str, Any] = {"name": spec.name}
-        if spec.platform == SENSOR and spec.options:
+        if spec.platform in (SENSOR, SELECT) and spec.options:
             entry["state"] = {state_key(o): _words(o) for o in spec.options}
         result.setdefault(spec.platform, {})[spec.key] = entry
     return result
@@ -399,6 +484,8 @@ def icons() -> dict[str, Any]:
         "set_plug_and_charge_configuration": "mdi:certificate",
         "update_allowed_energy_transfer_modes": "mdi:transmission-tower",
         "enforce_limits": "mdi:speedometer",
+        "set_charge_mode": "mdi:solar-power-variant",
+        "set_energy_settings": "mdi:tune-variant",
     }
     return {"entity": entity, "services": {n: {"service": service_icons[n]} for n in COMMANDS}}
 

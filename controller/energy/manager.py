@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from ..clock import Clock, SystemClock
@@ -29,6 +29,21 @@ from .surplus import Decision, Mode, SiteReading, SurplusController
 _LOGGER = logging.getLogger(__name__)
 UUID = "energy_manager"
 VAR = "energy_manager"
+SETTINGS_VAR = "energy_settings"
+# What users may tune at run time (set_energy_settings); the rest is installation.
+TUNABLE = (
+    "min_current_A",
+    "max_current_A",
+    "enable_threshold_W",
+    "disable_threshold_W",
+    "enable_delay_s",
+    "disable_delay_s",
+    "phase_up_delay_s",
+    "phase_down_delay_s",
+    "buffer_W",
+    "battery_to_ev",
+    "phase_switching",
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,13 +121,42 @@ class SiteSettings:
 
 @dataclass
 class ConnectorControl:
-    """One connector under the energy manager."""
+    """One connector under the energy manager; registered as the manager's ``energy``
+    handle so the command API can change its mode and tuning."""
 
     manager: EvseManager
     surplus: SurplusController
     grid_phases: tuple[int, ...] = (1, 2, 3)  # which house phases its L1, L2, L3 are on
     sent: tuple[float, int] | None = None
     sent_at: float = field(default=-1e18)
+
+    def attach(self) -> None:
+        """Become the manager's energy handle and show the settings."""
+        self.manager.energy = self
+        self.publish_settings()
+
+    def set_mode(self, mode: str) -> None:
+        """Switch mode; acts at the next step."""
+        self.surplus.set_mode(Mode(mode))
+        self.publish_settings()
+
+    def update_settings(self, changes: Mapping[str, Any]) -> None:
+        """Replace tunable settings; the minimum must stay at or below the maximum."""
+        unknown = set(changes) - set(TUNABLE)
+        if unknown:
+            raise ValueError(f"not tunable: {', '.join(sorted(unknown))}")
+        settings = replace(self.surplus.settings, **changes)
+        if settings.min_current_A > settings.max_current_A:
+            raise ValueError("min_current_A is above max_current_A")
+        self.surplus.settings = settings
+        self.publish_settings()
+
+    def publish_settings(self) -> None:
+        """The ``energy_settings`` variable: mode and every tunable value."""
+        s = self.surplus.settings
+        body: dict[str, Any] = {"mode": self.surplus.mode.value}
+        body.update({key: getattr(s, key) for key in TUNABLE})
+        self.manager.publish(SETTINGS_VAR, body)
 
 
 class EnergyManager:
@@ -126,6 +170,8 @@ class EnergyManager:
         clock: Clock | None = None,
     ) -> None:
         self.connectors = dict(connectors)
+        for control in self.connectors.values():
+            control.attach()
         self.source = source
         self.settings = settings or SiteSettings()
         self._clock = clock or SystemClock()
@@ -133,7 +179,7 @@ class EnergyManager:
 
     def set_mode(self, name: str, mode: Mode | str) -> None:
         """Change a connector's mode (off, fast, pv, minpv); acts at the next step."""
-        self.connectors[name].surplus.set_mode(Mode(mode))
+        self.connectors[name].set_mode(Mode(mode))
 
     async def start(self) -> None:
         """Run ``step`` every ``interval_s`` in the background."""

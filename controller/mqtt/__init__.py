@@ -19,6 +19,11 @@ Topics (``<base>`` is ``base_topic``, default ``evse_manager``):
   number, ``PRESS`` (button); the outcome goes to ``<base>/<connector>/set_result/<entity>``.
 * ``<prefix>/device/<base>_<connector>/config`` -- Home Assistant device discovery
   (retained), re-sent when HA announces ``online`` on ``<prefix>/status``.
+* input topics (in) -- any other topics the bridge is given (``inputs``: topic ->
+  callback), subscribed on every (re)connect; e.g. ``energy.grid_topic`` (the house
+  connection's power: a number in W, + import / - export, or ``{"power_W": ...,
+  "currents_A": [l1, l2, l3]}``) and ``energy.battery_topic`` (home battery W, + charging),
+  parsed by ``grid.GridFeed``. Malformed payloads are logged and ignored.
 """
 
 from .bridge import MqttBridge

@@ -1,9 +1,15 @@
-"""The bridge: connector variables out to MQTT, commands and controls in.
+"""The bridge: connector variables out to MQTT, commands, controls and input topics in.
 
 Updates are taken from the managers synchronously and kept in an outbox, so nothing is
 missed while the broker is away: session events in a bounded FIFO (every one matters, in
 order), everything else coalesced per topic (only the latest value matters). One task per
 connection drains the outbox; another dispatches incoming messages.
+
+Input topics (``inputs``: topic -> callback) are arbitrary topics of other devices, e.g.
+the grid power for the energy manager. They are subscribed on every (re)connect and each
+payload is handed, as text, to its callback; a callback that raises ``ValueError`` has
+rejected a malformed payload, which is logged and ignored. The bridge keeps no state for
+them: what the values mean is the callback owner's business.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from typing import Any
 
 import aiomqtt
 
-from ..catalog import BUTTON, NUMBER, SWITCH, EntitySpec, entities
+from ..catalog import BUTTON, NUMBER, SELECT, SWITCH, EntitySpec, entities
 from ..commands import CommandResult, execute
 from ..manager import EvseManager, Update
 from . import discovery
@@ -32,6 +38,8 @@ ONLINE = "online"
 OFFLINE = "offline"
 STOP_TIMEOUT_S = 5.0
 SESSION_EVENT = "session_event"
+PAYLOAD_EXCERPT = 64  # characters of a rejected input payload shown in the log
+InputHandler = Callable[[str], None]  # an input topic's payload text -> its owner
 CONTROLS: dict[str, EntitySpec] = {e.key: e for e in entities() if e.command is not None}
 
 
@@ -44,11 +52,21 @@ class _Message:
 
 
 class MqttBridge:
-    """Serves ``managers`` (connector name -> manager) on one MQTT broker."""
+    """Serves ``managers`` (connector name -> manager) on one MQTT broker.
 
-    def __init__(self, managers: Mapping[str, EvseManager], settings: MqttSettings) -> None:
+    ``inputs`` maps topics to read (exact topics, no wildcards) to callbacks taking the
+    payload text; they run in the receive loop, so they must be quick and not block.
+    """
+
+    def __init__(
+        self,
+        managers: Mapping[str, EvseManager],
+        settings: MqttSettings,
+        inputs: Mapping[str, InputHandler] | None = None,
+    ) -> None:
         self._managers: dict[str, EvseManager] = dict(managers)
         self._settings = settings
+        self._inputs: dict[str, InputHandler] = dict(inputs or {})
         self._topics = Topics(settings.base_topic, settings.discovery_prefix)
         self._tls = settings.ssl_context()
         # Outbox: session events in order (each a tuple sent together), the rest coalesced.
@@ -72,6 +90,11 @@ class MqttBridge:
     def topics(self) -> Topics:
         """The topic layout this bridge uses."""
         return self._topics
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The input topics this bridge subscribes to."""
+        return tuple(self._inputs)
 
     @property
     def connected(self) -> bool:
@@ -313,6 +336,8 @@ class MqttBridge:
         await client.subscribe(self._topics.set_filter, qos=1)
         if self._settings.discovery:
             await client.subscribe(self._topics.ha_status, qos=1)
+        for topic in self._inputs:
+            await client.subscribe(topic, qos=1)
         await client.publish(self._topics.status, ONLINE, qos=1, retain=True)
         self._snapshot()
         self._connected.set()
@@ -350,6 +375,10 @@ class MqttBridge:
     def _on_message(
         self, client: aiomqtt.Client, topic: str, payload: str | None, retain: bool = False
     ) -> None:
+        on_input = self._inputs.get(topic)
+        if on_input is not None:
+            self._on_input(topic, on_input, payload)
+            return
         if topic == self._topics.ha_status:
             if payload == ONLINE and self._settings.discovery:
                 self._republish_discovery()
@@ -365,6 +394,18 @@ class MqttBridge:
         task = asyncio.create_task(handler(client, route, payload), name=f"mqtt {topic}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    def _on_input(topic: str, handler: InputHandler, payload: str | None) -> None:
+        """An input topic's message to its callback; a malformed one is logged and dropped.
+
+        Retained messages are accepted: a sensor's retained last value is its current one
+        (the callback owner decides how old a value may be).
+        """
+        try:
+            handler(payload or "")
+        except ValueError as err:
+            _LOGGER.warning("MQTT: ignoring payload %r on %s: %s", _excerpt(payload), topic, err)
 
     async def _command(self, client: aiomqtt.Client, route: Route, payload: str | None) -> None:
         """``cmd/<name>``: run an interface command, answer on ``result/<name>``."""
@@ -420,6 +461,11 @@ def _vars(manager: EvseManager | None) -> dict[str, Any] | None:
         return manager.vars()
     except RuntimeError:
         return None
+
+
+def _excerpt(payload: str | None) -> str:
+    text = payload or ""
+    return text if len(text) <= PAYLOAD_EXCERPT else text[:PAYLOAD_EXCERPT] + "..."
 
 
 def _text(payload: Any) -> str | None:
@@ -482,4 +528,8 @@ def parse_control(spec: EntitySpec, payload: str | None) -> Any:
         if text.upper() not in ("", discovery.PRESS):
             raise ValueError(f"expected {discovery.PRESS}, got {text!r}")
         return None
+    if spec.platform == SELECT:
+        if text not in (spec.options or ()):
+            raise ValueError(f"expected one of {', '.join(spec.options or ())}, got {text!r}")
+        return text
     raise ValueError(f"{spec.key} is not a control")

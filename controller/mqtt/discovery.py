@@ -12,7 +12,17 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ..catalog import BINARY_SENSOR, BUTTON, EVENT, NUMBER, SENSOR, SWITCH, EntitySpec, entities
+from ..catalog import (
+    BINARY_SENSOR,
+    BUTTON,
+    EVENT,
+    NUMBER,
+    SELECT,
+    SENSOR,
+    SWITCH,
+    EntitySpec,
+    entities,
+)
 from ..everest.model import dump
 from ..ports import ChargerInfo
 from .topics import Topics
@@ -23,7 +33,7 @@ PRESS = "PRESS"
 # Home Assistant's MQTT platforms read this payload as "unknown".
 NONE = "None"
 ORIGIN = "evse_manager"
-STATEFUL = (SENSOR, BINARY_SENSOR, SWITCH, NUMBER)
+STATEFUL = (SENSOR, BINARY_SENSOR, SWITCH, NUMBER, SELECT)
 
 
 def state_payload(spec: EntitySpec, value: Any) -> str:
@@ -44,7 +54,7 @@ def states(connector: str, values: Mapping[str, Any], topics: Topics) -> dict[st
     """State topic -> payload for every stateful catalog entity of one connector."""
     return {
         topics.state(connector, spec.key): state_payload(spec, spec.value(values))
-        for spec in entities()
+        for spec in entities(values=values)
         if spec.platform in STATEFUL
     }
 
@@ -112,6 +122,8 @@ def _platform_extras(
             "max": spec.max_value(values) if spec.max_value else None,
             "step": spec.step,
         }
+    if spec.platform == SELECT:
+        return {"options": list(spec.options or ())}
     if spec.platform == EVENT:
         return {
             "state_topic": topics.state(connector, spec.key),
@@ -131,7 +143,9 @@ def config(
     return {
         "dev": device(connector, info, topics),
         "o": {"name": ORIGIN},
-        "cmps": {spec.key: component(spec, connector, values, topics) for spec in entities()},
+        "cmps": {
+            spec.key: component(spec, connector, values, topics) for spec in entities(values=values)
+        },
         "availability": [
             {"topic": topics.status},
             {"topic": topics.availability(connector)},

@@ -19,7 +19,8 @@ from homeassistant.helpers.typing import ConfigType
 from controller.errors import ConfigError, DeviceError, MapError
 
 from .connector import EvseConnector, open_evse, store_path
-from .const import CONNECTOR_NAME, DOMAIN
+from .const import CONF_GRID_ENTITY, CONNECTOR_NAME, DOMAIN
+from .grid import SensorGrid, energy_manager
 from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ PLATFORMS = [
     Platform.BUTTON,
     Platform.EVENT,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -63,6 +65,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
             translation_placeholders={"error": str(err)},
         ) from err
     entry.runtime_data = connector
+    if entry.options.get(CONF_GRID_ENTITY):
+        grid = SensorGrid(hass, entry.options)
+        connector.energy = energy_manager(connector.manager, entry.options, grid.source)
+        entry.async_on_unload(grid.start())
+        await connector.energy.start()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_reload_on_options))
     return True

@@ -20,7 +20,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One binary sensor per catalog spec."""
-    async_add_entities(EvseBinarySensor(entry, spec) for spec in entities(BINARY_SENSOR))
+    values = entry.runtime_data.manager.vars()
+    async_add_entities(EvseBinarySensor(entry, spec) for spec in entities(BINARY_SENSOR, values))
 
 
 class EvseBinarySensor(EvseEntity, BinarySensorEntity):

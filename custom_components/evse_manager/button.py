@@ -20,7 +20,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One button per catalog spec."""
-    async_add_entities(EvseButton(entry, spec) for spec in entities(BUTTON))
+    values = entry.runtime_data.manager.vars()
+    async_add_entities(EvseButton(entry, spec) for spec in entities(BUTTON, values))
 
 
 class EvseButton(EvseEntity, ButtonEntity):

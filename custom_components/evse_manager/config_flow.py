@@ -16,6 +16,8 @@ from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
@@ -32,10 +34,13 @@ from controller.modbus.maps import available_maps
 from .connector import build_config, simulator_maps
 from .const import (
     BUILTIN_METER,
+    CONF_BATTERY_ENTITY,
     CONF_BAUDRATE,
     CONF_CHARGER,
     CONF_CONNECTION,
     CONF_FREE_CHARGING,
+    CONF_GRID_ENTITY,
+    CONF_GRID_INVERTED,
     CONF_KIND,
     CONF_MAP,
     CONF_MAX_CURRENT,
@@ -61,6 +66,7 @@ CONF_METER_PORT = "meter_port"
 CONF_METER_UNIT = "meter_unit"
 KINDS = ["tcp", "rtu_over_tcp", "rtu"]
 PHASES_AUTO = "auto"
+POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
 
 
 def _maps(kind: str) -> list[str]:
@@ -320,6 +326,17 @@ class EvseOptionsFlow(OptionsFlow):
                     vol.Required(
                         CONF_FREE_CHARGING, default=current.get(CONF_FREE_CHARGING, True)
                     ): BooleanSelector(),
+                    vol.Optional(
+                        CONF_GRID_ENTITY,
+                        description={"suggested_value": current.get(CONF_GRID_ENTITY)},
+                    ): POWER_SENSOR,
+                    vol.Required(
+                        CONF_GRID_INVERTED, default=current.get(CONF_GRID_INVERTED, False)
+                    ): BooleanSelector(),
+                    vol.Optional(
+                        CONF_BATTERY_ENTITY,
+                        description={"suggested_value": current.get(CONF_BATTERY_ENTITY)},
+                    ): POWER_SENSOR,
                 }
             ),
             errors=errors,
@@ -336,4 +353,9 @@ def _options(form: Mapping[str, Any]) -> dict[str, Any]:
             options[key] = float(form[key])
     if form.get(CONF_PHASES, PHASES_AUTO) != PHASES_AUTO:
         options[CONF_PHASES] = int(form[CONF_PHASES])
+    if form.get(CONF_GRID_ENTITY):
+        options[CONF_GRID_ENTITY] = form[CONF_GRID_ENTITY]
+        options[CONF_GRID_INVERTED] = bool(form.get(CONF_GRID_INVERTED, False))
+        if form.get(CONF_BATTERY_ENTITY):
+            options[CONF_BATTERY_ENTITY] = form[CONF_BATTERY_ENTITY]
     return options

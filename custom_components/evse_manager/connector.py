@@ -17,6 +17,7 @@ from homeassistant.core import HomeAssistant
 
 from controller.clock import SystemClock
 from controller.config import ConnectorConfig, connector_config, open_connector
+from controller.energy.manager import EnergyManager
 from controller.manager import EvseManager
 from controller.modbus.maps import DeviceMap, load_map
 from controller.modbus.transport import BusRegistry
@@ -36,6 +37,15 @@ from .const import (
     MODE_SIMULATOR,
 )
 
+# The options the controller's connector configuration takes (the rest are HA's own).
+CONNECTOR_OPTIONS = (
+    "poll_interval_s",
+    "min_current_A",
+    "max_current_A",
+    "phases",
+    "free_charging",
+)
+
 
 @dataclass
 class EvseConnector:
@@ -45,10 +55,13 @@ class EvseConnector:
     registry: BusRegistry
     store: SessionStore
     simulator: ModbusSimulator | None = None
+    energy: EnergyManager | None = None
 
     async def stop(self) -> None:
-        """Charger left safe, then everything released."""
+        """Energy manager stopped, charger left safe, then everything released."""
         try:
+            if self.energy is not None:
+                await self.energy.stop()
             await self.manager.stop()
         finally:
             await self.release()
@@ -67,7 +80,7 @@ def build_config(name: str, data: Mapping[str, Any], options: Mapping[str, Any])
         CONF_CHARGER: dict(data[CONF_CHARGER]),
         CONF_METER: data.get(CONF_METER, BUILTIN_METER),
         CONF_FREE_CHARGING: True,  # a home wallbox charges when plugged in unless told
-        **{k: v for k, v in options.items() if v is not None},
+        **{k: v for k, v in options.items() if v is not None and k in CONNECTOR_OPTIONS},
     }
     return connector_config(name, raw)
 

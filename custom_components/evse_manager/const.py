@@ -31,3 +31,7 @@ CONF_FREE_CHARGING: Final = "free_charging"
 # Each entry has its own session database, so one fixed connector name keeps the history
 # when the entry is renamed.
 CONNECTOR_NAME: Final = "evse1"
+CONF_GRID_ENTITY: Final = "grid_power_entity"
+CONF_BATTERY_ENTITY: Final = "battery_power_entity"
+CONF_GRID_INVERTED: Final = "grid_power_inverted"
+DEFAULT_ENERGY_INTERVAL_S: Final = 10.0

@@ -21,7 +21,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One event entity per catalog spec."""
-    async_add_entities(EvseEvent(entry, spec) for spec in entities(EVENT))
+    values = entry.runtime_data.manager.vars()
+    async_add_entities(EvseEvent(entry, spec) for spec in entities(EVENT, values))
 
 
 class EvseEvent(EvseEntity, EventEntity):

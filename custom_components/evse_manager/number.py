@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from homeassistant.components.number import NumberDeviceClass, NumberEntity
+from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberMode
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import NUMBER, EntitySpec, entities
+from controller.catalog import CONFIG, NUMBER, EntitySpec, entities
 
 from . import EvseConfigEntry
 from .entity import EvseEntity
@@ -21,7 +21,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One number per catalog spec."""
-    async_add_entities(EvseNumber(entry, spec) for spec in entities(NUMBER))
+    values = entry.runtime_data.manager.vars()
+    async_add_entities(EvseNumber(entry, spec) for spec in entities(NUMBER, values))
 
 
 class EvseNumber(EvseEntity, NumberEntity):
@@ -33,6 +34,8 @@ class EvseNumber(EvseEntity, NumberEntity):
             self._attr_device_class = NumberDeviceClass(spec.device_class)
         self._attr_native_unit_of_measurement = spec.unit
         self._attr_native_step = spec.step or 1.0
+        if spec.category == CONFIG:  # thresholds and delays: typed, not slid
+            self._attr_mode = NumberMode.BOX
 
     @property
     def native_value(self) -> float | None:

@@ -22,7 +22,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One sensor per catalog sensor spec."""
-    async_add_entities(EvseSensor(entry, spec) for spec in entities(SENSOR))
+    values = entry.runtime_data.manager.vars()
+    async_add_entities(EvseSensor(entry, spec) for spec in entities(SENSOR, values))
 
 
 class EvseSensor(EvseEntity, SensorEntity):

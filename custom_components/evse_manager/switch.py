@@ -24,7 +24,8 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """One switch per catalog spec."""
-    async_add_entities(EvseSwitch(entry, spec) for spec in entities(SWITCH))
+    values = entry.runtime_data.manager.vars()
+    async_add_entities(EvseSwitch(entry, spec) for spec in entities(SWITCH, values))
 
 
 class EvseSwitch(EvseEntity, SwitchEntity):

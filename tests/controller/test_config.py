@@ -135,3 +135,79 @@ def test_energy_grid_meter_needs_power(tmp_path):
     _config(text, tmp_path)
     with pytest.raises(ConfigError, match="mode"):
         _config(ENERGY.replace("mode: minpv", "mode: turbo"), tmp_path)
+
+
+MQTT_GRID = """
+connectors:
+  garage:
+    charger: {map: heidelberg_energy_control, connection: {kind: tcp, host: 192.0.2.10}}
+    energy: {mode: pv}
+mqtt: {host: 127.0.0.1}
+energy:
+  grid_topic: house/grid/power
+  fuse_A: 35
+"""
+
+
+def test_energy_grid_from_an_mqtt_topic(tmp_path):
+    config = _config(MQTT_GRID, tmp_path)
+    energy = config.energy
+    assert energy.grid_meter is None
+    assert energy.grid_topic == "house/grid/power"
+    assert energy.battery_topic is None
+    assert energy.grid_max_age_s == 60  # default
+    assert energy.topics == ("house/grid/power",)
+    assert energy.site.fuse_A == 35
+
+
+def test_energy_battery_topic_and_max_age(tmp_path):
+    text = MQTT_GRID.replace(
+        "fuse_A: 35", "battery_topic: house/battery/power\n  grid_max_age_s: 20"
+    )
+    energy = _config(text, tmp_path).energy
+    assert energy.battery_topic == "house/battery/power"
+    assert energy.grid_max_age_s == 20
+    assert energy.topics == ("house/grid/power", "house/battery/power")
+
+
+def test_energy_meter_config_keeps_working_without_topics(tmp_path):
+    energy = _config(ENERGY, tmp_path).energy
+    assert energy.grid_topic is None
+    assert energy.battery_topic is None
+    assert energy.topics == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            MQTT_GRID.replace(
+                "  fuse_A: 35",
+                "  grid_meter: {map: eastron_sdm630, connection: {serial_port: /dev/ttyUSB1}}",
+            ),
+            "energy: set either grid_meter or grid_topic, not both",
+        ),
+        (
+            MQTT_GRID.replace("  grid_topic: house/grid/power\n", ""),
+            "energy: a grid input is required: grid_meter",
+        ),
+        (
+            MQTT_GRID.replace("mqtt: {host: 127.0.0.1}\n", ""),
+            "energy.grid_topic: reading an MQTT topic needs the mqtt section",
+        ),
+        (
+            ENERGY + "  battery_topic: house/battery/power\n",
+            "energy.battery_topic: reading an MQTT topic needs the mqtt section",
+        ),
+        (MQTT_GRID.replace("house/grid/power", "house/+/power"), "grid_topic"),
+        (MQTT_GRID.replace("house/grid/power", "house/#"), "grid_topic"),
+        (MQTT_GRID.replace("house/grid/power", "''"), "grid_topic"),
+        (MQTT_GRID.replace("house/grid/power", "[a, b]"), "grid_topic"),
+        (MQTT_GRID.replace("fuse_A: 35", "grid_max_age_s: 0"), "grid_max_age_s"),
+    ],
+)
+def test_energy_grid_input_mistakes(tmp_path, text, message):
+    with pytest.raises(ConfigError) as err:
+        _config(text, tmp_path)
+    assert message in str(err.value)
+    assert "evse.yaml" in str(err.value)

@@ -2,12 +2,9 @@
 
 import asyncio
 
-import pytest
-
 from controller.clock import ManualClock
-from controller.energy import Mode, SurplusController, SurplusSettings
+from controller.energy import Mode
 from controller.energy.manager import (
-    ConnectorControl,
     EnergyManager,
     GridReading,
     MeterGridSource,
@@ -16,39 +13,8 @@ from controller.energy.manager import (
 )
 from controller.kernel.states import State
 from controller.simulation import MemoryMeter, SimulatedStation
-from tests.controller.conftest import make_rig
 
-
-@pytest.fixture
-async def rigs(tmp_path):
-    made = []
-
-    async def build(n=1):
-        for i in range(n):
-            path = tmp_path / f"c{i}"
-            path.mkdir()
-            made.append(await make_rig(path))
-        return made
-
-    try:
-        yield build
-    finally:
-        for rig in made:
-            await rig.manager.stop()
-            rig.store.close()
-
-
-def control(rig, **settings):
-    return ConnectorControl(
-        manager=rig.manager,
-        surplus=SurplusController(SurplusSettings(enable_delay_s=0, **settings), Mode.PV),
-    )
-
-
-def house(rig_list, export_w):
-    """Grid reading: the house exports ``export_w`` before the EVs draw."""
-    ev = sum(r.station.power_W() for r in rig_list)
-    return GridReading(power_W=ev - export_w)
+from .conftest import control, house
 
 
 async def test_pv_surplus_sets_the_kernel_limit_and_explains(rigs):

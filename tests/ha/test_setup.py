@@ -30,7 +30,9 @@ def state(hass, platform: str, key: str) -> str:
 async def test_setup_creates_one_device_with_every_catalog_entity(hass, loaded):
     registry = er.async_get(hass)
     entries = er.async_entries_for_config_entry(registry, loaded.entry_id)
-    assert {e.unique_id for e in entries} == {f"garage-wallbox_{s.key}" for s in entities()}
+    assert {e.unique_id for e in entries} == {
+        f"garage-wallbox_{s.key}" for s in entities(values={})
+    }
     devices = dr.async_entries_for_config_entry(dr.async_get(hass), loaded.entry_id)
     assert len(devices) == 1
     assert devices[0].name == "Garage"

@@ -37,7 +37,7 @@ async def test_discovery_is_published_and_resent_on_ha_birth(mosquitto, rig):
     ]
     assert config["availability_mode"] == "all"
     cmps = config["cmps"]
-    assert list(cmps) == [e.key for e in entities()]
+    assert list(cmps) == [e.key for e in entities(values={})]
     assert cmps["power"] == {
         "p": "sensor",
         "unique_id": "evse_manager_evse1_power",

@@ -68,9 +68,9 @@ async def test_home_assistant_builds_entities_and_switch_reaches_kernel(
             assert enabled is not None
             assert hass.states.get(power).attributes["unit_of_measurement"] == "W"
             # Every catalog entity was accepted (an invalid component would be missing).
-            await _settle(hass, lambda: len(_mqtt_entities(hass)) == len(entities()))
+            await _settle(hass, lambda: len(_mqtt_entities(hass)) == len(entities(values={})))
             assert {e.unique_id for e in _mqtt_entities(hass)} == {
-                f"evse_manager_evse1_{e.key}" for e in entities()
+                f"evse_manager_evse1_{e.key}" for e in entities(values={})
             }
             charging = _entity(hass, "binary_sensor", "charging")
             assert charging is not None

@@ -1,0 +1,152 @@
+"""Grid power from MQTT: payload parsers and the feed that pushes readings to the energy manager.
+
+The bridge knows nothing about energy: it only hands the payloads of its *input topics* to
+callbacks (``MqttBridge(..., inputs={topic: callback})``). ``GridFeed`` supplies those
+callbacks for the energy manager:
+
+* grid topic -- a plain number (W, + import / - export), a JSON number, or a JSON object
+  ``{"power_W": ..., "currents_A": [l1, l2, l3]}`` (currents optional, A). Each message
+  becomes a ``GridReading`` pushed to a ``PushedGridSource``.
+* battery topic -- a number (W, + charging the home battery). Only remembered: it is
+  merged into the next grid reading's ``battery_W`` (a battery value older than
+  ``max_age_s`` counts as 0, so a dead battery input cannot fake surplus). With a Modbus
+  grid meter, ``BatteryMergedSource`` adds it to the meter's readings the same way.
+
+A payload that cannot be parsed raises ``ValueError``; the bridge logs it and keeps going,
+and the previous reading stays (until it is too old).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from typing import Any
+
+from ..clock import Clock, SystemClock
+from ..energy import GridReading, GridSource, PushedGridSource
+from .bridge import InputHandler
+
+
+def _number(value: Any, what: str) -> float:
+    """A finite float from a JSON value or text; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{what}: expected a number, got {type(value).__name__}")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise ValueError(f"{what}: expected a number, got {_short(value)}") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{what}: expected a finite number, got {_short(value)}")
+    return number
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut short: log lines quote payloads, never whole ones."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:40] + "..."
+
+
+def _json_or_text(payload: str) -> Any:
+    text = payload.strip()
+    if not text:
+        raise ValueError("empty payload")
+    try:
+        return json.loads(text)  # rejects NaN/Infinity only later, in _number
+    except ValueError:
+        return text  # a plain number is also valid JSON; anything else is tried as text
+
+
+def parse_power(payload: str) -> float:
+    """A power in W: a plain or JSON number."""
+    data = _json_or_text(payload)
+    if isinstance(data, dict | list):
+        raise ValueError("expected a number")
+    return _number(data, "power")
+
+
+def parse_grid(payload: str) -> GridReading:
+    """A grid reading: a number (W) or ``{"power_W": ..., "currents_A": [l1, l2, l3]}``."""
+    data = _json_or_text(payload)
+    if not isinstance(data, dict):
+        if isinstance(data, list):
+            raise ValueError("expected a number or an object with power_W")
+        return GridReading(power_W=_number(data, "power"))
+    if "power_W" not in data:
+        raise ValueError("object without power_W")
+    power = _number(data["power_W"], "power_W")
+    raw = data.get("currents_A")
+    if raw is None:
+        return GridReading(power_W=power)
+    if not isinstance(raw, list) or len(raw) != 3:
+        raise ValueError("currents_A: expected a list of 3 numbers [l1, l2, l3]")
+    l1, l2, l3 = (_number(v, "currents_A") for v in raw)
+    return GridReading(power_W=power, currents_A=(l1, l2, l3))
+
+
+class GridFeed:
+    """Turns grid and battery payloads into readings for the energy manager.
+
+    Owned by the controller, not the bridge: it keeps the latest battery power, which
+    goes into the next grid reading -- one pushed to ``source`` from the grid topic, or
+    one read from a grid meter (``with_battery``).
+    """
+
+    def __init__(
+        self,
+        source: PushedGridSource | None = None,
+        *,
+        max_age_s: float = 60.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self.source = source
+        self.max_age_s = max_age_s
+        self._clock = clock or SystemClock()
+        self._battery_W = 0.0
+        self._battery_at: float | None = None
+
+    @property
+    def battery_W(self) -> float:
+        """The latest battery power, or 0 when none arrived or it is too old."""
+        if self._battery_at is None:
+            return 0.0
+        if self._clock.monotonic() - self._battery_at > self.max_age_s:
+            return 0.0
+        return self._battery_W
+
+    def with_battery(self, reading: GridReading) -> GridReading:
+        """``reading`` with the latest battery power."""
+        return replace(reading, battery_W=self.battery_W)
+
+    def on_grid(self, payload: str) -> None:
+        """A grid topic message: push it (with the latest battery power) to ``source``."""
+        reading = parse_grid(payload)
+        if self.source is None:
+            raise RuntimeError("GridFeed has no source to push grid readings to")
+        self.source.push(self.with_battery(reading))
+
+    def on_battery(self, payload: str) -> None:
+        """A battery topic message: remembered for the next grid reading."""
+        self._battery_W = parse_power(payload)
+        self._battery_at = self._clock.monotonic()
+
+    def inputs(self, grid_topic: str | None, battery_topic: str | None) -> dict[str, InputHandler]:
+        """The bridge's input topics for this feed (``MqttBridge(inputs=...)``)."""
+        handlers: dict[str, InputHandler] = {}
+        if grid_topic is not None:
+            handlers[grid_topic] = self.on_grid
+        if battery_topic is not None:
+            handlers[battery_topic] = self.on_battery
+        return handlers
+
+
+class BatteryMergedSource:
+    """A grid source (e.g. a Modbus grid meter) whose readings get the feed's battery power."""
+
+    def __init__(self, source: GridSource, feed: GridFeed) -> None:
+        self.source = source
+        self.feed = feed
+
+    async def read(self) -> GridReading:
+        """The wrapped source's reading with the latest battery power."""
+        return self.feed.with_battery(await self.source.read())

@@ -1,0 +1,115 @@
+"""The built-in energy manager inside Home Assistant: grid power from a sensor entity,
+charge mode select and tuning numbers."""
+
+from __future__ import annotations
+
+import pytest
+from homeassistant.helpers import entity_registry as er
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from controller.catalog import entities
+from controller.kernel.states import State
+from custom_components.evse_manager.const import DOMAIN
+
+from .conftest import entry_data, poll
+
+GRID = "sensor.house_grid_power"
+
+
+def eid(hass, platform: str, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"solar_{key}")
+    assert entity_id is not None, key
+    return entity_id
+
+
+@pytest.fixture
+async def solar(hass, sim):
+    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Solar",
+        unique_id="solar",
+        data=entry_data(sim.simulator),
+        options={
+            "poll_interval_s": 60.0,
+            "grid_power_entity": GRID,
+            "grid_power_inverted": False,
+        },
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    try:
+        yield entry
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def step(hass, entry, sim):
+    await entry.runtime_data.energy.step()
+    await poll(hass, entry, sim, steps=4)
+
+
+async def test_energy_entities_exist_only_with_a_grid_sensor(hass, solar):
+    registry = er.async_get(hass)
+    keys = {e.unique_id for e in er.async_entries_for_config_entry(registry, solar.entry_id)}
+    assert keys == {f"solar_{s.key}" for s in entities()}
+    assert hass.states.get(eid(hass, "select", "charge_mode")).state == "pv"
+
+
+async def test_surplus_from_the_sensor_drives_the_charging_current(hass, solar, sim):
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, solar, sim, steps=4)
+    # No start delay (the energy manager runs on the real clock here).
+    await hass.services.async_call(
+        DOMAIN,
+        "set_energy_settings",
+        {"config_entry_id": solar.entry_id, "enable_delay_s": 0},
+        blocking=True,
+    )
+    hass.states.async_set(GRID, "-5.0", {"unit_of_measurement": "kW"})  # 5 kW export
+    await hass.async_block_till_done()
+    await step(hass, solar, sim)
+    # 5000 W over 3 x 230 V: 7 A (rounded down to the 1 A step)
+    assert sim.simulator.charger.setpoint_A == 7
+    assert solar.runtime_data.manager.state is State.Charging
+    assert hass.states.get(eid(hass, "sensor", "energy_limited_by")).state == "surplus"
+    assert float(hass.states.get(eid(hass, "sensor", "surplus_power")).state) == 5000
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": eid(hass, "select", "charge_mode"), "option": "fast"},
+        blocking=True,
+    )
+    await step(hass, solar, sim)
+    assert hass.states.get(eid(hass, "select", "charge_mode")).state == "fast"
+    # The limit rises at once; the kernel raises the signalled current at most every 5 s.
+    assert float(hass.states.get(eid(hass, "sensor", "enforced_limit")).state) == 16
+    assert hass.states.get(eid(hass, "sensor", "energy_limited_by")).state == "fast"
+
+
+async def test_tuning_numbers_change_the_energy_settings(hass, solar):
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": eid(hass, "number", "surplus_start_delay"), "value": 120},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    settings = solar.runtime_data.manager.vars()["energy_settings"]
+    assert settings["enable_delay_s"] == 120
+    assert float(hass.states.get(eid(hass, "number", "surplus_start_delay")).state) == 120
+
+
+async def test_unknown_grid_sensor_stops_pv_charging(hass, solar, sim):
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    hass.states.async_set(GRID, "unavailable")
+    await hass.async_block_till_done()
+    solar.runtime_data.energy.source.max_age_s = 0  # the last reading is already stale
+    await step(hass, solar, sim)
+    assert sim.station.power_W() == 0
+    reason = hass.states.get(eid(hass, "sensor", "energy_reason")).state
+    assert reason == "no grid reading"
