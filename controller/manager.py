@@ -111,6 +111,7 @@ class EvseManager:
         self._info: ChargerInfo | None = None
         self._extra: dict[str, Any] = {}
         self.energy: EnergyControl | None = None  # set by an EnergyManager that drives us
+        self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -134,14 +135,19 @@ class EvseManager:
             last_session=last[0] if last else None,
         )
         await self._flush()
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"evse_manager {self.name}")
 
     async def stop(self) -> None:
         """Stop the task and leave the charger in its safe state (no charging)."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Asked, not cancelled: the task finishes its current step (Modbus requests
+            # are bounded by their timeouts), so no request is cut off mid-answer and no
+            # cancellation can be lost in a timeout race (Python 3.11).
+            self._stopping = True
+            wake = _Job(_nothing, asyncio.get_running_loop().create_future(), poll=False)
+            self._queue.put_nowait(wake)
+            await self._task
             self._task = None
         if self._kernel is not None:
             with contextlib.suppress(DeviceError):
@@ -293,7 +299,12 @@ class EvseManager:
             timeout = max(0.0, min(next_poll, self._deadline_in_loop_time()) - loop.time())
             job: _Job[Any] | None = None
             with contextlib.suppress(TimeoutError):
-                job = await asyncio.wait_for(self._queue.get(), timeout)
+                async with asyncio.timeout(timeout):
+                    job = await self._queue.get()
+            if self._stopping:
+                if job is not None:
+                    job.future.cancel()
+                return
             failure: Exception | None = None
             try:
                 if job is None or job.poll or loop.time() >= next_poll:
@@ -404,6 +415,10 @@ class EvseManager:
                 listener(update)
             except Exception:  # a broken adapter must not stop the kernel
                 _LOGGER.exception("%s: listener failed on %s", self.name, update.var)
+
+
+def _nothing(kernel: ChargingKernel) -> None:
+    """The job that only wakes the task (to stop it)."""
 
 
 class _Job(Generic[T]):
