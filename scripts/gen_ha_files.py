@@ -345,9 +345,6 @@ OPTIONS = {
                 "max_current_A": "Maximum current",
                 "phases": "Phases",
                 "free_charging": "Charge without authorization",
-                "grid_power_entity": "Grid power sensor (solar surplus)",
-                "grid_power_inverted": "Grid sensor shows export as positive",
-                "battery_power_entity": "Home battery power sensor",
             },
             "data_description": {
                 "poll_interval_s": "How often the charger and meter are read.",
@@ -356,12 +353,48 @@ OPTIONS = {
                 "phases": "Force one or three phases, or follow the charger.",
                 "free_charging": "Start charging when a vehicle is plugged in; off to wait "
                 "for an authorization (the authorize_response action).",
-                "grid_power_entity": "Power at the house connection (+ import, - export). "
-                "Setting it turns on the built-in energy manager: charge mode select and "
-                "surplus thresholds appear on the device.",
-                "grid_power_inverted": "Turn on if your meter reports export as positive.",
-                "battery_power_entity": "Optional: + while the home battery charges; "
-                "counted as surplus only if 'battery to EV' is enabled.",
+            },
+            "sections": {
+                "solar": {
+                    "name": "Solar surplus",
+                    "description": "A grid power sensor turns on the built-in energy "
+                    "manager: a charge mode select, explanation sensors and surplus "
+                    "thresholds appear on the device.",
+                    "data": {
+                        "grid_power_entity": "Grid power sensor",
+                        "grid_power_inverted": "Sensor shows export as positive",
+                        "battery_power_entity": "Home battery power sensor",
+                    },
+                    "data_description": {
+                        "grid_power_entity": "Power at the house connection "
+                        "(+ import, - export), in W or kW.",
+                        "grid_power_inverted": "Turn on if your meter reports export as positive.",
+                        "battery_power_entity": "Optional: + while the home battery charges; "
+                        "counted as surplus only if 'battery to EV' is enabled.",
+                    },
+                },
+                "mqtt": {
+                    "name": "MQTT",
+                    "description": "Also publish this charger on an MQTT broker (topics, "
+                    "commands and optional discovery, as the standalone controller does).",
+                    "data": {
+                        "mqtt_host": "Broker host",
+                        "mqtt_port": "Broker port",
+                        "mqtt_username": "Username",
+                        "mqtt_password": "Password",
+                        "mqtt_base_topic": "Base topic",
+                        "mqtt_discovery": "Announce with MQTT discovery",
+                    },
+                    "data_description": {
+                        "mqtt_host": "Leave empty to not use MQTT.",
+                        "mqtt_port": "1883, or the broker's port.",
+                        "mqtt_username": "If the broker requires a login.",
+                        "mqtt_password": "If the broker requires a login.",
+                        "mqtt_base_topic": "Topics are <base>/evse/<variable>.",
+                        "mqtt_discovery": "Only for another Home Assistant: this one already "
+                        "has the entities.",
+                    },
+                },
             },
         }
     },

@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import logging
 
+import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util import slugify
 
 from controller.errors import ConfigError, DeviceError, MapError
 
 from .connector import EvseConnector, open_evse, store_path
-from .const import CONF_GRID_ENTITY, CONNECTOR_NAME, DOMAIN
+from .const import CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
 from .grid import SensorGrid, energy_manager
+from .mqtt import mqtt_bridge, mqtt_settings
 from .services import async_setup_services
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,9 +73,26 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         connector.energy = energy_manager(connector.manager, entry.options, grid.source)
         entry.async_on_unload(grid.start())
         await connector.energy.start()
+    if entry.options.get(CONF_MQTT_HOST):
+        await _start_mqtt(entry, connector)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_reload_on_options))
     return True
+
+
+async def _start_mqtt(entry: EvseConfigEntry, connector: EvseConnector) -> None:
+    """The MQTT bridge; it connects in the background and retries, like the controller."""
+    try:
+        settings = mqtt_settings(entry.entry_id, slugify(entry.title), entry.options)
+    except vol.Invalid as err:
+        await connector.stop()
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_config",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    connector.bridge = mqtt_bridge(connector.manager, settings)
+    await connector.bridge.start()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:

@@ -14,6 +14,7 @@ import voluptuous as vol
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_HOST, CONF_NAME, CONF_PORT
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers.selector import (
     BooleanSelector,
     EntitySelector,
@@ -25,7 +26,10 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
 )
+from homeassistant.util import slugify
 
 from controller.config import probe_connector
 from controller.errors import ConfigError, DeviceError, MapError
@@ -48,6 +52,12 @@ from .const import (
     CONF_METER_MAP,
     CONF_MIN_CURRENT,
     CONF_MODE,
+    CONF_MQTT_BASE_TOPIC,
+    CONF_MQTT_DISCOVERY,
+    CONF_MQTT_HOST,
+    CONF_MQTT_PASSWORD,
+    CONF_MQTT_PORT,
+    CONF_MQTT_USERNAME,
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_SERIAL_PORT,
@@ -56,7 +66,10 @@ from .const import (
     DOMAIN,
     MODE_MODBUS,
     MODE_SIMULATOR,
+    SECTION_MQTT,
+    SECTION_SOLAR,
 )
+from .mqtt import default_base_topic
 
 if TYPE_CHECKING:
     from . import EvseConfigEntry
@@ -284,10 +297,10 @@ def _address(data: Mapping[str, Any]) -> str:
 
 
 class EvseOptionsFlow(OptionsFlow):
-    """Poll interval, current range and phases (the entry reloads on change)."""
+    """Charging, solar surplus and MQTT settings (the entry reloads on change)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """One form."""
+        """One form with collapsible solar and MQTT sections."""
         errors: dict[str, str] = {}
         if user_input is not None:
             options = _options(user_input)
@@ -296,54 +309,87 @@ class EvseOptionsFlow(OptionsFlow):
                 errors["base"] = "min_above_max"
             else:
                 return self.async_create_entry(data=options)
-        current = {**self.config_entry.options, **(user_input or {})}
-        phases = current.get(CONF_PHASES)
+        current = dict(self.config_entry.options)
+        if user_input is not None:
+            current.update(_options(user_input))
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(
                 {
-                    vol.Required(
-                        CONF_POLL_INTERVAL,
-                        default=current.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL),
-                    ): NumberSelector(
-                        NumberSelectorConfig(min=0.2, max=60, step=0.1, unit_of_measurement="s")
+                    **_charging_fields(current),
+                    vol.Required(SECTION_SOLAR): section(
+                        vol.Schema(_solar_fields(current)), {"collapsed": True}
                     ),
-                    vol.Optional(
-                        CONF_MIN_CURRENT,
-                        description={"suggested_value": current.get(CONF_MIN_CURRENT)},
-                    ): NumberSelector(
-                        NumberSelectorConfig(min=0, max=32, step=0.5, unit_of_measurement="A")
+                    vol.Required(SECTION_MQTT): section(
+                        vol.Schema(_mqtt_fields(current, slugify(self.config_entry.title))),
+                        {"collapsed": True},
                     ),
-                    vol.Optional(
-                        CONF_MAX_CURRENT,
-                        description={"suggested_value": current.get(CONF_MAX_CURRENT)},
-                    ): NumberSelector(
-                        NumberSelectorConfig(min=6, max=80, step=0.5, unit_of_measurement="A")
-                    ),
-                    vol.Required(
-                        CONF_PHASES, default=str(phases) if phases else PHASES_AUTO
-                    ): _select([PHASES_AUTO, "1", "3"], "phases"),
-                    vol.Required(
-                        CONF_FREE_CHARGING, default=current.get(CONF_FREE_CHARGING, True)
-                    ): BooleanSelector(),
-                    vol.Optional(
-                        CONF_GRID_ENTITY,
-                        description={"suggested_value": current.get(CONF_GRID_ENTITY)},
-                    ): POWER_SENSOR,
-                    vol.Required(
-                        CONF_GRID_INVERTED, default=current.get(CONF_GRID_INVERTED, False)
-                    ): BooleanSelector(),
-                    vol.Optional(
-                        CONF_BATTERY_ENTITY,
-                        description={"suggested_value": current.get(CONF_BATTERY_ENTITY)},
-                    ): POWER_SENSOR,
                 }
             ),
             errors=errors,
         )
 
 
+def _suggested(key: str, current: Mapping[str, Any]) -> vol.Optional:
+    return vol.Optional(key, description={"suggested_value": current.get(key)})
+
+
+def _amps(low: float, high: float) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(min=low, max=high, step=0.5, unit_of_measurement="A")
+    )
+
+
+def _charging_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
+    phases = current.get(CONF_PHASES)
+    poll = current.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)
+    return {
+        vol.Required(CONF_POLL_INTERVAL, default=poll): NumberSelector(
+            NumberSelectorConfig(min=0.2, max=60, step=0.1, unit_of_measurement="s")
+        ),
+        _suggested(CONF_MIN_CURRENT, current): _amps(0, 32),
+        _suggested(CONF_MAX_CURRENT, current): _amps(6, 80),
+        vol.Required(CONF_PHASES, default=str(phases) if phases else PHASES_AUTO): _select(
+            [PHASES_AUTO, "1", "3"], "phases"
+        ),
+        vol.Required(
+            CONF_FREE_CHARGING, default=current.get(CONF_FREE_CHARGING, True)
+        ): BooleanSelector(),
+    }
+
+
+def _solar_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
+    return {
+        _suggested(CONF_GRID_ENTITY, current): POWER_SENSOR,
+        vol.Required(
+            CONF_GRID_INVERTED, default=current.get(CONF_GRID_INVERTED, False)
+        ): BooleanSelector(),
+        _suggested(CONF_BATTERY_ENTITY, current): POWER_SENSOR,
+    }
+
+
+def _mqtt_fields(current: Mapping[str, Any], slug: str) -> dict[Any, Any]:
+    return {
+        _suggested(CONF_MQTT_HOST, current): TextSelector(),
+        vol.Required(CONF_MQTT_PORT, default=current.get(CONF_MQTT_PORT, 1883)): _int(1, 65535),
+        _suggested(CONF_MQTT_USERNAME, current): TextSelector(),
+        _suggested(CONF_MQTT_PASSWORD, current): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+        vol.Required(
+            CONF_MQTT_BASE_TOPIC,
+            default=current.get(CONF_MQTT_BASE_TOPIC, default_base_topic(slug)),
+        ): TextSelector(),
+        vol.Required(
+            CONF_MQTT_DISCOVERY, default=current.get(CONF_MQTT_DISCOVERY, False)
+        ): BooleanSelector(),
+    }
+
+
 def _options(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat options of the form (sections folded in; unset fields left out)."""
+    solar = form.get(SECTION_SOLAR, {})
+    mqtt = form.get(SECTION_MQTT, {})
     options: dict[str, Any] = {
         CONF_POLL_INTERVAL: float(form[CONF_POLL_INTERVAL]),
         CONF_FREE_CHARGING: bool(form.get(CONF_FREE_CHARGING, True)),
@@ -353,9 +399,16 @@ def _options(form: Mapping[str, Any]) -> dict[str, Any]:
             options[key] = float(form[key])
     if form.get(CONF_PHASES, PHASES_AUTO) != PHASES_AUTO:
         options[CONF_PHASES] = int(form[CONF_PHASES])
-    if form.get(CONF_GRID_ENTITY):
-        options[CONF_GRID_ENTITY] = form[CONF_GRID_ENTITY]
-        options[CONF_GRID_INVERTED] = bool(form.get(CONF_GRID_INVERTED, False))
-        if form.get(CONF_BATTERY_ENTITY):
-            options[CONF_BATTERY_ENTITY] = form[CONF_BATTERY_ENTITY]
+    if solar.get(CONF_GRID_ENTITY):
+        options[CONF_GRID_ENTITY] = solar[CONF_GRID_ENTITY]
+        options[CONF_GRID_INVERTED] = bool(solar.get(CONF_GRID_INVERTED, False))
+        if solar.get(CONF_BATTERY_ENTITY):
+            options[CONF_BATTERY_ENTITY] = solar[CONF_BATTERY_ENTITY]
+    if mqtt.get(CONF_MQTT_HOST):
+        options[CONF_MQTT_HOST] = mqtt[CONF_MQTT_HOST]
+        options[CONF_MQTT_PORT] = int(mqtt.get(CONF_MQTT_PORT, 1883))
+        for key in (CONF_MQTT_USERNAME, CONF_MQTT_PASSWORD, CONF_MQTT_BASE_TOPIC):
+            if mqtt.get(key):
+                options[key] = mqtt[key]
+        options[CONF_MQTT_DISCOVERY] = bool(mqtt.get(CONF_MQTT_DISCOVERY, False))
     return options

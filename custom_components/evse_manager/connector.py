@@ -21,6 +21,7 @@ from controller.energy.manager import EnergyManager
 from controller.manager import EvseManager
 from controller.modbus.maps import DeviceMap, load_map
 from controller.modbus.transport import BusRegistry
+from controller.mqtt import MqttBridge
 from controller.simulation import SimulatedStation
 from controller.simulator import ModbusSimulator
 from controller.store import SessionStore
@@ -56,10 +57,13 @@ class EvseConnector:
     store: SessionStore
     simulator: ModbusSimulator | None = None
     energy: EnergyManager | None = None
+    bridge: MqttBridge | None = None
 
     async def stop(self) -> None:
-        """Energy manager stopped, charger left safe, then everything released."""
+        """Bridge and energy manager stopped, charger left safe, then everything released."""
         try:
+            if self.bridge is not None:
+                await self.bridge.stop()
             if self.energy is not None:
                 await self.energy.stop()
             await self.manager.stop()

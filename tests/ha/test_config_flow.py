@@ -146,30 +146,27 @@ async def test_reconfigure_to_another_device_is_refused(hass, sim, entry):
     assert result["reason"] == "another_device"
 
 
+def options_form(**charging) -> dict:
+    return {
+        "poll_interval_s": 2,
+        "min_current_A": 6,
+        "max_current_A": 10,
+        "phases": "1",
+        "free_charging": False,
+        "solar": {"grid_power_inverted": False},
+        "mqtt": {"mqtt_port": 1883, "mqtt_base_topic": "x", "mqtt_discovery": False},
+        **charging,
+    }
+
+
 async def test_options_flow_sets_polling_currents_and_phases(hass, loaded):
     result = await hass.config_entries.options.async_init(loaded.entry_id)
     assert result["type"] is FlowResultType.FORM
     result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            "poll_interval_s": 2,
-            "min_current_A": 16,
-            "max_current_A": 10,
-            "phases": "1",
-            "free_charging": True,
-        },
+        result["flow_id"], options_form(min_current_A=16)
     )
     assert result["errors"] == {"base": "min_above_max"}
-    result = await hass.config_entries.options.async_configure(
-        result["flow_id"],
-        {
-            "poll_interval_s": 2,
-            "min_current_A": 6,
-            "max_current_A": 10,
-            "phases": "1",
-            "free_charging": False,
-        },
-    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], options_form())
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     assert loaded.options == {
@@ -182,6 +179,30 @@ async def test_options_flow_sets_polling_currents_and_phases(hass, loaded):
     manager = loaded.runtime_data.manager  # reloaded with the new options
     assert manager.poll_interval == 2.0
     assert manager.config.max_current_A == 10.0
+
+
+async def test_options_flow_solar_and_mqtt_sections(hass, loaded):
+    hass.states.async_set("sensor.grid", "0", {"unit_of_measurement": "W"})
+    result = await hass.config_entries.options.async_init(loaded.entry_id)
+    form = options_form(
+        solar={"grid_power_entity": "sensor.grid", "grid_power_inverted": True},
+        mqtt={
+            "mqtt_host": "127.0.0.1",
+            "mqtt_port": 1,
+            "mqtt_base_topic": "evse_manager/garage",
+            "mqtt_discovery": False,
+        },
+    )
+    result = await hass.config_entries.options.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"]["grid_power_entity"] == "sensor.grid"
+    assert result["data"]["grid_power_inverted"] is True
+    assert result["data"]["mqtt_host"] == "127.0.0.1"
+    assert result["data"]["mqtt_base_topic"] == "evse_manager/garage"
+    await hass.async_block_till_done()
+    connector = loaded.runtime_data
+    assert connector.energy is not None
+    assert connector.bridge is not None  # retrying in the background: nothing listens on 1
 
 
 async def test_simulator_entry_cannot_be_reconfigured(hass, socket_enabled):
