@@ -35,5 +35,5 @@ class EvseBinarySensor(EvseEntity, BinarySensorEntity):
     @property
     def is_on(self) -> bool | None:
         """On, off, or unknown before the first reading."""
-        value = self.value
+        value = self.current_value
         return None if value is None else bool(value)

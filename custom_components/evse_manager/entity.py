@@ -62,19 +62,19 @@ class EvseEntity(Entity):
         return self.manager.available
 
     @property
-    def value(self) -> Any:
+    def current_value(self) -> Any:
         """The spec's value from the manager's current variables."""
         return self.spec.value(self.manager.vars())
 
     async def async_added_to_hass(self) -> None:
         """Follow the manager's updates from now on."""
         await super().async_added_to_hass()
-        self._shown = (self.available, self.value)
+        self._shown = (self.available, self.current_value)
         self.async_on_remove(self.manager.subscribe(self._on_update))
 
     @callback
     def _on_update(self, update: Update) -> None:
-        current = (self.available, self.value)
+        current = (self.available, self.current_value)
         if current != self._shown:
             self._shown = current
             self.async_write_ha_state()

@@ -40,7 +40,7 @@ class EvseNumber(EvseEntity, NumberEntity):
     @property
     def native_value(self) -> float | None:
         """The limit in force."""
-        value = self.value
+        value = self.current_value
         return None if value is None else float(value)
 
     @property

@@ -34,7 +34,7 @@ class EvseSelect(EvseEntity, SelectEntity):
     @property
     def current_option(self) -> str | None:
         """The option in force."""
-        value = self.value
+        value = self.current_value
         return None if value is None else str(value)
 
     async def async_select_option(self, option: str) -> None:

@@ -42,7 +42,7 @@ class EvseSensor(EvseEntity, SensorEntity):
     @property
     def native_value(self) -> Any:
         """The catalog value; enum sensors show its translation key."""
-        value = self.value
+        value = self.current_value
         if self.spec.options is not None and value is not None:
             return state_key(str(value))
         return value

@@ -55,7 +55,7 @@ def _entry(call: ServiceCall) -> EvseConfigEntry:
             translation_key="entry_not_loaded",
             translation_placeholders={"entry": entry.title},
         )
-    return entry  # type: ignore[return-value]
+    return entry
 
 
 async def _handle(name: str, call: ServiceCall) -> ServiceResponse:

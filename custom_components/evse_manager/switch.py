@@ -34,7 +34,7 @@ class EvseSwitch(EvseEntity, SwitchEntity):
     @property
     def is_on(self) -> bool | None:
         """The controller's current state."""
-        value = self.value
+        value = self.current_value
         return None if value is None else bool(value)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
