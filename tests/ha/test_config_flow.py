@@ -214,3 +214,36 @@ async def test_simulator_entry_cannot_be_reconfigured(hass, socket_enabled):
     entry.add_to_hass(hass)
     result = await entry.start_reconfigure_flow(hass)
     assert result["reason"] == "simulator_not_reconfigurable"
+
+
+async def test_unique_id_is_the_chargers_serial_when_it_has_one(hass, socket_enabled):
+    from controller.clock import ManualClock
+    from controller.modbus.maps import load_map
+    from controller.simulation import SimulatedStation
+    from controller.simulator import ModbusSimulator
+
+    simulator = ModbusSimulator(
+        SimulatedStation(clock=ManualClock()), load_map("phoenix_ev_eth"), None
+    )
+    await simulator.start()
+    try:
+        result = await start(hass, "modbus")
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"],
+            {
+                "name": "Carport",
+                "map": "phoenix_ev_eth",
+                "kind": "tcp",
+                "host": "127.0.0.1",
+                "port": simulator.port,
+                "meter_map": "charger",
+            },
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        # The simulator reports "SIM-<map id>" cut to the register size (12 characters).
+        assert result["result"].unique_id == "SIM-phoenix_"
+        assert result["data"]["meter"] == "charger"
+        await hass.async_block_till_done()
+        await hass.config_entries.async_unload(result["result"].entry_id)
+    finally:
+        await simulator.stop()
