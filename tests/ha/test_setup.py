@@ -188,3 +188,13 @@ async def test_simulator_mode_runs_the_simulator_inside_home_assistant(hass, soc
     plugged = registry.async_get_entity_id("binary_sensor", DOMAIN, "sim_plugged_in")
     assert hass.states.get(plugged).state == "on"
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_entry_whose_map_is_gone_fails_with_a_clear_error(hass, sim):
+    data = entry_data(sim.simulator)
+    data["charger"]["map"] = "retired_wallbox"
+    entry = MockConfigEntry(domain=DOMAIN, title="Old", data=data)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    assert "unknown device map 'retired_wallbox'" in entry.reason
