@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import BINARY_SENSOR, EntitySpec, entities
+from controller.catalog import BINARY_SENSOR, EntitySpec
 
 from . import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 0
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvseConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """One binary sensor per catalog spec."""
-    values = entry.runtime_data.manager.vars()
-    async_add_entities(EvseBinarySensor(entry, spec) for spec in entities(BINARY_SENSOR, values))
 
 
 class EvseBinarySensor(EvseEntity, BinarySensorEntity):
@@ -37,3 +25,6 @@ class EvseBinarySensor(EvseEntity, BinarySensorEntity):
         """On, off, or unknown before the first reading."""
         value = self.current_value
         return None if value is None else bool(value)
+
+
+async_setup_entry = platform_setup(BINARY_SENSOR, EvseBinarySensor)

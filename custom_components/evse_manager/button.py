@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import BUTTON, entities
+from controller.catalog import BUTTON
 
-from . import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvseConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """One button per catalog spec."""
-    values = entry.runtime_data.manager.vars()
-    async_add_entities(EvseButton(entry, spec) for spec in entities(BUTTON, values))
 
 
 class EvseButton(EvseEntity, ButtonEntity):
@@ -31,3 +18,6 @@ class EvseButton(EvseEntity, ButtonEntity):
         """Run the command; a refusal (the interface's false) is an error to the user."""
         if await self.run_command(None) is False:
             raise self.refused()
+
+
+async_setup_entry = platform_setup(BUTTON, EvseButton)

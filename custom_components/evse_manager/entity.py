@@ -6,15 +6,17 @@ an entity writes its state only when its own value or the device's availability 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import EntityCategory
-from homeassistant.core import callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import EntitySpec
+from controller.catalog import EntitySpec, entities
 from controller.commands import execute
 from controller.manager import EvseManager, Update
 
@@ -24,6 +26,27 @@ if TYPE_CHECKING:
     from . import EvseConfigEntry
 
 _UNSET = object()
+SetupEntry = Callable[
+    ["HomeAssistant", "EvseConfigEntry", AddConfigEntryEntitiesCallback],
+    Coroutine[Any, Any, None],
+]
+
+
+def platform_setup(
+    platform: str, factory: Callable[[EvseConfigEntry, EntitySpec], Entity]
+) -> SetupEntry:
+    """A platform's ``async_setup_entry``: one entity per catalog spec of ``platform``
+    that the connector supports (energy entities only with an energy manager)."""
+
+    async def async_setup_entry(
+        hass: HomeAssistant,
+        entry: EvseConfigEntry,
+        async_add_entities: AddConfigEntryEntitiesCallback,
+    ) -> None:
+        values = entry.runtime_data.manager.vars()
+        async_add_entities(factory(entry, spec) for spec in entities(platform, values))
+
+    return async_setup_entry
 
 
 def device_info(entry: EvseConfigEntry) -> DeviceInfo:

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from homeassistant.components.event import EventEntity
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.core import callback
 
-from controller.catalog import EVENT, EntitySpec, entities
+from controller.catalog import EVENT, EntitySpec
 from controller.manager import Update
 
 from . import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 0
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvseConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """One event entity per catalog spec."""
-    values = entry.runtime_data.manager.vars()
-    async_add_entities(EvseEvent(entry, spec) for spec in entities(EVENT, values))
 
 
 class EvseEvent(EvseEntity, EventEntity):
@@ -40,3 +29,6 @@ class EvseEvent(EvseEntity, EventEntity):
         payload = update.to_json()
         self._trigger_event(payload["event"], payload)
         self.async_write_ha_state()
+
+
+async_setup_entry = platform_setup(EVENT, EvseEvent)

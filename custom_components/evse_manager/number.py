@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberMode
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import CONFIG, NUMBER, EntitySpec, entities
+from controller.catalog import CONFIG, NUMBER, EntitySpec
 
 from . import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1
 DEFAULT_MAX = 32.0
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvseConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """One number per catalog spec."""
-    values = entry.runtime_data.manager.vars()
-    async_add_entities(EvseNumber(entry, spec) for spec in entities(NUMBER, values))
 
 
 class EvseNumber(EvseEntity, NumberEntity):
@@ -58,3 +46,6 @@ class EvseNumber(EvseEntity, NumberEntity):
     async def async_set_native_value(self, value: float) -> None:
         """Send the new limit."""
         await self.run_command(value)
+
+
+async_setup_entry = platform_setup(NUMBER, EvseNumber)

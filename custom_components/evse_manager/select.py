@@ -3,25 +3,13 @@
 from __future__ import annotations
 
 from homeassistant.components.select import SelectEntity
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import SELECT, EntitySpec, entities
+from controller.catalog import SELECT, EntitySpec
 
 from . import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvseConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """One select per catalog spec the connector supports."""
-    values = entry.runtime_data.manager.vars()
-    async_add_entities(EvseSelect(entry, spec) for spec in entities(SELECT, values))
 
 
 class EvseSelect(EvseEntity, SelectEntity):
@@ -40,3 +28,6 @@ class EvseSelect(EvseEntity, SelectEntity):
     async def async_select_option(self, option: str) -> None:
         """Switch to ``option``."""
         await self.run_command(option)
+
+
+async_setup_entry = platform_setup(SELECT, EvseSelect)

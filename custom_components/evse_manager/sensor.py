@@ -5,25 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import SENSOR, EntitySpec, entities, state_key
+from controller.catalog import SENSOR, EntitySpec, state_key
 
 from . import EvseConfigEntry
-from .entity import EvseEntity
+from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 0  # pushed by the controller, nothing to throttle
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvseConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """One sensor per catalog sensor spec."""
-    values = entry.runtime_data.manager.vars()
-    async_add_entities(EvseSensor(entry, spec) for spec in entities(SENSOR, values))
 
 
 class EvseSensor(EvseEntity, SensorEntity):
@@ -46,3 +34,6 @@ class EvseSensor(EvseEntity, SensorEntity):
         if self.spec.options is not None and value is not None:
             return state_key(str(value))
         return value
+
+
+async_setup_entry = platform_setup(SENSOR, EvseSensor)

@@ -5,27 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
-from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import SWITCH, entities
+from controller.catalog import SWITCH
 
-from . import EvseConfigEntry
 from .const import DOMAIN
-from .entity import EvseEntity
+from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1
-
-
-async def async_setup_entry(
-    hass: HomeAssistant,
-    entry: EvseConfigEntry,
-    async_add_entities: AddConfigEntryEntitiesCallback,
-) -> None:
-    """One switch per catalog spec."""
-    values = entry.runtime_data.manager.vars()
-    async_add_entities(EvseSwitch(entry, spec) for spec in entities(SWITCH, values))
 
 
 class EvseSwitch(EvseEntity, SwitchEntity):
@@ -54,3 +41,6 @@ class EvseSwitch(EvseEntity, SwitchEntity):
                 translation_key="outvoted",
                 translation_placeholders={"state": "enabled" if not enable else "disabled"},
             )
+
+
+async_setup_entry = platform_setup(SWITCH, EvseSwitch)
