@@ -29,7 +29,7 @@ from .energy import (
     SurplusController,
 )
 from .errors import DeviceError
-from .manager import EvseManager
+from .manager import EvseManager, Update
 from .modbus.meter import ModbusMeter
 from .modbus.transport import BusRegistry
 from .store import SessionStore
@@ -54,6 +54,12 @@ class Adapter(Protocol):
         ...
 
 
+def _log_session_event(update: Update) -> None:
+    """Session events in the log: what happened at each charger, for a standalone user."""
+    if update.var == "session_event":
+        _LOGGER.info("%s: %s", update.connector, update.value.event.value)
+
+
 class Controller:
     """Connectors and adapters of one configuration, started and stopped together."""
 
@@ -75,6 +81,7 @@ class Controller:
         for connector in self.config.connectors:
             manager = open_connector(connector, self._registry, self._store, self._clock)
             self.managers[connector.name] = manager
+            manager.subscribe(_log_session_event)
             try:
                 await manager.start()
             except DeviceError as err:
