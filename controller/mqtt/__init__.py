@@ -4,6 +4,8 @@ Topics (``<base>`` is ``base_topic``, default ``evse_manager``):
 
 * ``<base>/status`` -- ``online`` / ``offline``, retained; ``offline`` is the last will,
   so subscribers learn when the controller dies.
+* ``<base>/connectors`` -- the connectors served, retained; at start, connectors the
+  previous run served but this one does not are retired (discovery and topics cleared).
 * ``<base>/<connector>/<var>`` -- every published variable as EVerest JSON, retained; the
   full snapshot is re-published on every (re)connect.
 * ``<base>/<connector>/session_event`` -- QoS 1. Events produced while the broker is away

@@ -25,9 +25,19 @@ from typing import Any
 
 import aiomqtt
 
-from ..catalog import BUTTON, NUMBER, SELECT, SWITCH, EntitySpec, entities
+from ..catalog import (
+    BUTTON,
+    ENERGY_DECISION,
+    ENERGY_SETTINGS,
+    NUMBER,
+    SELECT,
+    SWITCH,
+    EntitySpec,
+    entities,
+)
 from ..commands import CommandResult, execute
 from ..manager import EvseManager, Update
+from ..variables import EXTENSION_VARS, INTERFACE_VARS
 from . import discovery
 from .settings import MqttSettings
 from .topics import CMD, Route, Topics
@@ -164,7 +174,40 @@ class MqttBridge:
         for topic in sorted(topics):
             self._sent.pop(topic, None)
             self._latest[topic] = _Message(topic, "", qos=1, retain=True)
+        self._publish_connectors()
         self._wake()
+
+    def _retire(self, previous: str | None) -> None:
+        """Connectors a previous run served and this one does not (removed from the
+        configuration): clear their discovery (HA removes the device) and retained topics."""
+        try:
+            names = json.loads(previous or "[]")
+        except ValueError:
+            names = []
+        if not isinstance(names, list):
+            return
+        for name in names:
+            if isinstance(name, str) and name not in self._managers:
+                _LOGGER.info("MQTT: retiring connector %s (no longer configured)", name)
+                self._retained[name] = self._all_topics(name)
+                self._remove_now(name)
+
+    def _all_topics(self, name: str) -> set[str]:
+        """Every retained topic a connector may have left behind."""
+        names = (*INTERFACE_VARS, *EXTENSION_VARS, ENERGY_SETTINGS, ENERGY_DECISION)
+        topics = {self._topics.var(name, var) for var in names}
+        topics |= {self._topics.state(name, spec.key) for spec in entities()}
+        topics.add(self._topics.availability(name))
+        return topics
+
+    def _remove_now(self, name: str) -> None:
+        task = asyncio.create_task(self.remove_connector(name), name=f"mqtt retire {name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _publish_connectors(self) -> None:
+        topic = self._topics.connectors
+        self._latest[topic] = _Message(topic, json.dumps(sorted(self._managers)), 1, True)
 
     # ------------------------------------------------------------------ outbox
 
@@ -228,6 +271,7 @@ class MqttBridge:
     def _snapshot(self) -> None:
         """Queue everything: the broker may have lost its retained messages."""
         self._sent.clear()
+        self._publish_connectors()
         events_pending = bool(self._events or self._inflight)
         for name, manager in self._managers.items():
             values = _vars(manager) or {}
@@ -338,6 +382,7 @@ class MqttBridge:
             await client.subscribe(self._topics.ha_status, qos=1)
         for topic in self._inputs:
             await client.subscribe(topic, qos=1)
+        await client.subscribe(self._topics.connectors, qos=1)
         await client.publish(self._topics.status, ONLINE, qos=1, retain=True)
         self._snapshot()
         self._connected.set()
@@ -382,6 +427,10 @@ class MqttBridge:
         if topic == self._topics.ha_status:
             if payload == ONLINE and self._settings.discovery:
                 self._republish_discovery()
+            return
+        if topic == self._topics.connectors:
+            if retain:  # what the previous run served
+                self._retire(payload)
             return
         route = self._topics.parse(topic)
         if route is None:

@@ -35,6 +35,11 @@ class Topics:
         return f"{self.base}/status"
 
     @property
+    def connectors(self) -> str:
+        """Retained list of the connectors served, so a restart can retire removed ones."""
+        return f"{self.base}/connectors"
+
+    @property
     def ha_status(self) -> str:
         return f"{self.discovery_prefix}/status"
 

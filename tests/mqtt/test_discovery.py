@@ -104,7 +104,31 @@ async def test_remove_connector_clears_discovery_and_retained_topics(mosquitto, 
             await late.wait_for("evse_manager/marker")
 
     assert cleared[-1].retain is False
-    assert {m.topic for m in late.messages} == {"evse_manager/status", "evse_manager/marker"}
+    assert {m.topic for m in late.messages} == {
+        "evse_manager/status",
+        "evse_manager/connectors",
+        "evse_manager/marker",
+    }
+    (served,) = [m for m in late.messages if m.topic == "evse_manager/connectors"]
+    assert served.payload == "[]"
+
+
+async def test_a_connector_gone_from_the_configuration_is_retired_at_start(mosquitto, rig):
+    first = MqttBridge({"evse1": rig.manager, "carport": rig.manager}, settings(mosquitto.port))
+    async with running(first) as bridge:
+        await bridge.flush()
+    carport = "homeassistant/device/evse_manager_carport/config"
+    async with peer(mosquitto.port, carport, "evse_manager/carport/#") as ha:
+        await ha.wait_for(carport, lambda m: m.payload != "")
+        async with running(MqttBridge({"evse1": rig.manager}, settings(mosquitto.port))) as b:
+            await ha.wait_for(carport, lambda m: m.payload == "")
+            await b.flush()
+    async with peer(mosquitto.port, "evse_manager/#", "homeassistant/#") as late:
+        await late.publish("evse_manager/marker", "x")
+        await late.wait_for("evse_manager/marker")
+    left = {m.topic for m in late.messages if m.retain}
+    assert not [t for t in left if "carport" in t], left
+    assert "homeassistant/device/evse_manager_evse1/config" in left
 
 
 async def test_discovery_can_be_disabled(mosquitto, rig):
