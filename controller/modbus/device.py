@@ -137,16 +137,18 @@ class MappedDevice:
         self.writes += 1
         return True
 
-    async def verify(self, name: str, expected: Value) -> None:
-        """Read a written register back; DeviceError if the device did not take it."""
+    async def verify(self, name: str) -> None:
+        """Read the last write of ``name`` back; DeviceError if the device did not take it."""
         reg = self.map.registers[name]
-        if not reg.readable:
+        written = self._written.get(name)
+        if not reg.readable or written is None:
             return
         got = (await self.read_words(plan_reads([reg], self.unit)))[name]
-        if got != reg.encode(expected):
+        if got != written:
             self._written.pop(name, None)
             raise DeviceError(
-                f"{self.map.id}: {name} reads back {self.decode(name, got)!r}, wrote {expected!r}"
+                f"{self.map.id}: {name} reads back {self.decode(name, got)!r}, "
+                f"wrote {self.decode(name, written)!r}"
             )
 
     def forget(self) -> None:

@@ -300,9 +300,18 @@ class Register:
         elif isinstance(value, str):
             raw = value
         else:
+            self.check_range(float(value))
             exact = Decimal(str(value)) / self.factor
             raw = float(exact) if self.type.startswith("float") else int(exact.to_integral_value())
         return self.encode_raw(raw)
+
+    def check_range(self, value: float) -> None:
+        """Refuse a canonical value outside the register's documented ``min``/``max``."""
+        unit_factor = float(UNIT_FACTORS[self.unit][1]) if self.unit else 1.0
+        low = None if self.min is None else self.min * unit_factor
+        high = None if self.max is None else self.max * unit_factor
+        if (low is not None and value < low - 1e-9) or (high is not None and value > high + 1e-9):
+            raise ValueError(f"{self.name}: {value:g} is outside {low}..{high}")
 
     def raw_for(self, meaning: Value) -> int | float | str:
         """The first raw value that stands for ``meaning`` (``C`` matches ``C2`` too)."""
@@ -511,6 +520,21 @@ def _check_binding(kind: str, reg: Register) -> None:
             )
 
 
+def _check_current_range(reg: Register | None, caps: dict[str, Any]) -> None:
+    """The capabilities' current range must fit the setpoint register's min/max, else the
+    driver would clamp to currents the device refuses."""
+    if reg is None:
+        return
+    for key in ("min_current_A", "max_current_A"):
+        try:
+            reg.check_range(float(caps[key]))
+        except ValueError as err:
+            raise vol.Invalid(
+                f"{key} {caps[key]} does not fit the max_current register: {err}",
+                path=["capabilities", key],
+            ) from err
+
+
 def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
     word_order = data["word_order"]
     registers = {name: _register(name, raw, word_order) for name, raw in data["registers"].items()}
@@ -535,6 +559,7 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
     transport = data["transport"]
     watchdog = data.get("watchdog")
     caps = data["capabilities"]
+    _check_current_range(registers.get("max_current"), caps)
     return DeviceMap(
         id=map_id,
         kind=data["kind"],

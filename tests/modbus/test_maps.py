@@ -239,11 +239,24 @@ def _check_meanings(reg: Register) -> None:
         assert reg.decode(reg.encode(meaning)) == meaning
 
 
+def _in_range(reg: Register, value: float) -> bool:
+    """Whether ``value`` (canonical unit) lies within the register's documented range."""
+    try:
+        reg.check_range(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _check_numbers(reg: Register) -> None:
     resolution = float(reg.factor)
     assert len(reg.encode_raw(0)) == reg.count == WORDS[reg.type]
     if reg.type.startswith("float"):
         for value in (0.0, 12.5, 230.1, 16.0):
+            if not _in_range(reg, value):
+                with pytest.raises(ValueError, match="outside"):
+                    reg.encode(value)
+                continue
             got = reg.decode(reg.encode(value))
             assert got == pytest.approx(value, rel=1e-6)
     else:
@@ -257,8 +270,14 @@ def _check_numbers(reg: Register) -> None:
                 assert all(w in reg.invalid for w in words)
                 continue
             assert value == pytest.approx(raw * resolution)
+            if not _in_range(reg, value):
+                with pytest.raises(ValueError, match="outside"):
+                    reg.encode(value)
+                continue
             assert reg.encode(value) == words
             off_grid = value + 0.3 * resolution
+            if not _in_range(reg, off_grid):
+                continue
             assert abs(reg.decode(reg.encode(off_grid)) - off_grid) <= resolution / 2 + 1e-9
     for limit in (reg.min, reg.max):
         if limit is not None:
@@ -266,7 +285,11 @@ def _check_numbers(reg: Register) -> None:
     if reg.off_value is not None:
         off = reg.decode(reg.encode_raw(reg.off_value))
         assert isinstance(off, float)
-        assert reg.encode(off) == reg.encode_raw(reg.off_value)
+        if _in_range(reg, off):
+            assert reg.encode(off) == reg.encode_raw(reg.off_value)
+        else:  # "off" lies below the settable range: only ever written raw
+            with pytest.raises(ValueError, match="outside"):
+                reg.encode(off)
 
 
 # ---------------------------------------------------------------------- vendor facts
@@ -538,6 +561,10 @@ BROKEN = {
     "bad_transport": (
         VALID_CHARGER.replace("{kind: tcp}", "{kind: tcp, baudrate: 12345}"),
         "['transport']['baudrate']",
+    ),
+    "capabilities_outside_register_range": (
+        VALID_CHARGER.replace("unit: A, access: rw}", "unit: A, access: rw, min: 6, max: 10}"),
+        "capabilities > max_current_A",
     ),
     "address_out_of_range": (
         VALID_CHARGER.replace("address: 20,", "address: 70000,"),
