@@ -200,6 +200,14 @@ class EvseManager:
         self._extra[var] = value
         self._notify(Update(self.name, var, value))
 
+    def save_setting(self, name: str, value: Any) -> None:
+        """Persist a user choice for this connector (layers above the kernel use it)."""
+        self._store.save_setting(self.name, name, value)
+
+    def load_setting(self, name: str) -> Any:
+        """A persisted user choice, or None."""
+        return self._store.load_setting(self.name, name)
+
     def history(self, limit: int = 50) -> list[SessionRecord]:
         """Finished sessions, newest first."""
         return self._store.history(self.name, limit)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from .kernel.session import SessionRecord, TransactionRecord
 
@@ -25,6 +26,12 @@ CREATE TABLE IF NOT EXISTS session_history (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_time ON session_history (connector_key, finished_at);
+CREATE TABLE IF NOT EXISTS settings (
+    connector_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (connector_key, name)
+);
 """
 
 
@@ -52,6 +59,20 @@ class SessionStore:
                 "INSERT OR REPLACE INTO open_transaction VALUES (?, ?)",
                 (key, json.dumps(record.to_json())),
             )
+
+    def save_setting(self, key: str, name: str, value: Any) -> None:
+        """Keep a user choice of connector ``key`` (such as the charge mode) across restarts."""
+        with self._transaction():
+            self._db.execute(
+                "INSERT OR REPLACE INTO settings VALUES (?, ?, ?)", (key, name, json.dumps(value))
+            )
+
+    def load_setting(self, key: str, name: str) -> Any:
+        """A saved choice, or None."""
+        row = self._db.execute(
+            "SELECT value FROM settings WHERE connector_key = ? AND name = ?", (key, name)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
 
     def load_open(self, key: str) -> TransactionRecord | None:
         """The transaction connector ``key`` had open when the process stopped."""

@@ -131,14 +131,41 @@ class ConnectorControl:
     sent_at: float = field(default=-1e18)
 
     def attach(self) -> None:
-        """Become the manager's energy handle and show the settings."""
+        """Become the manager's energy handle, restore what the user chose before (mode,
+        tuning: they survive restarts) and show the settings."""
         self.manager.energy = self
+        self._restore()
         self.publish_settings()
+
+    def _restore(self) -> None:
+        saved = self.manager.load_setting(SETTINGS_VAR)
+        if not isinstance(saved, dict):
+            return
+        try:
+            mode = Mode(saved.get("mode", self.surplus.mode))
+            tuned = {k: v for k, v in saved.items() if k in TUNABLE}
+            settings = replace(self.surplus.settings, **tuned)
+        except (ValueError, TypeError) as err:
+            _LOGGER.warning("%s: ignoring saved energy settings: %s", self.manager.name, err)
+            return
+        if settings.min_current_A <= settings.max_current_A:
+            self.surplus.settings = settings
+        self.surplus.set_mode(mode)
 
     def set_mode(self, mode: str) -> None:
         """Switch mode; acts at the next step."""
         self.surplus.set_mode(Mode(mode))
+        self._save()
         self.publish_settings()
+
+    def _save(self) -> None:
+        self.manager.save_setting(SETTINGS_VAR, self._settings_json())
+
+    def _settings_json(self) -> dict[str, Any]:
+        s = self.surplus.settings
+        body: dict[str, Any] = {"mode": self.surplus.mode.value}
+        body.update({key: getattr(s, key) for key in TUNABLE})
+        return body
 
     def update_settings(self, changes: Mapping[str, Any]) -> None:
         """Replace tunable settings; the minimum must stay at or below the maximum."""
@@ -149,14 +176,12 @@ class ConnectorControl:
         if settings.min_current_A > settings.max_current_A:
             raise ValueError("min_current_A is above max_current_A")
         self.surplus.settings = settings
+        self._save()
         self.publish_settings()
 
     def publish_settings(self) -> None:
         """The ``energy_settings`` variable: mode and every tunable value."""
-        s = self.surplus.settings
-        body: dict[str, Any] = {"mode": self.surplus.mode.value}
-        body.update({key: getattr(s, key) for key in TUNABLE})
-        self.manager.publish(SETTINGS_VAR, body)
+        self.manager.publish(SETTINGS_VAR, self._settings_json())
 
 
 class EnergyManager:

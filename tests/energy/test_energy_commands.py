@@ -75,3 +75,34 @@ def test_mqtt_select_control_accepts_only_its_options():
     assert parse_control(spec, "minpv") == "minpv"
     with pytest.raises(ValueError, match="expected one of off, fast, pv, minpv"):
         parse_control(spec, "turbo")
+
+
+async def test_mode_and_tuning_survive_a_restart(tmp_path):
+    from controller.energy import Mode, SurplusController, SurplusSettings
+    from controller.energy.manager import ConnectorControl
+    from tests.controller.conftest import make_rig
+
+    def attach(rig):
+        control = ConnectorControl(
+            manager=rig.manager, surplus=SurplusController(SurplusSettings(), Mode.PV)
+        )
+        EnergyManager({"garage": control}, PushedGridSource(clock=rig.clock), clock=rig.clock)
+        return control
+
+    rig = await make_rig(tmp_path)
+    try:
+        attach(rig)
+        assert (await execute(rig.manager, "set_charge_mode", {"mode": "minpv"})).ok
+        assert (await execute(rig.manager, "set_energy_settings", {"buffer_W": 250})).ok
+    finally:
+        await rig.manager.stop()
+        rig.store.close()
+    rig = await make_rig(tmp_path)  # same database: a restarted controller
+    try:
+        control = attach(rig)
+        assert control.surplus.mode is Mode.MINPV
+        assert control.surplus.settings.buffer_W == 250
+        assert rig.manager.vars()["energy_settings"]["mode"] == "minpv"
+    finally:
+        await rig.manager.stop()
+        rig.store.close()

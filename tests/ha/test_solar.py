@@ -113,3 +113,15 @@ async def test_unknown_grid_sensor_stops_pv_charging(hass, solar, sim):
     assert sim.station.power_W() == 0
     reason = hass.states.get(eid(hass, "sensor", "energy_reason")).state
     assert reason == "no grid reading"
+
+
+async def test_charge_mode_survives_a_reload(hass, solar):
+    await hass.services.async_call(
+        "select",
+        "select_option",
+        {"entity_id": eid(hass, "select", "charge_mode"), "option": "minpv"},
+        blocking=True,
+    )
+    assert await hass.config_entries.async_reload(solar.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(eid(hass, "select", "charge_mode")).state == "minpv"
