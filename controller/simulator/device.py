@@ -11,6 +11,8 @@ error paths.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -58,6 +60,8 @@ class SimulatedDevice:
         self.words: dict[str, list[int]] = {}
         self._exceptions: dict[str, ExcCodes] = {}
         self._garbage: dict[str, list[int]] = {}
+        self.silence_s = 0.0  # answer only after this long (a device that stopped talking)
+        self._speak = asyncio.Event()  # ends a silence early (clear_faults, shutdown)
         self.requests = 0
 
     # ------------------------------------------------------------------ faults
@@ -73,10 +77,17 @@ class SimulatedDevice:
         """Serve ``words`` for register ``name`` instead of the truth."""
         self._garbage[name] = list(words)
 
+    def inject_silence(self, seconds: float = 5.0) -> None:
+        """Hold every answer for ``seconds``: the client's request timeout fires."""
+        self.silence_s = seconds
+        self._speak = asyncio.Event()
+
     def clear_faults(self) -> None:
-        """Back to normal answers."""
+        """Back to normal answers (held answers go out now)."""
         self._exceptions.clear()
         self._garbage.clear()
+        self.silence_s = 0.0
+        self._speak.set()
 
     # ------------------------------------------------------------------ pymodbus
 
@@ -130,6 +141,8 @@ class SimulatedDevice:
             registers: list[int],
             set_values: Any,
         ) -> ExcCodes | None:
+            if self.silence_s:
+                await self._hold()
             return self.handle(
                 unit,
                 function_code=function_code,
@@ -141,6 +154,11 @@ class SimulatedDevice:
             )
 
         return SimDevice(unit, simdata=(blocks[0], blocks[1], blocks[2], blocks[3]), action=action)
+
+    async def _hold(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.silence_s):
+                await self._speak.wait()
 
     def handle(
         self,

@@ -108,7 +108,10 @@ class ModbusSimulator:
         await self._charger.start_serial(tty, baudrate)
 
     async def stop(self) -> None:
-        """Stop everything."""
+        """Stop everything (held answers are released first)."""
+        self.charger.clear_faults()
+        if self.meter is not None:
+            self.meter.clear_faults()
         if self._ticker is not None:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

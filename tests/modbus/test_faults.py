@@ -114,3 +114,21 @@ async def test_stop_leaves_the_charger_not_charging(rig):
     await rig.manager.stop()
     rig.station.advance()
     assert rig.station.power_W() == 0
+
+
+async def test_request_timeouts_raise_the_error_and_recover(rig):
+    await charging(rig)
+    energy_before = rig.manager.vars()["session_info"].energy_Wh
+    rig.simulator.charger.inject_silence(2.0)  # the rig's request timeout is 0.5 s
+    await rig.advance(1, step=1)
+    assert COMM in error_types(rig)
+    assert not rig.manager.available
+    assert not rig.manager.kernel.output().charging_allowed
+    rig.simulator.charger.clear_faults()
+    await until_available(rig)
+    await rig.advance(10, step=1)
+    assert COMM not in error_types(rig)
+    assert rig.manager.state is State.Charging
+    info = rig.manager.vars()["session_info"]
+    assert info.energy_Wh >= energy_before
+    assert info.energy_Wh == pytest.approx(rig.station.energy_Wh, abs=1.0)
