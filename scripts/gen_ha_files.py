@@ -52,6 +52,16 @@ def _setting(name: str, description: str, low: float, high: float, unit: str) ->
 
 
 FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "simulate_ev": {
+        "scenario": _field(
+            "Scenario",
+            "Commands separated by ';': sleep s, plugin, unplug, iec_wait_pwr_ready, "
+            "draw_power_regulated A,phases, pause, resume, diode_fail, rcd_current mA, "
+            "clear_errors.",
+            {"text": {}},
+            "plugin;iec_wait_pwr_ready;draw_power_regulated 16,3;sleep 600;unplug",
+        ),
+    },
     "set_charge_mode": {
         "mode": _field(
             "Mode",
@@ -217,6 +227,10 @@ SERVICE_TEXT = {
     "set_charge_mode": (
         "Set charge mode",
         "Built-in energy manager: off, fast, pv (surplus only) or minpv (minimum + surplus).",
+    ),
+    "simulate_ev": (
+        "Simulate EV",
+        "Simulator entries only: play an EV scenario (car-simulator commands).",
     ),
     "set_energy_settings": (
         "Set energy settings",
@@ -421,6 +435,8 @@ EXCEPTIONS = {
     "outvoted": {"message": "The charger stays {state}: a source with a higher priority decides."},
     "entry_not_found": {"message": "No EVSE Manager entry with id {entry_id}."},
     "entry_not_loaded": {"message": "{entry} is not loaded."},
+    "not_a_simulator": {"message": "{entry} is not a simulator entry."},
+    "invalid_scenario": {"message": "Invalid scenario: {error}"},
     "invalid_arguments": {"message": "Invalid arguments: {error}"},
 }
 # Human names of enum states: EVerest's identifiers split into words, acronyms kept.
@@ -458,9 +474,13 @@ def entity_strings() -> dict[str, Any]:
     return result
 
 
+# Services beyond the command table (integration-only).
+EXTRA_SERVICES = ("simulate_ev",)
+
+
 def strings() -> dict[str, Any]:
     services = {}
-    for name in COMMANDS:
+    for name in (*COMMANDS, *EXTRA_SERVICES):
         title, description = SERVICE_TEXT[name]
         fields = {"config_entry_id": ENTRY_FIELD}
         for key, f in FIELDS.get(name, {}).items():
@@ -478,7 +498,7 @@ def strings() -> dict[str, Any]:
 
 def services_yaml() -> dict[str, Any]:
     out = {}
-    for name in COMMANDS:
+    for name in (*COMMANDS, *EXTRA_SERVICES):
         fields: dict[str, Any] = {
             "config_entry_id": {
                 "required": True,
@@ -519,8 +539,10 @@ def icons() -> dict[str, Any]:
         "enforce_limits": "mdi:speedometer",
         "set_charge_mode": "mdi:solar-power-variant",
         "set_energy_settings": "mdi:tune-variant",
+        "simulate_ev": "mdi:car-electric-outline",
     }
-    return {"entity": entity, "services": {n: {"service": service_icons[n]} for n in COMMANDS}}
+    names = (*COMMANDS, *EXTRA_SERVICES)
+    return {"entity": entity, "services": {n: {"service": service_icons[n]} for n in names}}
 
 
 class _NoAliases(yaml.SafeDumper):

@@ -2,11 +2,14 @@
 
 Argument validation is the controller's own (``controller.commands``), shared with MQTT
 and HTTP; a bad argument comes back as a translated ServiceValidationError naming the
-field, and the command's result is the service response.
+field, and the command's result is the service response. ``simulate_ev`` plays an EV
+scenario on a simulator entry, so a user without hardware can watch a whole session.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +20,20 @@ from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
 from controller.commands import COMMANDS, execute
+from controller.simulator import Scenario, ScenarioError
 
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
 
 if TYPE_CHECKING:
     from . import EvseConfigEntry
 
+_LOGGER = logging.getLogger(__name__)
+
 SERVICE_SCHEMA = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string}, extra=vol.ALLOW_EXTRA)
+SIMULATE_EV = "simulate_ev"
+SIMULATE_SCHEMA = vol.Schema(
+    {vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string, vol.Required("scenario"): cv.string}
+)
 
 
 def async_setup_services(hass: HomeAssistant) -> None:
@@ -38,6 +48,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
             if command.returns
             else SupportsResponse.NONE,
         )
+    hass.services.async_register(DOMAIN, SIMULATE_EV, _simulate_ev, schema=SIMULATE_SCHEMA)
 
 
 def _entry(call: ServiceCall) -> EvseConfigEntry:
@@ -71,3 +82,33 @@ async def _handle(name: str, call: ServiceCall) -> ServiceResponse:
     if not call.return_response:
         return None
     return {"result": result.result}
+
+
+async def _simulate_ev(call: ServiceCall) -> None:
+    """Start an EV scenario (car-simulator language) on a simulator entry's station."""
+    entry = _entry(call)
+    simulator = entry.runtime_data.simulator
+    if simulator is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="not_a_simulator",
+            translation_placeholders={"entry": entry.title},
+        )
+    try:
+        scenario = Scenario(call.data["scenario"], simulator.station)
+    except ScenarioError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_scenario",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.async_create_background_task(
+        call.hass, _play(scenario), name=f"{DOMAIN} scenario {entry.title}"
+    )
+
+
+async def _play(scenario: Scenario) -> None:
+    try:
+        await scenario.run(asyncio.sleep)
+    except ScenarioError as err:
+        _LOGGER.warning("EV scenario stopped: %s", err)

@@ -56,7 +56,7 @@ def test_strings_cover_every_entity_state_and_service():
         assert entry["name"]
         if spec.platform == "sensor" and spec.options:
             assert set(entry["state"]) == {state_key(o) for o in spec.options}
-    assert set(strings["services"]) == set(COMMANDS)
+    assert set(strings["services"]) == {*COMMANDS, "simulate_ev"}
     manifest = json.loads((INTEGRATION / "manifest.json").read_text())
     assert manifest["domain"] == "evse_manager"
     assert manifest["requirements"] == ["evse-manager-controller==0.1.0"]

@@ -9,7 +9,7 @@ from controller.commands import COMMANDS
 from controller.kernel.states import State
 from custom_components.evse_manager.const import DOMAIN
 
-from .conftest import poll
+from .conftest import CHARGER, poll
 
 TOKEN = {"id_token": {"value": "DEADBEEF", "type": "ISO14443"}, "authorization_type": "RFID"}
 
@@ -32,7 +32,7 @@ async def charging(hass, entry, sim):
 
 
 async def test_every_command_is_a_service(hass, loaded):
-    assert set(hass.services.async_services_for_domain(DOMAIN)) == set(COMMANDS)
+    assert set(hass.services.async_services_for_domain(DOMAIN)) == {*COMMANDS, "simulate_ev"}
 
 
 async def test_get_evse_returns_the_evse(hass, loaded):
@@ -139,3 +139,46 @@ async def test_unknown_or_unloaded_entry_is_a_clear_error(hass, loaded):
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, loaded, "pause_charging")
     assert err.value.translation_key == "entry_not_loaded"
+
+
+async def test_simulate_ev_plays_a_scenario_on_a_simulator_entry(hass, socket_enabled):
+    import asyncio
+
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Try it",
+        unique_id="sim-ev",
+        data={"mode": "simulator", "charger": {"map": CHARGER}, "meter": {"map": "eastron_sdm630"}},
+        options={"poll_interval_s": 0.2},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    try:
+        with pytest.raises(ServiceValidationError) as err:
+            await call(hass, entry, "simulate_ev", scenario="plugin;fly")
+        assert err.value.translation_key == "invalid_scenario"
+        await call(
+            hass,
+            entry,
+            "simulate_ev",
+            scenario="plugin;iec_wait_pwr_ready;draw_power_regulated 16,3",
+        )
+        manager = entry.runtime_data.manager
+        for _ in range(100):  # real time: the connector polls every 0.2 s
+            if manager.state is State.Charging:
+                break
+            await asyncio.sleep(0.1)
+        assert manager.state is State.Charging
+        assert entry.runtime_data.simulator.station.power_W() > 10000
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_simulate_ev_needs_a_simulator_entry(hass, loaded):
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, loaded, "simulate_ev", scenario="plugin")
+    assert err.value.translation_key == "not_a_simulator"
