@@ -70,8 +70,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
     entry.runtime_data = connector
     if entry.options.get(CONF_GRID_ENTITY):
         grid = SensorGrid(hass, entry.options)
-        connector.energy = energy_manager(connector.manager, entry.options, grid.source)
-        entry.async_on_unload(grid.start())
+        connector.energy = energy_manager(connector.manager, entry.options, grid)
         await connector.energy.start()
     if entry.options.get(CONF_MQTT_HOST):
         await _start_mqtt(entry, connector)

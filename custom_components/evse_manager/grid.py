@@ -1,29 +1,30 @@
 """Solar surplus inside Home Assistant: the controller's energy manager, fed with the grid
 power (and optionally the home battery's power) from Home Assistant sensor entities.
 
-The sensors push into the controller's ``PushedGridSource``; a sensor that stops updating
-turns stale there and the energy manager falls back safely (pv mode stops charging).
+A sensor that is unknown or stops reporting is no reading, and the energy manager falls
+back safely (pv mode stops charging, min+pv keeps its minimum).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
-from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
-from homeassistant.helpers.event import async_track_state_change_event
+from homeassistant.core import HomeAssistant, State
+from homeassistant.util import dt as dt_util
 
 from controller.energy import Mode, SurplusController, SurplusSettings
 from controller.energy.manager import (
     ConnectorControl,
     EnergyManager,
     GridReading,
-    PushedGridSource,
+    GridSource,
     SiteSettings,
 )
+from controller.errors import DeviceError
 from controller.manager import EvseManager
 
 from .const import (
@@ -37,6 +38,7 @@ from .const import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+MAX_AGE_S = 60.0  # a grid sensor silent for longer is not trusted
 TO_WATT = {UnitOfPower.WATT: 1.0, UnitOfPower.KILO_WATT: 1e3, UnitOfPower.MEGA_WATT: 1e6}
 
 
@@ -55,38 +57,37 @@ def watts(state: State | None) -> float | None:
 
 
 class SensorGrid:
-    """Pushes a grid reading whenever the grid (or battery) sensor changes."""
+    """The grid reading straight from Home Assistant's state machine, at each energy step.
+
+    ``last_reported`` moves even when a sensor reports the same value again, so a steady
+    export is fresh while a sensor that stopped reporting turns stale and is refused.
+    """
 
     def __init__(self, hass: HomeAssistant, options: Mapping[str, Any]) -> None:
         self.hass = hass
         self.grid_entity: str = options[CONF_GRID_ENTITY]
         self.battery_entity: str | None = options.get(CONF_BATTERY_ENTITY)
         self.sign = -1.0 if options.get(CONF_GRID_INVERTED) else 1.0
-        self.source = PushedGridSource()
+        self.max_age_s = MAX_AGE_S
 
-    @callback
-    def start(self) -> Callable[[], None]:
-        """Follow the sensors; returns the function that stops following."""
-        entities = [e for e in (self.grid_entity, self.battery_entity) if e]
-        self.push()
-        return async_track_state_change_event(self.hass, entities, self._changed)
-
-    @callback
-    def _changed(self, event: Event[EventStateChangedData]) -> None:
-        self.push()
-
-    @callback
-    def push(self) -> None:
-        """The current reading, if the grid sensor has a number."""
-        grid = watts(self.hass.states.get(self.grid_entity))
+    async def read(self) -> GridReading:
+        """The grid power now (+ import), or DeviceError when unknown or stale."""
+        grid = self._watts(self.grid_entity)
         if grid is None:
-            return
-        battery = watts(self.hass.states.get(self.battery_entity)) if self.battery_entity else None
-        self.source.push(GridReading(power_W=self.sign * grid, battery_W=battery or 0.0))
+            raise DeviceError(f"{self.grid_entity} has no current power reading")
+        battery = self._watts(self.battery_entity) if self.battery_entity else None
+        return GridReading(power_W=self.sign * grid, battery_W=battery or 0.0)
+
+    def _watts(self, entity_id: str) -> float | None:
+        state = self.hass.states.get(entity_id)
+        if state is None:
+            return None
+        age = (dt_util.utcnow() - state.last_reported).total_seconds()
+        return watts(state) if age <= self.max_age_s else None
 
 
 def energy_manager(
-    manager: EvseManager, options: Mapping[str, Any], source: PushedGridSource
+    manager: EvseManager, options: Mapping[str, Any], source: GridSource
 ) -> EnergyManager:
     """One connector's energy manager in pv mode, limits from the entry's options."""
     info = manager.charger_info

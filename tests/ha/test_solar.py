@@ -108,11 +108,32 @@ async def test_unknown_grid_sensor_stops_pv_charging(hass, solar, sim):
     sim.station.draw_power(16.0, 3)
     hass.states.async_set(GRID, "unavailable")
     await hass.async_block_till_done()
-    solar.runtime_data.energy.source.max_age_s = 0  # the last reading is already stale
     await step(hass, solar, sim)
     assert sim.station.power_W() == 0
     reason = hass.states.get(eid(hass, "sensor", "energy_reason")).state
     assert reason == "no grid reading"
+
+
+async def test_a_steady_sensor_stays_fresh_a_silent_one_goes_stale(hass, solar, sim, freezer):
+    await hass.services.async_call(
+        DOMAIN,
+        "set_energy_settings",
+        {"config_entry_id": solar.entry_id, "enable_delay_s": 0, "disable_delay_s": 0},
+        blocking=True,
+    )
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    hass.states.async_set(GRID, "-5000", {"unit_of_measurement": "W"})
+    await step(hass, solar, sim)
+    assert sim.simulator.charger.setpoint_A == 7
+    freezer.tick(120)
+    hass.states.async_set(GRID, "-5000", {"unit_of_measurement": "W"})  # same value again
+    await step(hass, solar, sim)
+    assert hass.states.get(eid(hass, "sensor", "energy_limited_by")).state == "surplus"
+    freezer.tick(61)  # the meter went quiet
+    await step(hass, solar, sim)
+    assert hass.states.get(eid(hass, "sensor", "energy_reason")).state == "no grid reading"
+    assert sim.station.power_W() == 0
 
 
 async def test_charge_mode_survives_a_reload(hass, solar):
