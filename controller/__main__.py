@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:
         logging.getLogger("pymodbus").setLevel(logging.WARNING)
+        logging.getLogger("controller.http.api.access").setLevel(logging.WARNING)
     if args.config is None:
         asyncio.run(run_demo(args.db, args.verbose, charger=args.charger, meter=args.meter))
         return 0

@@ -23,6 +23,7 @@ from .events import EventHub
 from .settings import HttpSettings
 
 _LOGGER = logging.getLogger(__name__)
+_ACCESS_LOG = logging.getLogger(f"{__name__}.access")
 MAX_BODY = 64 * 1024
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50
@@ -50,7 +51,8 @@ class HttpApi:
 
     async def start(self) -> None:
         """Bind and serve; raises OSError if the address is taken."""
-        runner = web.AppRunner(self._app(), shutdown_timeout=5.0)
+        # Access lines on their own logger, so a quiet log can leave out polling dashboards.
+        runner = web.AppRunner(self._app(), shutdown_timeout=5.0, access_log=_ACCESS_LOG)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._settings.host, self._settings.port)
