@@ -6,6 +6,10 @@ gaps (reading a few unused words is cheaper than another round trip on RS-485). 
 ``MappedDevice`` remembers what it last wrote so a setpoint that did not change is not
 rewritten (EEPROM/flash wear); the memory is forgotten whenever the link fails, because
 the device may have restarted and lost it.
+
+A SunSpec map's addresses are offsets from its model: ``locate`` finds the model (the
+"SunS" marker at one of the map's bases, then the chain of models) and relocates the map.
+A register with a ``scale_register`` is read together with it and scaled by 10**value.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ..errors import DeviceError
-from .maps import DeviceMap, Register, Value
+from ..errors import ConnectError, DeviceError
+from .maps import SUNSPEC_END, SUNSPEC_MARKER, DeviceMap, Register, Value
 from .transport import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, ModbusBus
 
 MAX_GAP_WORDS = 8
@@ -69,8 +73,10 @@ class MappedDevice:
 
     def __init__(self, device_map: DeviceMap, bus: ModbusBus, unit: int) -> None:
         self.map = device_map
+        self.layout = device_map  # as written: SunSpec addresses are model offsets
         self.bus = bus
         self.unit = unit
+        self.located = device_map.sunspec is None
         self._written: dict[str, list[int]] = {}
         self.writes = 0
 
@@ -78,9 +84,45 @@ class MappedDevice:
         """Whether the map binds ``name``."""
         return name in self.map.registers
 
+    async def locate(self) -> None:
+        """Find a SunSpec map's model and relocate the map there (once; a no-op for
+        other maps). DeviceError if the device has no marker or not the model."""
+        sunspec = self.layout.sunspec
+        if self.located or sunspec is None:
+            return
+        address = await self._find_model(sunspec.model, sunspec.bases)
+        self.map = self.layout.relocated(address)
+        self.located = True
+
+    async def _find_model(self, model: int, bases: Sequence[int]) -> int:
+        where = f"{self.layout.id}: SunSpec model {model}"
+        for base in bases:
+            try:
+                marker = await self.bus.read("holding", base, 2, self.unit)
+            except ConnectError:
+                raise
+            except DeviceError:
+                continue  # no such address on this device: try the next base
+            if tuple(marker) != SUNSPEC_MARKER:
+                continue
+            address = base + 2
+            while address + 2 <= 0x10000:
+                model_id, length = await self.bus.read("holding", address, 2, self.unit)
+                if model_id == model:
+                    return address
+                if model_id == SUNSPEC_END:
+                    break
+                address += 2 + length
+            raise DeviceError(f"{where} not found at unit {self.unit} (base {base})")
+        bases_text = ", ".join(str(b) for b in bases)
+        raise DeviceError(f"{where} not found at unit {self.unit}: no SunS marker at {bases_text}")
+
     def plan(self, names: Iterable[str]) -> list[Block]:
-        """The coalesced reads for the bound names among ``names``."""
+        """The coalesced reads for the bound names among ``names`` (with the scale
+        registers they need)."""
         regs = [self.map.registers[n] for n in names if n in self.map.registers]
+        scales = {r.scale_register for r in regs if r.scale_register is not None}
+        regs += [self.map.registers[n] for n in sorted(scales - {r.name for r in regs})]
         return plan_reads(regs, self.unit)
 
     async def read_words(self, blocks: Sequence[Block]) -> dict[str, list[int]]:
@@ -99,19 +141,43 @@ class MappedDevice:
 
     async def read(self, names: Iterable[str]) -> dict[str, Value | None]:
         """Read and decode bound names; garbage raises DeviceError naming the register."""
-        words = await self.read_words(self.plan(names))
-        return {name: self.decode(name, w) for name, w in words.items()}
+        wanted = list(names)
+        words = await self.read_words(self.plan(wanted))
+        decoded = self.decode_all(words)
+        return {name: value for name, value in decoded.items() if name in wanted}
 
-    def decode(self, name: str, words: Sequence[int]) -> Value | None:
-        """Decode one register, turning values the map does not know into DeviceError."""
+    def decode_all(self, words: Mapping[str, Sequence[int]]) -> dict[str, Value | None]:
+        """Decode what ``read_words`` returned, applying scale registers."""
+        return {name: self.decode(name, w, words) for name, w in words.items()}
+
+    def decode(
+        self,
+        name: str,
+        words: Sequence[int],
+        context: Mapping[str, Sequence[int]] | None = None,
+    ) -> Value | None:
+        """Decode one register, turning values the map does not know into DeviceError.
+        A register with a scale register takes its words from ``context``; a scale
+        factor that is not implemented (or not read) makes the value None."""
+        reg = self.map.registers[name]
+        exponent = 0
+        if reg.scale_register is not None:
+            scale_words = (context or {}).get(reg.scale_register)
+            scale = self.map.registers[reg.scale_register]
+            found = None if scale_words is None else scale.exponent(scale_words)
+            if found is None:
+                return None
+            exponent = found
         try:
-            return self.map.registers[name].decode(words)
+            return reg.decode(words, exponent)
         except ValueError as err:
             raise DeviceError(f"{self.map.id}: {err} (words {list(words)})") from err
 
     async def write(self, name: str, value: Value, *, force: bool = False) -> bool:
         """Write ``value`` unless the device already has it; True if a request was sent."""
         reg = self.map.registers[name]
+        if reg.scale_register is not None:
+            raise DeviceError(f"{self.map.id}: {name} has a scale register: not writable")
         words = reg.encode(value)
         return await self.write_words(reg, words, force=force)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from importlib import resources
@@ -102,6 +102,11 @@ METER_BINDINGS: dict[str, tuple[str | None, str]] = {
     "model": (None, "r"),
 }
 REQUIRED = {"charger": ("cp_state", "max_current"), "meter": ("energy_import",)}
+# SunSpec: "SunS" at one of these bases, then models (ID, L, L words) up to ID 0xFFFF.
+SUNSPEC_BASES = (40000, 0, 50000)
+SUNSPEC_MARKER = (0x5375, 0x6E53)
+SUNSPEC_END = 0xFFFF
+SUNSSF_NOT_IMPLEMENTED = -32768
 CP_VALUES = ("A", "A1", "A2", "B", "B1", "B2", "C", "C1", "C2", "D", "D1", "D2", "E", "F")
 
 
@@ -144,8 +149,15 @@ REGISTER_SCHEMA = vol.Schema(
         vol.Optional("min"): vol.Coerce(float),
         vol.Optional("max"): vol.Coerce(float),
         vol.Optional("off_value"): int,
+        vol.Optional("scale_register"): str,
         vol.Optional("unverified", default=False): bool,
         vol.Optional("note"): str,
+    }
+)
+SUNSPEC_SCHEMA = vol.Schema(
+    {
+        vol.Required("model"): vol.All(int, vol.Range(min=1, max=0xFFFE)),
+        vol.Optional("bases", default=list(SUNSPEC_BASES)): vol.All([_address], vol.Length(min=1)),
     }
 )
 TRANSPORT_SCHEMA = vol.Schema(
@@ -204,6 +216,7 @@ MAP_SCHEMA = vol.Schema(
         vol.Optional("word_order", default="big"): vol.In(("big", "little")),
         vol.Optional("capabilities", default={}): CAPABILITIES_SCHEMA,
         vol.Optional("watchdog"): WATCHDOG_SCHEMA,
+        vol.Optional("sunspec"): SUNSPEC_SCHEMA,
         vol.Required("registers"): {str: REGISTER_SCHEMA},
         vol.Optional("init", default=[]): [
             vol.Schema({vol.Required("register"): str, vol.Required("value"): _MEANING})
@@ -234,6 +247,7 @@ class Register:
     min: float | None = None
     max: float | None = None
     off_value: int | None = None
+    scale_register: str | None = None  # int16 register holding a power-of-ten exponent
     unverified: bool = False
 
     @property
@@ -269,9 +283,10 @@ class Register:
             number &= self.mask
         return number
 
-    def decode(self, words: Sequence[int]) -> Value | None:
+    def decode(self, words: Sequence[int], exponent: int = 0) -> Value | None:
         """The value: a mapped meaning if the register has ``values``, else a number in
-        the canonical unit. Raises ValueError for a raw value the map does not know."""
+        the canonical unit (times 10**``exponent``, the value of a ``scale_register``).
+        Raises ValueError for a raw value the map does not know."""
         raw = self.raw(words)
         if raw is None:
             return None
@@ -283,7 +298,7 @@ class Register:
             raise ValueError(f"{self.name}: unexpected raw value {raw!r}")
         if isinstance(raw, str):
             return raw
-        number = Decimal(str(raw)) * self.factor
+        number = Decimal(str(raw)).scaleb(exponent) * self.factor
         return int(number) if self.type == "bit" else float(number)
 
     def error(self, words: Sequence[int]) -> str | None:
@@ -293,15 +308,16 @@ class Register:
 
     # ------------------------------------------------------------------ encode
 
-    def encode(self, value: Value) -> list[int]:
-        """Words (or bits) for ``value``: a meaning of ``values``, or a canonical number."""
+    def encode(self, value: Value, exponent: int = 0) -> list[int]:
+        """Words (or bits) for ``value``: a meaning of ``values``, or a canonical number
+        (divided by 10**``exponent``, the value of a ``scale_register``)."""
         if self.values and (isinstance(value, str) or value in self.values.values()):
             raw: int | float | str = self.raw_for(value)
         elif isinstance(value, str):
             raw = value
         else:
             self.check_range(float(value))
-            exact = Decimal(str(value)) / self.factor
+            exact = (Decimal(str(value)) / self.factor).scaleb(-exponent)
             raw = float(exact) if self.type.startswith("float") else int(exact.to_integral_value())
         return self.encode_raw(raw)
 
@@ -338,6 +354,14 @@ class Register:
             return _pack_text(str(raw), self.count, self.byte_order)
         words = _pack(self.type, raw)
         return words if self.word_order == "big" else words[::-1]
+
+    def exponent(self, words: Sequence[int]) -> int | None:
+        """The power of ten a scale register holds; None for SunSpec's "not implemented"
+        (0x8000) or a value the map marks invalid: what depends on it is unknown."""
+        raw = self.raw(words)
+        if not isinstance(raw, int) or raw == SUNSSF_NOT_IMPLEMENTED:
+            return None
+        return raw
 
     def _ordered(self, words: Sequence[int]) -> list[int]:
         return list(words) if self.word_order == "big" else list(words)[::-1]
@@ -434,6 +458,15 @@ class Capabilities:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SunSpec:
+    """A SunSpec device: register addresses are offsets from the model's ID register,
+    found at connect time by walking the models after the "SunS" marker."""
+
+    model: int
+    bases: tuple[int, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeviceMap:
     """One validated map file."""
 
@@ -448,6 +481,7 @@ class DeviceMap:
     registers: Mapping[str, Register]
     init: tuple[tuple[str, Value], ...]
     path: str
+    sunspec: SunSpec | None = None
 
     @property
     def title(self) -> str:
@@ -460,6 +494,13 @@ class DeviceMap:
 
     def __getitem__(self, name: str) -> Register:
         return self.registers[name]
+
+    def relocated(self, offset: int) -> DeviceMap:
+        """A copy with every address moved by ``offset`` (a SunSpec model's address)."""
+        registers = {
+            name: replace(reg, address=reg.address + offset) for name, reg in self.registers.items()
+        }
+        return replace(self, registers=registers)
 
 
 def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
@@ -490,6 +531,7 @@ def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
         min=raw.get("min"),
         max=raw.get("max"),
         off_value=raw.get("off_value"),
+        scale_register=raw.get("scale_register"),
         unverified=raw["unverified"],
     )
 
@@ -520,6 +562,27 @@ def _check_binding(kind: str, reg: Register) -> None:
             )
 
 
+def _check_scale_register(reg: Register, registers: Mapping[str, Register]) -> None:
+    if reg.scale_register is None:
+        return
+    path: list[Hashable] = [reg.name, "scale_register"]
+    scale = registers.get(reg.scale_register)
+    if scale is None:
+        raise vol.Invalid(f"unknown register {reg.scale_register!r}", path=path)
+    if scale.type != "int16" or scale.values or scale.scale_register is not None:
+        raise vol.Invalid(f"{reg.scale_register} must be a plain int16 register", path=path)
+    if reg.type not in WORDS or reg.values:
+        raise vol.Invalid("only a numeric register can have a scale register", path=path)
+
+
+def _check_sunspec(kind: str, registers: Mapping[str, Register]) -> None:
+    if kind != "meter":
+        raise vol.Invalid("only meter maps can use sunspec", path=["sunspec"])
+    for reg in registers.values():
+        if reg.table != "holding":
+            raise vol.Invalid("SunSpec registers are holding registers", path=[reg.name, "table"])
+
+
 def _check_current_range(reg: Register | None, caps: dict[str, Any]) -> None:
     """The capabilities' current range must fit the setpoint register's min/max, else the
     driver would clamp to currents the device refuses."""
@@ -540,6 +603,10 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
     registers = {name: _register(name, raw, word_order) for name, raw in data["registers"].items()}
     for reg in registers.values():
         _check_binding(data["kind"], reg)
+        _check_scale_register(reg, registers)
+    sunspec = data.get("sunspec")
+    if sunspec is not None:
+        _check_sunspec(data["kind"], registers)
     for name in REQUIRED[data["kind"]]:
         if name not in registers:
             raise vol.Invalid(f"a {data['kind']} map needs a '{name}' register", path=[name])
@@ -587,6 +654,9 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
         registers=registers,
         init=init,
         path=path,
+        sunspec=None
+        if sunspec is None
+        else SunSpec(model=sunspec["model"], bases=tuple(sunspec["bases"])),
     )
 
 
@@ -605,7 +675,8 @@ def parse_map(text: str, *, map_id: str, path: str = "<text>") -> DeviceMap:
     try:
         return _build(map_id, validated, path)
     except vol.Invalid as err:
-        where = "registers" if err.path and err.path[0] not in ("init", "watchdog") else ""
+        top = ("init", "watchdog", "sunspec")
+        where = "registers" if err.path and err.path[0] not in top else ""
         field_path = " > ".join(str(p) for p in ([where] if where else []) + list(err.path))
         raise MapError(f"{path}: {field_path}: {err.msg}") from err
 

@@ -63,6 +63,7 @@ class ModbusMeter:
     async def connect(self) -> str | None:
         """Open the bus; the meter id is its serial number where the map has one."""
         await self.device.bus.connect()
+        await self._locate()
         if self.device.has("serial"):
             serial = (await self.device.read(("serial",))).get("serial")
             self._meter_id = str(serial) if serial else None
@@ -70,8 +71,9 @@ class ModbusMeter:
 
     async def read(self) -> Powermeter:
         """One sample in EVerest's powermeter form."""
+        await self._locate()
         values = await self.device.read_words(self._plan)
-        decoded = {name: self.device.decode(name, words) for name, words in values.items()}
+        decoded = self.device.decode_all(values)
         energy = _num(decoded.get("energy_import"))
         if energy is None:
             raise DeviceError(f"{self.device.map.id}: energy_import not available")
@@ -93,6 +95,12 @@ class ModbusMeter:
             if _num(decoded.get("frequency")) is None
             else Frequency(L1=_num(decoded["frequency"]) or 0.0),
         )
+
+    async def _locate(self) -> None:
+        """A SunSpec meter's registers are where its model is: find it once."""
+        if not self.device.located:
+            await self.device.locate()
+            self._plan = self.device.plan(SAMPLE_NAMES)
 
     async def start_transaction(self, transaction_id: str) -> TransactionStartResponse:
         """Plain Modbus meters keep no transactions; the kernel records start/stop values."""

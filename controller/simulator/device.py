@@ -7,6 +7,11 @@ energy... are encoded from the station just before they are answered. So every m
 ``modbus_maps/`` gets a simulator for free, and a map that disagrees with the driver shows
 up in tests. Fault injection (Modbus exceptions, garbage words) exercises the driver's
 error paths.
+
+A SunSpec map is served as a SunSpec device: the "SunS" marker at its first base, an
+all-zero common model, the map's model, and the end marker; its registers are relocated to
+the model. Registers with a ``scale_register`` are encoded with a fixed scale factor per
+unit (``SCALE_FACTORS``) that is served in that register.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
 from pymodbus.constants import ExcCodes
@@ -22,7 +29,14 @@ from pymodbus.simulator import DataType, SimData, SimDevice
 
 from ..everest import CpState
 from ..kernel.pwm import duty_cycle
-from ..modbus.maps import DeviceMap, Register, Value
+from ..modbus.maps import (
+    SUNSPEC_END,
+    SUNSPEC_MARKER,
+    UNIT_FACTORS,
+    DeviceMap,
+    Register,
+    Value,
+)
 from ..ports import ChargerOutput, CpMode
 from ..simulation import SimulatedStation
 
@@ -46,6 +60,45 @@ MEASUREMENTS = (
     "energy_export",
     "frequency",
 )
+# Scale factors (powers of ten) the simulator serves, by canonical unit of the value.
+SCALE_FACTORS = {"A": -2, "V": -1, "Hz": -2, "W": 0, "Wh": 0}
+SUNSPEC_COMMON_LENGTH = 65  # common model 1, served as zeros
+SUNSPEC_MODEL_LENGTHS = {203: 105}
+
+
+def sunspec_layout(device_map: DeviceMap) -> tuple[DeviceMap, dict[str, list[int]]]:
+    """The map relocated to where the simulated device keeps its model, plus the fixed
+    SunSpec words (marker, model headers, end marker) as extra read-only registers."""
+    sunspec = device_map.sunspec
+    if sunspec is None:
+        raise ValueError(f"{device_map.id} is not a SunSpec map")
+    base = sunspec.bases[0]
+    model_at = base + 2 + 2 + SUNSPEC_COMMON_LENGTH
+    length = SUNSPEC_MODEL_LENGTHS.get(
+        sunspec.model, max(r.address + r.count for r in device_map.registers.values()) - 2
+    )
+    fixed = {
+        "sunspec_marker": (base, list(SUNSPEC_MARKER)),
+        "sunspec_common": (base + 2, [1, SUNSPEC_COMMON_LENGTH]),
+        "sunspec_model": (model_at, [sunspec.model, length]),
+        "sunspec_end": (model_at + 2 + length, [SUNSPEC_END, 0]),
+    }
+    relocated = device_map.relocated(model_at)
+    registers = dict(relocated.registers)
+    for name, (address, words) in fixed.items():
+        registers[name] = Register(
+            name=name,
+            table="holding",
+            address=address,
+            type="uint32",
+            count=len(words),
+            scale=Decimal(1),
+            unit=None,
+            access="r",
+            word_order="big",
+            byte_order="big",
+        )
+    return replace(relocated, registers=registers), {n: w for n, (_, w) in fixed.items()}
 
 
 class SimulatedDevice:
@@ -58,6 +111,16 @@ class SimulatedDevice:
         self.station = station
         self.unit = device_map.transport.unit if unit is None else unit
         self.words: dict[str, list[int]] = {}
+        if device_map.sunspec is not None:
+            self.map, fixed = sunspec_layout(device_map)
+            self.words.update(fixed)
+        self.exponents: dict[str, int] = {}
+        for reg in self.map.registers.values():
+            if reg.scale_register is not None and reg.scale_register not in self.exponents:
+                canonical = UNIT_FACTORS[reg.unit][0] if reg.unit else ""
+                exponent = SCALE_FACTORS.get(canonical, 0)
+                self.exponents[reg.scale_register] = exponent
+                self.words[reg.scale_register] = self.map[reg.scale_register].encode_raw(exponent)
         self._exceptions: dict[str, ExcCodes] = {}
         self._garbage: dict[str, list[int]] = {}
         self.silence_s = 0.0  # answer only after this long (a device that stopped talking)
@@ -268,7 +331,10 @@ class SimulatedDevice:
         if reg is None:
             return
         try:
-            self.words[name] = reg.encode(value)
+            if reg.scale_register is not None:
+                self.words[name] = reg.encode(value, self.exponents[reg.scale_register])
+            else:
+                self.words[name] = reg.encode(value)
         except (ValueError, OverflowError):
             _LOGGER.debug("%s: %s cannot represent %r", self.map.id, name, value)
 
