@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import math
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,12 +25,8 @@ from typing import Any
 import aiomqtt
 
 from ..catalog import (
-    BUTTON,
     ENERGY_DECISION,
     ENERGY_SETTINGS,
-    NUMBER,
-    SELECT,
-    SWITCH,
     EntitySpec,
     entities,
 )
@@ -39,6 +34,7 @@ from ..commands import CommandResult, execute
 from ..manager import EvseManager, Update
 from ..variables import EXTENSION_VARS, INTERFACE_VARS
 from . import discovery
+from .payloads import excerpt, parse_control, parse_request, payload_text
 from .settings import MqttSettings
 from .topics import CMD, Route, Topics
 
@@ -48,7 +44,6 @@ ONLINE = "online"
 OFFLINE = "offline"
 STOP_TIMEOUT_S = 5.0
 SESSION_EVENT = "session_event"
-PAYLOAD_EXCERPT = 64  # characters of a rejected input payload shown in the log
 InputHandler = Callable[[str], None]  # an input topic's payload text -> its owner
 CONTROLS: dict[str, EntitySpec] = {e.key: e for e in entities() if e.command is not None}
 
@@ -410,8 +405,8 @@ class MqttBridge:
     async def _receive_loop(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
             try:
-                topic, text = message.topic.value, _text(message.payload)
-                self._on_message(client, topic, text, retain=message.retain)
+                topic, body = message.topic.value, payload_text(message.payload)
+                self._on_message(client, topic, body, retain=message.retain)
             except Exception:
                 _LOGGER.exception("MQTT: failed to handle a message on %s", message.topic)
 
@@ -454,7 +449,7 @@ class MqttBridge:
         try:
             handler(payload or "")
         except ValueError as err:
-            _LOGGER.warning("MQTT: ignoring payload %r on %s: %s", _excerpt(payload), topic, err)
+            _LOGGER.warning("MQTT: ignoring payload %r on %s: %s", excerpt(payload), topic, err)
 
     async def _command(self, client: aiomqtt.Client, route: Route, payload: str | None) -> None:
         """``cmd/<name>``: run an interface command, answer on ``result/<name>``."""
@@ -512,19 +507,6 @@ def _vars(manager: EvseManager | None) -> dict[str, Any] | None:
         return None
 
 
-def _excerpt(payload: str | None) -> str:
-    text = payload or ""
-    return text if len(text) <= PAYLOAD_EXCERPT else text[:PAYLOAD_EXCERPT] + "..."
-
-
-def _text(payload: Any) -> str | None:
-    if payload is None:
-        return None
-    if isinstance(payload, bytes | bytearray):
-        return bytes(payload).decode("utf-8", errors="replace")
-    return str(payload)
-
-
 async def _execute(manager: EvseManager, name: str, args: Any) -> CommandResult:
     """``commands.execute``, but a device failure becomes an error result, not a crash."""
     try:
@@ -534,51 +516,3 @@ async def _execute(manager: EvseManager, name: str, args: Any) -> CommandResult:
         _LOGGER.warning("MQTT: command %s on %s failed: %s", name, manager.name, err)
         _LOGGER.debug("MQTT: command %s failure", name, exc_info=True)
         return CommandResult(False, error=f"{name}: {type(err).__name__}: {err}")
-
-
-def parse_request(payload: str | None) -> tuple[Any, Any, str | None]:
-    """``(id, args, error)`` of a command payload.
-
-    Accepted: ``{"id": ..., "args": {...}}``, a bare arguments object, or nothing.
-    """
-    if payload is None or not payload.strip():
-        return None, {}, None
-    try:
-        data = json.loads(payload)
-    except ValueError as err:
-        return None, None, f"malformed JSON: {err}"
-    if not isinstance(data, dict):
-        return None, None, "payload must be a JSON object"
-    if data and set(data) <= {"id", "args"}:
-        args = data.get("args")
-        return data.get("id"), {} if args is None else args, None
-    return None, data, None
-
-
-def parse_control(spec: EntitySpec, payload: str | None) -> Any:
-    """The control value HA sent (switch ON/OFF, a number, button PRESS); ValueError if bad."""
-    text = (payload or "").strip()
-    if spec.platform == SWITCH:
-        upper = text.upper()
-        if upper in ("ON", "TRUE", "1"):
-            return True
-        if upper in ("OFF", "FALSE", "0"):
-            return False
-        raise ValueError(f"expected ON or OFF, got {text!r}")
-    if spec.platform == NUMBER:
-        try:
-            number = float(text)
-        except ValueError:
-            raise ValueError(f"expected a number, got {text!r}") from None
-        if not math.isfinite(number):
-            raise ValueError(f"expected a finite number, got {text!r}")
-        return number
-    if spec.platform == BUTTON:
-        if text.upper() not in ("", discovery.PRESS):
-            raise ValueError(f"expected {discovery.PRESS}, got {text!r}")
-        return None
-    if spec.platform == SELECT:
-        if text not in (spec.options or ()):
-            raise ValueError(f"expected one of {', '.join(spec.options or ())}, got {text!r}")
-        return text
-    raise ValueError(f"{spec.key} is not a control")

@@ -5,7 +5,7 @@ import pytest
 from controller.catalog import entities
 from controller.commands import execute
 from controller.energy.manager import EnergyManager, GridReading, PushedGridSource
-from controller.mqtt.bridge import parse_control
+from controller.mqtt.payloads import parse_control
 
 from .conftest import control, house
 

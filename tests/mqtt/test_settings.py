@@ -9,8 +9,8 @@ import voluptuous as vol
 
 from controller.catalog import entities
 from controller.mqtt import MQTT_SCHEMA, MqttSettings, Topics
-from controller.mqtt.bridge import parse_control, parse_request
 from controller.mqtt.discovery import state_payload
+from controller.mqtt.payloads import parse_control, parse_request
 
 SPECS = {e.key: e for e in entities()}
 
