@@ -1,0 +1,211 @@
+"""Session, authorization, transaction and reservation bookkeeping of the charging kernel.
+
+Split out of ``machine.py``: these actions open and close sessions and transactions,
+record authorization and its timeouts, end reservations, run the EV wake-up timer and
+publish the session events and figures that go with them. Guards, entry actions and
+inputs call them; they never change ``state`` themselves.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ..clock import rfc3339
+from ..everest import (
+    CarManufacturer,
+    EVInfo,
+    EvseManagerError,
+    PauseChargingEVSEReason,
+    ProvidedIdToken,
+    SessionEventEnum,
+    StartSessionReason,
+    StopTransactionReason,
+)
+from ..everest.evse_manager import (
+    ChargingPausedEVSEReasons,
+    ChargingStateChangedEvent,
+    SessionFinished,
+    SessionStarted,
+    TransactionFinished,
+    TransactionStarted,
+)
+from .core import KernelCore
+from .effects import CloseTransaction, PersistTransaction, StopMeterTransaction
+from .session import Session, SessionInfo, SessionRecord, TransactionRecord
+
+
+class BookkeepingMixin(KernelCore):
+    """Sessions, authorization, transactions, reservations and the EV wake-up timer."""
+
+    def _start_session(self, reason: StartSessionReason, token: ProvidedIdToken | None) -> None:
+        self._session = Session(
+            uuid=self._new_id(),
+            started_at=rfc3339(self._clock.now()),
+            reason=reason,
+            started_mono=self._now(),
+        )
+        self._set_var("ev_info", EVInfo())
+        self._set_var("car_manufacturer", CarManufacturer.Unknown)
+        reservation = self._reservation if reason is StartSessionReason.Authorized else None
+        self._emit(
+            SessionEventEnum.SessionStarted,
+            session_started=SessionStarted(
+                reason=reason, meter_value=self._meter, id_tag=token, reservation_id=reservation
+            ),
+        )
+        if reason is StartSessionReason.Authorized:
+            self._reservation = None  # ends silently: the reserved user arrived
+
+    def _end_session(self) -> None:
+        if self._session is None:
+            return
+        self._emit(
+            SessionEventEnum.SessionFinished,
+            session_finished=SessionFinished(meter_value=self._meter),
+        )
+        self._session = None
+        self._auth = None
+        self._stop = None
+        self._user_pause = False
+        self._unlock_requested = False
+        self._plugin_timed_out = False
+        self._meter_start_failed = False
+        self._meter_start_pending = False
+        self._deadlines.pop("auth_timeout", None)
+        self._set_var("ev_info", EVInfo())
+        self._set_var("session_info", None)
+        if self._errors.clear_on_unplug():
+            self._publish_errors()
+
+    def _authorize(self, token: ProvidedIdToken, reservation_id: int | None) -> None:
+        self._auth_reservation = reservation_id if reservation_id is not None else self._reservation
+        if self._session is None:
+            self._start_session(StartSessionReason.Authorized, token)
+        self._auth = token
+        self._emit(SessionEventEnum.Authorized, authorization_event=self._auth_event())
+        if not self._status.cp.plugged:
+            self._arm_auth_timeout()
+        else:
+            self._deadlines.pop("auth_timeout", None)
+
+    def _arm_auth_timeout(self) -> None:
+        if self.config.auth_timeout_s is not None:
+            self._deadlines["auth_timeout"] = self._now() + self.config.auth_timeout_s
+
+    def _plugin_timeout(self) -> None:
+        self._plugin_timed_out = True
+        self._emit(SessionEventEnum.PluginTimeout)
+        if self.config.raise_mrec9:
+            self._raise_own(EvseManagerError.MREC9AuthorizationTimeout, "no authorization")
+
+    def _open_transaction(self) -> None:
+        if self._session is None or self._auth is None:
+            return
+        reservation = self._auth_reservation
+        record = TransactionRecord(
+            session_id=self._session.uuid,
+            connector_id=self.config.connector_id,
+            started_at=rfc3339(self._clock.now()),
+            session_reason=self._session.reason,
+            id_tag=self._auth,
+            start_meter=self._meter,
+            reservation_id=reservation,
+        )
+        self._effects.append(PersistTransaction(record))
+        self._transaction = record
+        self._reservation = None  # ends silently at TransactionStarted
+        self._deadlines.pop("auth_timeout", None)
+        self._emit(
+            SessionEventEnum.TransactionStarted,
+            transaction_started=TransactionStarted(
+                id_tag=record.id_tag, meter_value=self._meter, reservation_id=reservation
+            ),
+        )
+
+    def _finish_transaction(self) -> None:
+        record = self._transaction
+        if record is None:
+            return
+        if self._stop is not None:
+            reason, id_tag = self._stop.reason, self._stop.id_tag
+        elif not self._status.cp.plugged:
+            reason, id_tag = StopTransactionReason.EVDisconnected, None
+        else:
+            reason, id_tag = StopTransactionReason.Other, None
+        self._effects.append(StopMeterTransaction(record.session_id))
+        finished_at = rfc3339(self._clock.now())
+        stop_energy = self._meter.energy_Wh_import.total
+        summary = SessionRecord(
+            session_id=record.session_id,
+            connector_id=record.connector_id,
+            id_tag=record.id_tag.id_token.value,
+            started_at=record.started_at,
+            finished_at=finished_at,
+            start_energy_Wh=record.start_energy_Wh,
+            stop_energy_Wh=stop_energy,
+            energy_Wh=stop_energy - record.start_energy_Wh,
+            duration_s=_seconds_between(record.started_at, finished_at),
+            start_reason=record.session_reason,
+            stop_reason=reason,
+        )
+        self._effects.append(CloseTransaction(summary))
+        self._set_var("last_session", summary)
+        self._transaction = None
+        self._emit(
+            SessionEventEnum.TransactionFinished,
+            transaction_finished=TransactionFinished(
+                meter_value=self._meter, reason=reason, id_tag=id_tag
+            ),
+        )
+
+    def _end_reservation(self) -> None:
+        if self._reservation is None:
+            return
+        self._reservation = None
+        self._emit(SessionEventEnum.ReservationEnd, uuid="")
+
+    def _emit_paused_evse(self, reasons: frozenset[PauseChargingEVSEReason]) -> None:
+        self._paused_reasons = reasons
+        ordered = [r for r in PauseChargingEVSEReason if r in reasons]
+        self._emit(
+            SessionEventEnum.ChargingPausedEVSE,
+            charging_paused_evse=ChargingPausedEVSEReasons(reasons=ordered),
+            charging_state_changed_event=ChargingStateChangedEvent(meter_value=self._meter),
+        )
+
+    def _publish_session_info(self) -> None:
+        if self._session is None:
+            return
+        start = self._transaction.start_energy_Wh if self._transaction else None
+        energy = self._meter.energy_Wh_import.total - start if start is not None else 0.0
+        power = self._meter.power_W.total if self._meter.power_W is not None else 0.0
+        self._set_var(
+            "session_info",
+            SessionInfo(
+                uuid=self._session.uuid,
+                state=self.state.value,
+                started_at=self._session.started_at,
+                duration_s=round(self._now() - self._session.started_mono, 1),
+                energy_Wh=energy,
+                power_W=power,
+                id_tag=self._auth.id_token.value if self._auth else None,
+            ),
+        )
+
+    def _run_wakeup(self) -> None:
+        """No EV response 30 s after PWM: one F pulse (T_step_EF), then wait 10 s more."""
+        if self._due("wakeup"):
+            del self._deadlines["wakeup"]
+            self._deadlines["wakeup_f_end"] = self._now() + self.config.wakeup_f_s
+        elif self._due("wakeup_f_end"):
+            del self._deadlines["wakeup_f_end"]
+            self._deadlines["wakeup_x1_end"] = self._now() + self.config.wakeup_x1_s
+        elif self._due("wakeup_x1_end"):
+            del self._deadlines["wakeup_x1_end"]
+            self._deadlines["wakeup_pause"] = self._now() + self.config.wakeup_pause_s
+
+
+def _seconds_between(start: str, end: str) -> float:
+    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    finish = datetime.fromisoformat(end.replace("Z", "+00:00"))
+    return (finish - begin).total_seconds()

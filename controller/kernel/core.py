@@ -1,0 +1,152 @@
+"""Shared ground of the charging kernel's parts: configuration, attributes, tiny helpers.
+
+``ChargingKernel`` is split by concern into mixins (guards, entry actions, session
+bookkeeping, output). ``KernelCore`` declares the attributes ``ChargingKernel.__init__``
+sets, so mypy can check each mixin on its own, and holds the helpers they all use: the
+clock and deadlines, published variables and session events, the kernel's own errors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..clock import Clock, rfc3339
+from ..everest import (
+    ConnectorTypeEnum,
+    Error,
+    EvseManagerError,
+    PauseChargingEVSEReason,
+    PlugAndChargeConfiguration,
+    Powermeter,
+    ProvidedIdToken,
+    SessionEvent,
+    SessionEventEnum,
+    Severity,
+    StopTransactionRequest,
+)
+from ..everest.evse_manager import AuthorizationEvent
+from ..ports import ChargerInfo, ChargerStatus
+from .arbitration import EnableArbiter
+from .effects import Effect, Publish
+from .faults import ActiveErrors
+from .limits import EnergyLimits
+from .session import Session, TransactionRecord
+from .states import State, Trigger
+
+_UNSET = object()
+
+
+@dataclass(frozen=True, kw_only=True)
+class KernelConfig:
+    """Behaviour switches and timeouts of one connector (EVerest's defaults)."""
+
+    evse_id: str = "DE*EVM*E0001*1"
+    evse_index: int = 1
+    connector_id: int = 1
+    connector_type: ConnectorTypeEnum = ConnectorTypeEnum.sType2
+    module_uuid: str = "evse_manager"
+    max_current_A: float | None = None
+    nominal_voltage_V: float = 230.0
+    overvoltage_V: float = 275.0
+    auth_timeout_s: float | None = 60.0
+    free_charging: bool = False
+    raise_mrec9: bool = False
+    external_ready: bool = False
+    start_enabled: bool = True
+    wakeup_after_s: float = 30.0
+    wakeup_f_s: float = 4.0
+    wakeup_x1_s: float = 0.75
+    wakeup_pause_s: float = 10.0
+    stopping_timeout_s: float = 20.0
+    phase_switch_s: float = 10.0
+    overcurrent_s: float = 7.0
+    pwm_update_s: float = 5.0
+
+
+class KernelCore:
+    """Attributes and shared helpers of one connector's kernel; set up by ``ChargingKernel``."""
+
+    config: KernelConfig
+    state: State
+    _clock: Clock
+    _info: ChargerInfo
+    _new_id: Callable[[], str]
+    _effects: list[Effect]
+    _vars: dict[str, Any]
+    _arbiter: EnableArbiter
+    _errors: ActiveErrors
+    _limits: EnergyLimits
+    _phases: int
+    _phase_target: int | None
+    _status: ChargerStatus
+    _meter: Powermeter
+    _session: Session | None
+    _transaction: TransactionRecord | None
+    _auth: ProvidedIdToken | None
+    _auth_reservation: int | None
+    _meter_start_pending: bool
+    _meter_start_failed: bool
+    _plugin_timed_out: bool
+    _stop: StopTransactionRequest | None
+    _user_pause: bool
+    _unlock_requested: bool
+    _reservation: int | None
+    _ready: bool
+    _pnc_config: PlugAndChargeConfiguration
+    _deadlines: dict[str, float]
+    _paused_reasons: frozenset[PauseChargingEVSEReason]
+    _signalled_A: float
+    _signalled_at: float
+    _overcurrent_since: float | None
+    _trigger: Trigger | None
+
+    @property
+    def enabled(self) -> bool:
+        """Result of the enable/disable arbitration."""
+        return self._arbiter.enabled
+
+    def _now(self) -> float:
+        return self._clock.monotonic()
+
+    def _due(self, name: str) -> bool:
+        deadline = self._deadlines.get(name)
+        return deadline is not None and self._now() >= deadline
+
+    def _session_id(self) -> str:
+        return self._session.uuid if self._session is not None else ""
+
+    def _emit(self, event: SessionEventEnum, uuid: str | None = None, **payload: Any) -> None:
+        self._effects.append(
+            Publish(
+                "session_event",
+                SessionEvent(
+                    uuid=self._session_id() if uuid is None else uuid,
+                    timestamp=rfc3339(self._clock.now()),
+                    event=event,
+                    **payload,
+                ),
+            )
+        )
+
+    def _set_var(self, name: str, value: Any) -> None:
+        if self._vars.get(name, _UNSET) != value:
+            self._vars[name] = value
+            self._effects.append(Publish(name, value))
+
+    def _publish_errors(self) -> None:
+        self._set_var("errors", self._errors.active())
+
+    def _raise_own(self, error: EvseManagerError, message: str) -> None:
+        severity = (
+            Severity.High if error is EvseManagerError.MREC4OverCurrentFailure else Severity.Medium
+        )
+        raised = self._errors.raise_error(
+            Error(type=error.value, message=message or error.name, severity=severity)
+        )
+        if raised:
+            self._publish_errors()
+
+    def _auth_event(self) -> AuthorizationEvent:
+        return AuthorizationEvent(meter_value=self._meter)

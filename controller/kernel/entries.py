@@ -1,0 +1,96 @@
+"""Entry and exit actions of the charging kernel's states.
+
+Split out of ``machine.py``: ``_enter_<State>`` runs once when a transition lands in that
+state (events, deadlines, session bookkeeping); ``_exit`` drops the deadlines owned by
+the state being left. Where a trigger leads is decided only by ``transitions.py``.
+"""
+
+from __future__ import annotations
+
+from ..everest import (
+    AuthorizationType,
+    IdToken,
+    IdTokenType,
+    ProvidedIdToken,
+    SessionEventEnum,
+    StartSessionReason,
+)
+from ..everest.evse_manager import ChargingStateChangedEvent
+from .bookkeeping import BookkeepingMixin
+from .output import OutputMixin
+from .states import State, Trigger
+
+FREE_TOKEN = ProvidedIdToken(
+    id_token=IdToken(value="FREE", type=IdTokenType.NoAuthorization),
+    authorization_type=AuthorizationType.RFID,
+)
+
+
+class EntriesMixin(BookkeepingMixin, OutputMixin):
+    """What happens on entering (and leaving) each state."""
+
+    def _exit(self, state: State) -> None:
+        for name in _STATE_DEADLINES.get(state, ()):
+            self._deadlines.pop(name, None)
+
+    def _enter(self, state: State, trigger: Trigger) -> None:
+        entry = getattr(self, f"_enter_{state.name}", None)
+        if entry is not None:
+            entry(trigger)
+
+    def _enter_Disabled(self, trigger: Trigger) -> None:
+        self._end_reservation()
+
+    def _enter_Idle(self, trigger: Trigger) -> None:
+        if trigger is Trigger.UNPLUG:
+            self._end_session()
+
+    def _enter_WaitingForAuthentication(self, trigger: Trigger) -> None:
+        if self._session is None:
+            self._start_session(StartSessionReason.EVConnected, None)
+        self._emit(SessionEventEnum.AuthRequired)
+        if self._auth is None:
+            self._arm_auth_timeout()
+            if self.config.free_charging:
+                self._authorize(FREE_TOKEN, None)
+
+    def _enter_PrepareCharging(self, trigger: Trigger) -> None:
+        self._emit(SessionEventEnum.PrepareCharging)
+        self._deadlines["wakeup"] = self._now() + self.config.wakeup_after_s
+
+    def _enter_Charging(self, trigger: Trigger) -> None:
+        self._emit(
+            SessionEventEnum.ChargingStarted,
+            charging_state_changed_event=ChargingStateChangedEvent(meter_value=self._meter),
+        )
+
+    def _enter_StoppingCharging(self, trigger: Trigger) -> None:
+        self._emit(SessionEventEnum.StoppingCharging)
+        self._deadlines["stopping"] = self._now() + self.config.stopping_timeout_s
+
+    def _enter_ChargingPausedEV(self, trigger: Trigger) -> None:
+        self._emit(
+            SessionEventEnum.ChargingPausedEV,
+            charging_state_changed_event=ChargingStateChangedEvent(meter_value=self._meter),
+        )
+
+    def _enter_ChargingPausedEVSE(self, trigger: Trigger) -> None:
+        self._emit_paused_evse(self.pause_reasons())
+
+    def _enter_SwitchPhases(self, trigger: Trigger) -> None:
+        self._emit(SessionEventEnum.SwitchingPhases)
+        self._deadlines["phase_switch"] = self._now() + self.config.phase_switch_s
+
+    def _enter_Finished(self, trigger: Trigger) -> None:
+        self._deadlines.pop("auth_timeout", None)
+        if self._transaction is not None:
+            self._emit(SessionEventEnum.ChargingFinished)
+            self._finish_transaction()
+        self._auth = None
+
+
+_STATE_DEADLINES: dict[State, tuple[str, ...]] = {
+    State.PrepareCharging: ("wakeup", "wakeup_f_end", "wakeup_x1_end", "wakeup_pause"),
+    State.StoppingCharging: ("stopping",),
+    State.SwitchPhases: ("phase_switch",),
+}

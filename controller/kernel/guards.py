@@ -1,0 +1,131 @@
+"""State guards of the charging kernel: pick a trigger from the facts.
+
+Split out of ``machine.py``: ``_guard_<State>`` looks at the current facts and returns
+the trigger to fire (or None while the state is stable). Whether that trigger is legal
+and where it leads is decided only by the transition table in ``transitions.py``.
+"""
+
+from __future__ import annotations
+
+from .effects import StartMeterTransaction
+from .entries import EntriesMixin
+from .pwm import MIN_CURRENT_A
+from .states import State, Trigger
+
+
+class GuardsMixin(EntriesMixin):
+    """One guard per state, plus the conditions several guards share."""
+
+    def _guard(self) -> Trigger | None:
+        if self.state is not State.Disabled and not self.enabled:
+            return Trigger.DISABLE
+        guard = getattr(self, f"_guard_{self.state.name}")
+        trigger: Trigger | None = guard()
+        return trigger
+
+    def _guard_Disabled(self) -> Trigger | None:
+        if self.enabled:
+            return Trigger.ENABLE
+        if self._session is not None and not self._status.cp.plugged:
+            # Unplugged while disabled: the session ends here, the EVSE stays disabled.
+            self._enter_Finished(Trigger.UNPLUG)
+            self._end_session()
+        return None
+
+    def _guard_Idle(self) -> Trigger | None:
+        if not self._ready or not self._status.cp.plugged:
+            return None
+        if self._transaction is not None:
+            return Trigger.RESUME_TRANSACTION
+        if self._errors.inoperative:
+            return None
+        return Trigger.PLUG_IN
+
+    def _guard_WaitingForAuthentication(self) -> Trigger | None:
+        if not self._status.cp.plugged:
+            return Trigger.UNPLUG
+        if self._plugin_timed_out or self._meter_start_failed or self._errors.inoperative:
+            return Trigger.AUTH_FAILED
+        if self._transaction is not None:
+            return Trigger.TRANSACTION_STARTED
+        if self._auth is not None and not self._meter_start_pending:
+            self._meter_start_pending = True
+            self._effects.append(StartMeterTransaction(self._session_id()))
+        return None
+
+    def _stop_wanted(self) -> bool:
+        return not self._status.cp.plugged or self._stop is not None
+
+    def _phase_switch_wanted(self) -> bool:
+        return self._phase_target is not None and (
+            self._info.capabilities.supports_changing_phases_during_charging
+        )
+
+    def _guard_PrepareCharging(self) -> Trigger | None:
+        if self._stop_wanted():
+            return Trigger.STOP
+        if self.pause_reasons():
+            return Trigger.EVSE_PAUSE
+        if self._phase_switch_wanted():
+            return Trigger.SWITCH_PHASES
+        if self._status.cp.requests_power and self._signalled_A >= MIN_CURRENT_A:
+            return Trigger.EV_REQUESTS_POWER
+        if self._due("wakeup_pause"):
+            return Trigger.WAKEUP_TIMEOUT
+        self._run_wakeup()
+        return None
+
+    def _guard_Charging(self) -> Trigger | None:
+        if self._stop_wanted():
+            return Trigger.STOP
+        if self.pause_reasons():
+            return Trigger.EVSE_PAUSE
+        if not self._status.cp.requests_power:
+            return Trigger.EV_STOPS_POWER
+        if self._phase_switch_wanted():
+            return Trigger.SWITCH_PHASES
+        return None
+
+    def _guard_StoppingCharging(self) -> Trigger | None:
+        if self._status.relays_on and not self._due("stopping"):
+            return None
+        if self._stop_wanted() or self._transaction is None:
+            return Trigger.FINISH
+        if self.pause_reasons():
+            return Trigger.PAUSED_BY_EVSE
+        return Trigger.PAUSED_BY_EV
+
+    def _guard_ChargingPausedEV(self) -> Trigger | None:
+        if self._stop_wanted():
+            return Trigger.STOP
+        if self.pause_reasons():
+            return Trigger.EVSE_PAUSE
+        if self._phase_switch_wanted():
+            return Trigger.SWITCH_PHASES
+        if self._status.cp.requests_power:
+            return Trigger.EV_REQUESTS_POWER
+        return None
+
+    def _guard_ChargingPausedEVSE(self) -> Trigger | None:
+        if self._stop_wanted():
+            return Trigger.STOP
+        reasons = self.pause_reasons()
+        if not reasons:
+            return Trigger.EVSE_RESUME
+        if reasons != self._paused_reasons:
+            self._emit_paused_evse(reasons)
+        return None
+
+    def _guard_SwitchPhases(self) -> Trigger | None:
+        if self._stop_wanted():
+            return Trigger.STOP
+        if self._due("phase_switch"):
+            self._phases = self._phase_target or self._phases
+            self._phase_target = None
+            return Trigger.PHASES_SWITCHED
+        return None
+
+    def _guard_Finished(self) -> Trigger | None:
+        if not self._status.cp.plugged:
+            return Trigger.UNPLUG
+        return None
