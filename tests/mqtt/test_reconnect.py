@@ -35,6 +35,8 @@ async def test_session_events_survive_a_broker_restart_in_order(persistent_mosqu
             await watcher.wait_for(
                 f"{BASE}/session_event", lambda m: m.json()["event"] == "ChargingStarted"
             )
+            await asyncio.sleep(0.2)  # let the client acknowledge what it got
+        before = [m.json()["event"] for m in watcher.on(f"{BASE}/session_event")]
         rig.take_events()
 
         broker.stop()
@@ -54,12 +56,19 @@ async def test_session_events_survive_a_broker_restart_in_order(persistent_mosqu
         async with asyncio.timeout(WAIT_S):
             await bridge.wait_connected()
         async with peer(broker.port, **WATCHER) as watcher:
-            received = await watcher.wait_for(f"{BASE}/session_event", count=len(produced))
+            await watcher.wait_for(
+                f"{BASE}/session_event", lambda m: m.json()["event"] == produced[-1]
+            )
             await asyncio.sleep(0.1)  # nothing more (no duplicates) arrives
 
     names = [m.json()["event"] for m in watcher.on(f"{BASE}/session_event")]
-    assert names == produced
-    assert len(received) == len(produced)
+    # QoS 1 is at-least-once: events the watcher got but had not yet acknowledged before it
+    # disconnected may come again first. Everything produced during the outage must follow,
+    # complete and in order.
+    redelivered = len(names) - len(produced)
+    assert 0 <= redelivered <= len(before)
+    assert names[:redelivered] == before[len(before) - redelivered :]
+    assert names[redelivered:] == produced
     assert produced[-1] == "SessionFinished"
 
 
@@ -72,6 +81,8 @@ async def test_full_queue_drops_oldest_events_with_a_warning(persistent_mosquitt
             await watcher.wait_for(
                 f"{BASE}/session_event", lambda m: m.json()["event"] == "ChargingStarted"
             )
+            await asyncio.sleep(0.2)  # let the client acknowledge what it got
+        before = [m.json()["event"] for m in watcher.on(f"{BASE}/session_event")]
         rig.take_events()
         broker.stop()
         await _until(lambda: not bridge.connected, "bridge notices the outage")
@@ -85,7 +96,9 @@ async def test_full_queue_drops_oldest_events_with_a_warning(persistent_mosquitt
             await bridge.wait_connected()
         async with peer(broker.port, **WATCHER) as watcher:
             await bridge.flush()
-            await watcher.wait_for(f"{BASE}/session_event", count=2)
+            await watcher.wait_for(
+                f"{BASE}/session_event", lambda m: m.json()["event"] == produced[-1]
+            )
             await asyncio.sleep(0.1)
 
     assert produced == [
@@ -95,7 +108,10 @@ async def test_full_queue_drops_oldest_events_with_a_warning(persistent_mosquitt
         "ChargingStarted",
     ]
     names = [m.json()["event"] for m in watcher.on(f"{BASE}/session_event")]
-    assert names == produced[-2:]
+    redelivered = len(names) - 2  # at-least-once: unacknowledged events may come again
+    assert 0 <= redelivered <= len(before)
+    assert names[:redelivered] == before[len(before) - redelivered :]
+    assert names[redelivered:] == produced[-2:]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("session event queue full (2)" in w for w in warnings)
     assert any("2 session events were dropped" in w for w in warnings)
