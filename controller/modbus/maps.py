@@ -274,9 +274,10 @@ class Register:
             return int(bool(words[0]))
         if self.type == "string":
             return _text(words, self.byte_order)
-        if self.invalid and all(w in self.invalid for w in words):
+        ordered = self._ordered(words)
+        if self.invalid and _bits(ordered) in self.invalid:
             return None
-        number = _unpack(self.type, self._ordered(words))
+        number = _unpack(self.type, ordered)
         if isinstance(number, float) and not math.isfinite(number):
             return None
         if self.mask is not None and isinstance(number, int):
@@ -365,6 +366,11 @@ class Register:
 
     def _ordered(self, words: Sequence[int]) -> list[int]:
         return list(words) if self.word_order == "big" else list(words)[::-1]
+
+
+def _bits(words: Sequence[int]) -> int:
+    """The register's raw bit pattern as one unsigned number (what ``invalid`` lists)."""
+    return int.from_bytes(b"".join((w & 0xFFFF).to_bytes(2, "big") for w in words), "big")
 
 
 def _unpack(kind: str, words: Sequence[int]) -> int | float:

@@ -267,7 +267,10 @@ def _check_numbers(reg: Register) -> None:
             words = reg.encode_raw(raw)
             value = reg.decode(words)
             if value is None:  # a raw value the device uses for "not available"
-                assert all(w in reg.invalid for w in words)
+                bits = int.from_bytes(b"".join(w.to_bytes(2, "big") for w in words), "big")
+                assert bits in reg.invalid or int.from_bytes(
+                    b"".join(w.to_bytes(2, "big") for w in words[::-1]), "big"
+                ) in reg.invalid
                 continue
             assert value == pytest.approx(raw * resolution)
             if not _in_range(reg, value):
@@ -600,3 +603,13 @@ def test_unreadable_file_names_the_path(tmp_path):
 def test_unknown_bundled_map_lists_the_known_ones():
     with pytest.raises(MapError, match="heidelberg_energy_control"):
         load_map("no_such_box")
+
+
+def test_invalid_marks_whole_register_patterns_not_single_words():
+    power = load_map("abb_b23")["power"]
+    assert power.decode([0x7FFF, 0xFFFF]) is None  # "not available"
+    assert power.decode([0xFFFF, 0xFFFF]) == pytest.approx(-0.01)  # a real -0.01 W
+    assert power.decode([0xFFFF, 0x7FFF]) == pytest.approx(-327.69)
+    energy = load_map("abb_b23")["energy_import"]
+    assert energy.decode([0xFFFF] * 4) is None
+    assert energy.decode([0, 0, 0, 0xFFFF]) == pytest.approx(655.35 * 1000)  # 655.35 kWh
