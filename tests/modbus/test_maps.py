@@ -268,9 +268,11 @@ def _check_numbers(reg: Register) -> None:
             value = reg.decode(words)
             if value is None:  # a raw value the device uses for "not available"
                 bits = int.from_bytes(b"".join(w.to_bytes(2, "big") for w in words), "big")
-                assert bits in reg.invalid or int.from_bytes(
-                    b"".join(w.to_bytes(2, "big") for w in words[::-1]), "big"
-                ) in reg.invalid
+                assert (
+                    bits in reg.invalid
+                    or int.from_bytes(b"".join(w.to_bytes(2, "big") for w in words[::-1]), "big")
+                    in reg.invalid
+                )
                 continue
             assert value == pytest.approx(raw * resolution)
             if not _in_range(reg, value):
