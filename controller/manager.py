@@ -179,6 +179,11 @@ class EvseManager:
         return self.kernel.state
 
     @property
+    def running(self) -> bool:
+        """True between a successful ``start()`` and ``stop()``: commands are served."""
+        return self._task is not None and not self._task.done()
+
+    @property
     def available(self) -> bool:
         """False while a device is unreachable."""
         return self._available

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from ..clock import Clock, SystemClock
 from ..errors import DeviceError
 from ..everest import EnforcedLimits, IntegerWithSource, LimitsRes, NumberWithSource, Powermeter
+from ..kernel.states import State
 from ..manager import EvseManager
 from ..ports import PowerMeterPort
 from .site import Demand, share
@@ -30,6 +31,10 @@ _LOGGER = logging.getLogger(__name__)
 UUID = "energy_manager"
 VAR = "energy_manager"
 SETTINGS_VAR = "energy_settings"
+# Kernel states in which an EV draws (or is about to draw) what the limit allows.
+DRAWING_STATES = frozenset(
+    {State.PrepareCharging, State.Charging, State.ChargingPausedEVSE, State.SwitchPhases}
+)
 # What users may tune at run time (set_energy_settings); the rest is installation.
 TUNABLE = (
     "min_current_A",
@@ -234,12 +239,31 @@ class EnergyManager:
         except DeviceError as err:
             _LOGGER.warning("energy manager: %s", err)
             grid = None
-        decisions = {name: self._decide(c, grid, now) for name, c in self.connectors.items()}
+        decisions = self._decide_in_turn(grid, now)
         limits = self._fit(decisions, grid)
         for name, control in self.connectors.items():
+            if not control.manager.running:
+                continue  # still waiting for its devices: nothing to enforce yet
             await self._enforce(control, decisions[name], limits[name], now)
             self._explain(control, decisions[name], limits[name], grid)
         return limits
+
+    def _decide_in_turn(self, grid: GridReading | None, now: float) -> dict[str, Decision]:
+        """Connectors decide in configuration order (their priority), each seeing the grid
+        as it will be once those before it draw what they were just given. Without this,
+        every connector would claim the same surplus and they would all overshoot, then
+        all back off, every cycle."""
+        decisions: dict[str, Decision] = {}
+        claimed_W = 0.0  # power the connectors decided so far add to the grid
+        for name, control in self.connectors.items():
+            seen = None if grid is None else replace(grid, power_W=grid.power_W + claimed_W)
+            decision = self._decide(control, seen, now)
+            decisions[name] = decision
+            planned_W = decision.current_A * decision.phases * control.surplus.settings.voltage_V
+            if not _drawing(control.manager):
+                planned_W = 0.0  # no EV that wants energy: it will not draw what it may
+            claimed_W += planned_W - _charge_power(control.manager)
+        return decisions
 
     def _decide(self, control: ConnectorControl, grid: GridReading | None, now: float) -> Decision:
         surplus = control.surplus
@@ -332,8 +356,19 @@ def _without_reading(surplus: SurplusController) -> Decision:
 
 
 def _sample(manager: EvseManager) -> Powermeter | None:
-    value = manager.vars().get("powermeter")
+    try:
+        value = manager.vars().get("powermeter")
+    except RuntimeError:  # a connector still waiting for its devices
+        return None
     return value if isinstance(value, Powermeter) else None
+
+
+def _drawing(manager: EvseManager) -> bool:
+    """Whether an EV at this connector draws (or is about to draw) what it is allowed."""
+    try:
+        return manager.state in DRAWING_STATES
+    except RuntimeError:
+        return False
 
 
 def _charge_power(manager: EvseManager) -> float:

@@ -2,9 +2,12 @@
 
 import asyncio
 
+import pytest
+
 from controller.clock import ManualClock
-from controller.energy import Mode
+from controller.energy import Mode, SurplusController, SurplusSettings
 from controller.energy.manager import (
+    ConnectorControl,
     EnergyManager,
     GridReading,
     MeterGridSource,
@@ -137,3 +140,58 @@ async def test_background_loop_runs_and_stops(rigs):
         await asyncio.sleep(0.01)
     await em.stop()
     assert "energy_manager" in rig.manager.vars()
+
+
+async def test_two_pv_connectors_share_the_surplus_without_overshooting(rigs):
+    first, second = await rigs(2)
+    source = PushedGridSource(clock=first.clock)
+    em = EnergyManager(
+        {"first": control(first), "second": control(second)}, source, clock=first.clock
+    )
+    await first.start_charging()
+    await second.start_charging()
+    allocations = []
+    for _ in range(6):
+        # 10 A x 3 phases of surplus before the EVs; the house reads what they draw now.
+        source.push(house([first, second], 6900))
+        limits = await em.step()
+        await first.poll()
+        await second.poll()
+        allocations.append((limits["first"], limits["second"]))
+    # Each connector sees the grid as it will be once those before it draw their new
+    # limit, so the pair never claims the surplus twice and settles at once: one EV takes
+    # the 10 A, the other waits (no relay cycling from cycle to cycle).
+    assert sorted(allocations[0]) == [0, 10]
+    assert all(a == allocations[0] for a in allocations)
+    total_W = sum(r.station.power_W() for r in (first, second))
+    assert total_W == pytest.approx(6900, rel=0.01)
+
+
+async def test_a_connector_still_starting_is_skipped(rigs, tmp_path):
+    (rig,) = await rigs()
+    from controller.manager import EvseManager
+    from controller.simulation import MemoryCharger, MemoryMeter, SimulatedStation
+    from controller.store import SessionStore
+
+    station = SimulatedStation(clock=rig.clock)
+    store = SessionStore(tmp_path / "late.db")
+    late = EvseManager(MemoryCharger(station), MemoryMeter(station), store, clock=rig.clock)
+    try:
+        source = PushedGridSource(clock=rig.clock)
+        em = EnergyManager(
+            {
+                "garage": control(rig),
+                "late": ConnectorControl(
+                    manager=late, surplus=SurplusController(SurplusSettings(), Mode.PV)
+                ),
+            },
+            source,
+            clock=rig.clock,
+        )
+        await rig.start_charging()
+        source.push(house([rig], 6900))
+        limits = await asyncio.wait_for(em.step(), timeout=5)
+        assert limits["garage"] == 10
+        assert "energy_manager" not in late._extra
+    finally:
+        store.close()
