@@ -207,6 +207,15 @@ class EnergyManager:
         self._clock = clock or SystemClock()
         self._task: asyncio.Task[None] | None = None
 
+    def add(self, name: str, control: ConnectorControl) -> None:
+        """Manage one more connector from the next step on (a charger set up later)."""
+        control.attach()
+        self.connectors = {**self.connectors, name: control}  # a step in progress keeps its copy
+
+    def remove(self, name: str) -> None:
+        """Stop managing ``name``; its last limits expire by themselves."""
+        self.connectors = {k: v for k, v in self.connectors.items() if k != name}
+
     def set_mode(self, name: str, mode: Mode | str) -> None:
         """Change a connector's mode (off, fast, pv, minpv); acts at the next step."""
         self.connectors[name].set_mode(Mode(mode))
@@ -239,9 +248,10 @@ class EnergyManager:
         except DeviceError as err:
             _LOGGER.warning("energy manager: %s", err)
             grid = None
+        connectors = self.connectors  # add/remove replace the dict: this one stays whole
         decisions = self._decide_in_turn(grid, now)
         limits = self._fit(decisions, grid)
-        for name, control in self.connectors.items():
+        for name, control in connectors.items():
             if not control.manager.running:
                 continue  # still waiting for its devices: nothing to enforce yet
             await self._enforce(control, decisions[name], limits[name], now)

@@ -8,6 +8,7 @@ controller's published variables, and its services call the controller's command
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry
@@ -22,7 +23,7 @@ from controller.errors import ConfigError, DeviceError, MapError
 
 from .connector import EvseConnector, open_evse, store_path
 from .const import CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
-from .grid import SensorGrid, energy_manager
+from .grid import join_site, leave_site
 from .mqtt import mqtt_bridge, mqtt_settings
 from .services import async_setup_services
 
@@ -69,9 +70,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         ) from err
     entry.runtime_data = connector
     if entry.options.get(CONF_GRID_ENTITY):
-        grid = SensorGrid(hass, entry.options)
-        connector.energy = energy_manager(connector.manager, entry.options, grid)
-        await connector.energy.start()
+        site = await join_site(hass, entry.entry_id, connector.manager, entry.options)
+        connector.energy = site
+        connector.leave_site = partial(leave_site, hass, entry.entry_id, site)
     if entry.options.get(CONF_MQTT_HOST):
         await _start_mqtt(entry, connector)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

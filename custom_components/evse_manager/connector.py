@@ -8,7 +8,7 @@ session database) runs in the executor, never in the event loop.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,16 +56,17 @@ class EvseConnector:
     registry: BusRegistry
     store: SessionStore
     simulator: ModbusSimulator | None = None
-    energy: EnergyManager | None = None
+    energy: EnergyManager | None = None  # the site's, shared with the other chargers on it
     bridge: MqttBridge | None = None
+    leave_site: Callable[[], Awaitable[None]] | None = None
 
     async def stop(self) -> None:
-        """Bridge and energy manager stopped, charger left safe, then everything released."""
+        """Bridge stopped, out of the site, charger left safe, then everything released."""
         try:
             if self.bridge is not None:
                 await self.bridge.stop()
-            if self.energy is not None:
-                await self.energy.stop()
+            if self.leave_site is not None:
+                await self.leave_site()
             await self.manager.stop()
         finally:
             await self.release()

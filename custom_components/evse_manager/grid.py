@@ -21,7 +21,6 @@ from controller.energy.manager import (
     ConnectorControl,
     EnergyManager,
     GridReading,
-    GridSource,
     SiteSettings,
 )
 from controller.errors import DeviceError
@@ -35,9 +34,11 @@ from .const import (
     CONF_MIN_CURRENT,
     CONF_PHASES,
     DEFAULT_ENERGY_INTERVAL_S,
+    DOMAIN,
 )
 
 _LOGGER = logging.getLogger(__name__)
+SITES = f"{DOMAIN}_sites"  # hass.data: grid sensor entity id -> its site's energy manager
 MAX_AGE_S = 60.0  # a grid sensor silent for longer is not trusted
 TO_WATT = {UnitOfPower.WATT: 1.0, UnitOfPower.KILO_WATT: 1e3, UnitOfPower.MEGA_WATT: 1e6}
 
@@ -86,10 +87,8 @@ class SensorGrid:
         return watts(state) if age <= self.max_age_s else None
 
 
-def energy_manager(
-    manager: EvseManager, options: Mapping[str, Any], source: GridSource
-) -> EnergyManager:
-    """One connector's energy manager in pv mode, limits from the entry's options."""
+def connector_control(manager: EvseManager, options: Mapping[str, Any]) -> ConnectorControl:
+    """A charger under the energy manager in pv mode, limits from its entry's options."""
     info = manager.charger_info
     phases = options.get(CONF_PHASES) or (info.capabilities.max_phase_count_import if info else 3)
     settings = SurplusSettings(
@@ -98,6 +97,38 @@ def energy_manager(
         or (info.capabilities.max_current_A_import if info else 16.0),
         phases=phases,
     )
-    control = ConnectorControl(manager=manager, surplus=SurplusController(settings, Mode.PV))
-    site = SiteSettings(interval_s=DEFAULT_ENERGY_INTERVAL_S)
-    return EnergyManager({manager.name: control}, source, site)
+    return ConnectorControl(manager=manager, surplus=SurplusController(settings, Mode.PV))
+
+
+async def join_site(
+    hass: HomeAssistant, entry_id: str, manager: EvseManager, options: Mapping[str, Any]
+) -> EnergyManager:
+    """The energy manager of the site behind ``options``' grid sensor, with this charger in.
+
+    Chargers whose entries name the same grid sensor share one energy manager, so they
+    split the surplus (in setup order) instead of each claiming all of it.
+    """
+    sites: dict[str, EnergyManager] = hass.data.setdefault(SITES, {})
+    key = options[CONF_GRID_ENTITY]
+    control = connector_control(manager, options)
+    site = sites.get(key)
+    if site is None:
+        settings = SiteSettings(interval_s=DEFAULT_ENERGY_INTERVAL_S)
+        site = EnergyManager({entry_id: control}, SensorGrid(hass, options), settings)
+        sites[key] = site
+        await site.start()
+    else:
+        site.add(entry_id, control)
+    return site
+
+
+async def leave_site(hass: HomeAssistant, entry_id: str, site: EnergyManager) -> None:
+    """Take a charger out of its site; the last one out stops the energy manager."""
+    site.remove(entry_id)
+    if site.connectors:
+        return
+    await site.stop()
+    sites: dict[str, EnergyManager] = hass.data.get(SITES, {})
+    for key, value in list(sites.items()):
+        if value is site:
+            del sites[key]

@@ -146,3 +146,60 @@ async def test_charge_mode_survives_a_reload(hass, solar):
     assert await hass.config_entries.async_reload(solar.entry_id)
     await hass.async_block_till_done()
     assert hass.states.get(eid(hass, "select", "charge_mode")).state == "minpv"
+
+
+async def test_chargers_on_one_grid_sensor_share_the_surplus(hass, solar, sim, socket_enabled):
+    from controller.clock import ManualClock
+    from controller.modbus.maps import load_map
+    from controller.simulation import SimulatedStation
+    from controller.simulator import ModbusSimulator
+    from custom_components.evse_manager.grid import SITES
+
+    other = ModbusSimulator(
+        SimulatedStation(clock=ManualClock()),
+        load_map("heidelberg_energy_control"),
+        load_map("eastron_sdm630"),
+    )
+    await other.start()
+    second = MockConfigEntry(
+        domain=DOMAIN,
+        title="Carport",
+        unique_id="carport",
+        data=entry_data(other),
+        options={"poll_interval_s": 60.0, "grid_power_entity": GRID},
+    )
+    second.add_to_hass(hass)
+    try:
+        assert await hass.config_entries.async_setup(second.entry_id)
+        await hass.async_block_till_done()
+        site = solar.runtime_data.energy
+        assert second.runtime_data.energy is site
+        assert set(site.connectors) == {solar.entry_id, second.entry_id}
+        for entry in (solar, second):
+            await hass.services.async_call(
+                DOMAIN,
+                "set_energy_settings",
+                {"config_entry_id": entry.entry_id, "enable_delay_s": 0},
+                blocking=True,
+            )
+        for station in (sim.station, other.station):
+            station.plug_in()
+            station.draw_power(16.0, 3)
+        await poll(hass, solar, sim, steps=4)
+        for _ in range(4):
+            await second.runtime_data.manager.poll_now()
+        # The grid meter sees the house exporting 5 kW before the EVs' draw (the first
+        # charger is already held at 0 A by the site's first step, with no surplus).
+        ev_W = sim.station.power_W() + other.station.power_W()
+        assert ev_W > 10000
+        hass.states.async_set(GRID, str(ev_W - 5000), {"unit_of_measurement": "W"})
+        limits = await site.step()
+        # 5 kW is enough for one charger at 7 A, not for two at their 6 A minimum.
+        assert sorted(limits.values()) == [0, 7]
+        await hass.config_entries.async_unload(second.entry_id)
+        await hass.async_block_till_done()
+        assert set(site.connectors) == {solar.entry_id}
+        assert hass.data[SITES][GRID] is site
+    finally:
+        await hass.config_entries.async_unload(second.entry_id)
+        await other.stop()
