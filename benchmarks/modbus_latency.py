@@ -120,20 +120,6 @@ class Probe:
         return stamp
 
 
-def connection(port: int | None, unit: int | None = None) -> dict[str, Any]:
-    """A loopback Modbus TCP connection with no gap between requests."""
-    conn: dict[str, Any] = {
-        "kind": "tcp",
-        "host": "127.0.0.1",
-        "port": port,
-        "timeout_s": 1.0,
-        "request_gap_ms": 0,
-    }
-    if unit is not None:
-        conn["unit"] = unit
-    return conn
-
-
 async def measure(samples: int, poll: float, store_path: Path) -> dict[str, list[float]]:
     clock = SystemClock()
     station = SimulatedStation(clock=clock)
@@ -146,11 +132,7 @@ async def measure(samples: int, poll: float, store_path: Path) -> dict[str, list
         config = connector_config(
             "bench",
             {
-                "charger": {"map": CHARGER, "connection": connection(simulator.port)},
-                "meter": {
-                    "map": METER,
-                    "connection": connection(simulator.meter_port, simulator.meter_unit),
-                },
+                **simulator.devices(timeout_s=1.0),
                 "free_charging": True,
                 "poll_interval_s": poll,
             },

@@ -52,19 +52,6 @@ def _printer(verbose: bool, out: Callable[[str], None]) -> Callable[[Update], No
     return show
 
 
-def _connection(port: int, unit: int | None) -> dict[str, object]:
-    # No inter-request gap on loopback: the gap protects slow RS-485 devices.
-    conn: dict[str, object] = {
-        "kind": "tcp",
-        "host": "127.0.0.1",
-        "port": port,
-        "request_gap_ms": 0,
-    }
-    if unit is not None:
-        conn["unit"] = unit
-    return conn
-
-
 async def run_demo(
     db: Path | None = None,
     verbose: bool = False,
@@ -85,16 +72,7 @@ async def run_demo(
             f"simulator: {charger} on 127.0.0.1:{simulator.port}, "
             f"{meter} on 127.0.0.1:{simulator.meter_port}"
         )
-        config = connector_config(
-            "evse1",
-            {
-                "charger": {"map": charger, "connection": _connection(simulator.port, None)},
-                "meter": {
-                    "map": meter,
-                    "connection": _connection(simulator.meter_port or 0, simulator.meter_unit),
-                },
-            },
-        )
+        config = connector_config("evse1", simulator.devices())
         manager = open_connector(config, registry, store, clock)
         manager.poll_interval = 3600.0  # the script polls, in simulated time
         manager.subscribe(_printer(verbose, out))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from typing import Literal
+from typing import Any, Literal
 
 from pymodbus import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
@@ -94,6 +94,21 @@ class ModbusSimulator:
     def meter_unit(self) -> int | None:
         """The meter's unit id (its map's default)."""
         return None if self.meter is None else self.meter.unit
+
+    def devices(self, **options: Any) -> dict[str, Any]:
+        """The ``charger`` and ``meter`` sections of a connector configuration that reach
+        this simulator over loopback Modbus (no gap between requests: the gap protects slow
+        RS-485 devices); ``options`` add connection settings such as ``timeout_s``."""
+        kind = "rtu_over_tcp" if self._charger.framer is FramerType.RTU else "tcp"
+        base = {"kind": kind, "host": self._charger.host, "request_gap_ms": 0, **options}
+        charger = {"map": self.charger.map.id, "connection": {**base, "port": self.port}}
+        if self.meter is None or self._meter is None:
+            return {"charger": charger, "meter": "charger"}
+        meter_connection = {**base, "port": self._meter.port, "unit": self.meter.unit}
+        return {
+            "charger": charger,
+            "meter": {"map": self.meter.map.id, "connection": meter_connection},
+        }
 
     async def start(self) -> None:
         """Serve both devices and run the watchdog clock."""

@@ -29,7 +29,6 @@ from controller.store import SessionStore
 from .const import (
     BUILTIN_METER,
     CONF_CHARGER,
-    CONF_CONNECTION,
     CONF_FREE_CHARGING,
     CONF_MAP,
     CONF_METER,
@@ -103,18 +102,7 @@ async def start_simulator(
     """A running simulator and the entry data that points the controller at it."""
     simulator = ModbusSimulator(SimulatedStation(clock=SystemClock()), charger_map, meter_map)
     await simulator.start()
-    loopback = {"kind": "tcp", "host": "127.0.0.1", "request_gap_ms": 0}
-    live: dict[str, Any] = {
-        CONF_CHARGER: {
-            CONF_MAP: charger_map.id,
-            CONF_CONNECTION: {**loopback, "port": simulator.port},
-        },
-        CONF_METER: BUILTIN_METER,
-    }
-    if meter_map is not None:
-        connection = {**loopback, "port": simulator.meter_port, "unit": simulator.meter_unit}
-        live[CONF_METER] = {CONF_MAP: meter_map.id, CONF_CONNECTION: connection}
-    return simulator, live
+    return simulator, simulator.devices()
 
 
 def store_path(hass: HomeAssistant, entry_id: str) -> Path:

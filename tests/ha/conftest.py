@@ -36,15 +36,7 @@ class Sim:
 
 def entry_data(sim: ModbusSimulator) -> dict:
     """Entry data as the config flow writes it, pointing at the simulator."""
-    loopback = {"kind": "tcp", "host": "127.0.0.1", "request_gap_ms": 0, "timeout_s": 0.5}
-    return {
-        "mode": "modbus",
-        "charger": {"map": CHARGER, "connection": {**loopback, "port": sim.port}},
-        "meter": {
-            "map": METER,
-            "connection": {**loopback, "port": sim.meter_port, "unit": sim.meter_unit},
-        },
-    }
+    return {"mode": "modbus", **sim.devices(timeout_s=0.5)}
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from controller.catalog import entities
-from controller.simulator import free_port
 from custom_components.evse_manager.const import DOMAIN
 
 from .conftest import entry_data, poll
@@ -140,12 +139,18 @@ async def test_link_loss_makes_entities_unavailable_until_it_returns(hass, loade
 
 
 async def test_unreachable_device_is_not_ready_and_retried(hass, socket_enabled):
-    class Nothing:
-        port = free_port()
-        meter_port = free_port()
-        meter_unit = 1
+    from controller.clock import ManualClock
+    from controller.modbus.maps import load_map
+    from controller.simulation import SimulatedStation
+    from controller.simulator import ModbusSimulator
 
-    entry = MockConfigEntry(domain=DOMAIN, title="Nowhere", data=entry_data(Nothing))
+    from .conftest import CHARGER, METER
+
+    # Never started: its ports are free, nothing answers there.
+    nothing = ModbusSimulator(
+        SimulatedStation(clock=ManualClock()), load_map(CHARGER), load_map(METER)
+    )
+    entry = MockConfigEntry(domain=DOMAIN, title="Nowhere", data=entry_data(nothing))
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY

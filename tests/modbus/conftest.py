@@ -47,13 +47,6 @@ class ModbusRig:
             await self.manager.poll_now()
 
 
-def _connection(port: int, unit: int | None = None, kind: str = "tcp") -> dict:
-    conn = {"kind": kind, "host": "127.0.0.1", "port": port, "timeout_s": 0.5, "request_gap_ms": 0}
-    if unit is not None:
-        conn["unit"] = unit
-    return conn
-
-
 async def start_rig(
     tmp_path,
     charger_id: str,
@@ -78,27 +71,16 @@ async def start_rig(
         framer=framer,
     )
     await simulator.start()
-    kind = "rtu_over_tcp" if framer == "rtu" else "tcp"
-    charger_connection = _connection(simulator.port, kind=kind)
+    data = {**simulator.devices(timeout_s=0.5), "free_charging": True, **extra}
     if serial is not None:
         await simulator.serve_serial(serial[0], 19200)
-        charger_connection = {
+        data["charger"]["connection"] = {
             "kind": "rtu",
             "serial_port": serial[1],
             "baudrate": 19200,
             "parity": "N",  # a pty refuses parity settings
             "timeout_s": 0.5,
             "request_gap_ms": 0,
-        }
-    data = {
-        "charger": {"map": charger_id, "connection": charger_connection},
-        "free_charging": True,
-        **extra,
-    }
-    if meter_id:
-        data["meter"] = {
-            "map": meter_id,
-            "connection": _connection(simulator.meter_port, simulator.meter_unit, kind),
         }
     config = connector_config("garage", data)
     registry = BusRegistry()
