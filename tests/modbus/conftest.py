@@ -13,6 +13,7 @@ import pytest
 
 from controller.clock import ManualClock
 from controller.config import connector_config, open_connector
+from controller.kernel.states import State
 from controller.manager import EvseManager, Update
 from controller.modbus.maps import load_map
 from controller.modbus.transport import BusRegistry
@@ -36,6 +37,13 @@ class ModbusRig:
     def events(self) -> list[str]:
         """Session event names so far."""
         return [u.value.event.value for u in self.updates if u.var == "session_event"]
+
+    async def start_charging(self) -> None:
+        """Plug in an EV drawing 16 A on 3 phases and let it settle into Charging."""
+        self.station.plug_in()
+        self.station.draw_power(16.0, 3)
+        await self.advance(8, step=1)
+        assert self.manager.state is State.Charging, self.events()
 
     async def advance(self, seconds: float, step: float = 60.0) -> None:
         """Let simulated time pass, polling every ``step`` seconds."""

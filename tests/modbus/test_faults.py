@@ -15,13 +15,6 @@ def error_types(rig):
     return [e.type for e in rig.manager.vars()["errors"]]
 
 
-async def charging(rig):
-    rig.station.plug_in()
-    rig.station.draw_power(16.0, 3)
-    await rig.advance(8, step=1)
-    assert rig.manager.state is State.Charging
-
-
 async def until_available(rig, attempts: int = 100) -> None:
     """Poll (one simulated second each) while real time lets the bus's backoff expire."""
     for _ in range(attempts):
@@ -33,7 +26,7 @@ async def until_available(rig, attempts: int = 100) -> None:
 
 
 async def test_link_cut_mid_session_falls_back_to_failsafe_and_resumes(rig):
-    await charging(rig)
+    await rig.start_charging()
     await rig.advance(600)
     energy_before = rig.manager.vars()["session_info"].energy_Wh
     await rig.simulator.cut_link()
@@ -60,7 +53,7 @@ async def test_link_cut_mid_session_falls_back_to_failsafe_and_resumes(rig):
 
 
 async def test_modbus_exception_raises_communication_fault_until_cleared(rig):
-    await charging(rig)
+    await rig.start_charging()
     rig.simulator.charger.inject_exception(["cp_state"])
     await rig.advance(1, step=1)
     assert COMM in error_types(rig)
@@ -72,7 +65,7 @@ async def test_modbus_exception_raises_communication_fault_until_cleared(rig):
 
 
 async def test_garbage_cp_state_is_an_error_not_a_state(rig):
-    await charging(rig)
+    await rig.start_charging()
     rig.simulator.charger.inject_garbage("cp_state", [0x7777])
     await rig.advance(1, step=1)
     assert COMM in error_types(rig)
@@ -84,7 +77,7 @@ async def test_garbage_cp_state_is_an_error_not_a_state(rig):
 
 
 async def test_meter_counter_going_backwards_is_refused(rig):
-    await charging(rig)
+    await rig.start_charging()
     await rig.advance(600)
     good = rig.manager.vars()["powermeter"].energy_Wh_import.total
     meter = rig.simulator.meter
@@ -99,7 +92,7 @@ async def test_meter_counter_going_backwards_is_refused(rig):
 
 
 async def test_current_is_written_only_on_change(rig):
-    await charging(rig)
+    await rig.start_charging()
     device = rig.manager._charger.device
     writes = device.writes
     await rig.advance(120, step=1)
@@ -110,14 +103,14 @@ async def test_current_is_written_only_on_change(rig):
 
 
 async def test_stop_leaves_the_charger_not_charging(rig):
-    await charging(rig)
+    await rig.start_charging()
     await rig.manager.stop()
     rig.station.advance()
     assert rig.station.power_W() == 0
 
 
 async def test_request_timeouts_raise_the_error_and_recover(rig):
-    await charging(rig)
+    await rig.start_charging()
     energy_before = rig.manager.vars()["session_info"].energy_Wh
     rig.simulator.charger.inject_silence(2.0)  # the rig's request timeout is 0.5 s
     await rig.advance(1, step=1)

@@ -11,16 +11,11 @@ import time
 
 import pytest
 
-from controller.kernel.states import State
-
 from .conftest import start_rig, stop_rig
 
 
 async def run_session(rig) -> None:
-    rig.station.plug_in()
-    rig.station.draw_power(16.0, 3)
-    await rig.advance(8, step=1)
-    assert rig.manager.state is State.Charging, rig.events()
+    await rig.start_charging()
     await rig.advance(1800)
     info = rig.manager.vars()["session_info"]
     assert info.energy_Wh == pytest.approx(rig.station.energy_Wh, abs=1.0)

@@ -58,10 +58,7 @@ async def test_full_session_on_every_charger_map(tmp_path, socket_enabled, charg
 async def test_every_meter_map_measures_the_session(tmp_path, socket_enabled, meter):
     rig = await start_rig(tmp_path, "heidelberg_energy_control", meter)
     try:
-        rig.station.plug_in()
-        rig.station.draw_power(16.0, 3)
-        await rig.advance(8, step=1)
-        assert rig.manager.state is State.Charging
+        await rig.start_charging()
         await rig.advance(1800)
         sample = rig.manager.vars()["powermeter"]
         # Exact to the register's resolution (EM24/EM340 count in 0.1 kWh steps).

@@ -8,7 +8,6 @@ import pytest
 
 from controller.clock import ManualClock
 from controller.errors import DeviceError, MapError
-from controller.kernel.states import State
 from controller.modbus.maps import load_map, load_map_file
 from controller.modbus.meter import ModbusMeter
 from controller.modbus.transport import Endpoint, ModbusBus
@@ -77,10 +76,7 @@ async def test_read_locates_the_model_without_connect(socket_enabled):
 async def test_session_energy_is_exact_to_the_register(tmp_path, socket_enabled):
     rig = await start_rig(tmp_path, "heidelberg_energy_control", SUNSPEC)
     try:
-        rig.station.plug_in()
-        rig.station.draw_power(16.0, 3)
-        await rig.advance(8, step=1)
-        assert rig.manager.state is State.Charging
+        await rig.start_charging()
         await rig.advance(1800)
         sample = rig.manager.vars()["powermeter"]
         # TotWh_SF = 0: whole watt-hours.
