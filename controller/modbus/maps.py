@@ -16,7 +16,6 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -702,9 +701,13 @@ def available_maps() -> dict[str, str]:
     return {map_id: load_map(map_id).kind for map_id in _bundled_ids()}
 
 
+# The maps folder beside the controller package: the repository root, site-packages, or the
+# Home Assistant integration folder that carries both (see scripts/release).
+BUNDLED_MAPS = Path(__file__).parent.parent.parent / "modbus_maps"
+
+
 def _bundled_ids() -> list[str]:
-    files = resources.files("modbus_maps")
-    return sorted(p.name[: -len(".yaml")] for p in files.iterdir() if p.name.endswith(".yaml"))
+    return sorted(p.stem for p in BUNDLED_MAPS.glob("*.yaml"))
 
 
 @cache
@@ -712,7 +715,7 @@ def load_map(map_id: str) -> DeviceMap:
     """A bundled map by id (file name without .yaml) or a path to a map file."""
     if map_id.endswith((".yaml", ".yml")) or "/" in map_id:
         return load_map_file(map_id)
-    resource = resources.files("modbus_maps").joinpath(f"{map_id}.yaml")
+    resource = BUNDLED_MAPS / f"{map_id}.yaml"
     if not resource.is_file():
         known = ", ".join(_bundled_ids())
         raise MapError(f"unknown device map {map_id!r}; bundled maps: {known}")

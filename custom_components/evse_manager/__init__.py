@@ -19,10 +19,9 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import slugify
 
-from controller.errors import ConfigError, DeviceError, MapError
-
 from .connector import EvseConnector, open_evse, store_path
 from .const import CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
+from .controller.errors import ConfigError, DeviceError, MapError
 from .grid import join_site, leave_site
 from .mqtt import mqtt_bridge, mqtt_settings
 from .services import async_setup_services

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
 
-from controller.catalog import BINARY_SENSOR, EntitySpec
-
 from . import EvseConfigEntry
+from .controller.catalog import BINARY_SENSOR, EntitySpec
 from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 0

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from homeassistant.components.button import ButtonEntity
 
-from controller.catalog import BUTTON
-
+from .controller.catalog import BUTTON
 from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1

@@ -31,10 +31,6 @@ from homeassistant.helpers.selector import (
 )
 from homeassistant.util import slugify
 
-from controller.config import probe_connector
-from controller.errors import ConfigError, DeviceError, MapError
-from controller.modbus.maps import available_maps
-
 from .connector import build_config, simulator_maps
 from .const import (
     BUILTIN_METER,
@@ -69,6 +65,9 @@ from .const import (
     SECTION_MQTT,
     SECTION_SOLAR,
 )
+from .controller.config import probe_connector
+from .controller.errors import ConfigError, DeviceError, MapError
+from .controller.modbus.maps import available_maps
 from .mqtt import default_base_topic
 
 if TYPE_CHECKING:

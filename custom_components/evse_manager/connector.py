@@ -15,17 +15,6 @@ from typing import Any
 
 from homeassistant.core import HomeAssistant
 
-from controller.clock import SystemClock
-from controller.config import ConnectorConfig, connector_config, open_connector
-from controller.energy.manager import EnergyManager
-from controller.manager import EvseManager
-from controller.modbus.maps import DeviceMap, load_map
-from controller.modbus.transport import BusRegistry
-from controller.mqtt import MqttBridge
-from controller.simulation import SimulatedStation
-from controller.simulator import ModbusSimulator
-from controller.store import SessionStore
-
 from .const import (
     BUILTIN_METER,
     CONF_CHARGER,
@@ -36,6 +25,16 @@ from .const import (
     DOMAIN,
     MODE_SIMULATOR,
 )
+from .controller.clock import SystemClock
+from .controller.config import ConnectorConfig, connector_config, open_connector
+from .controller.energy.manager import EnergyManager
+from .controller.manager import EvseManager
+from .controller.modbus.maps import DeviceMap, load_map
+from .controller.modbus.transport import BusRegistry
+from .controller.mqtt import MqttBridge
+from .controller.simulation import SimulatedStation
+from .controller.simulator import ModbusSimulator
+from .controller.store import SessionStore
 
 # The options the controller's connector configuration takes (the rest are HA's own).
 CONNECTOR_OPTIONS = (

@@ -9,9 +9,8 @@ from typing import Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.core import HomeAssistant
 
-from controller.everest.model import dump
-
 from . import EvseConfigEntry
+from .controller.everest.model import dump
 
 TO_REDACT = {"host", "serial_port", "serial", "serial_number", "id_tag", "id_token", "value_id"}
 TOKEN_KEYS = {"id_token", "parent_id_token", "id_tag", "evse_id", "certificate"}

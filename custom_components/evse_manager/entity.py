@@ -16,11 +16,10 @@ from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from controller.catalog import EntitySpec, entities
-from controller.commands import execute
-from controller.manager import EvseManager, Update
-
 from .const import DOMAIN
+from .controller.catalog import EntitySpec, entities
+from .controller.commands import execute
+from .controller.manager import EvseManager, Update
 
 if TYPE_CHECKING:
     from . import EvseConfigEntry

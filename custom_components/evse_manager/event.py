@@ -5,10 +5,9 @@ from __future__ import annotations
 from homeassistant.components.event import EventEntity
 from homeassistant.core import callback
 
-from controller.catalog import EVENT, EntitySpec
-from controller.manager import Update
-
 from . import EvseConfigEntry
+from .controller.catalog import EVENT, EntitySpec
+from .controller.manager import Update
 from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 0

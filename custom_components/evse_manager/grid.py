@@ -16,16 +16,6 @@ from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
 from homeassistant.core import HomeAssistant, State
 from homeassistant.util import dt as dt_util
 
-from controller.energy import Mode, SurplusController, SurplusSettings
-from controller.energy.manager import (
-    ConnectorControl,
-    EnergyManager,
-    GridReading,
-    SiteSettings,
-)
-from controller.errors import DeviceError
-from controller.manager import EvseManager
-
 from .const import (
     CONF_BATTERY_ENTITY,
     CONF_GRID_ENTITY,
@@ -36,6 +26,15 @@ from .const import (
     DEFAULT_ENERGY_INTERVAL_S,
     DOMAIN,
 )
+from .controller.energy import Mode, SurplusController, SurplusSettings
+from .controller.energy.manager import (
+    ConnectorControl,
+    EnergyManager,
+    GridReading,
+    SiteSettings,
+)
+from .controller.errors import DeviceError
+from .controller.manager import EvseManager
 
 _LOGGER = logging.getLogger(__name__)
 SITES = f"{DOMAIN}_sites"  # hass.data: grid sensor entity id -> its site's energy manager

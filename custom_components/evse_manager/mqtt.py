@@ -8,9 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from controller.manager import EvseManager
-from controller.mqtt import MQTT_SCHEMA, MqttBridge, MqttSettings
-
 from .const import (
     CONF_MQTT_BASE_TOPIC,
     CONF_MQTT_DISCOVERY,
@@ -20,6 +17,8 @@ from .const import (
     CONF_MQTT_USERNAME,
     MQTT_CONNECTOR,
 )
+from .controller.manager import EvseManager
+from .controller.mqtt import MQTT_SCHEMA, MqttBridge, MqttSettings
 
 
 def default_base_topic(slug: str) -> str:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberMode
 
-from controller.catalog import CONFIG, NUMBER, EntitySpec
-
 from . import EvseConfigEntry
+from .controller.catalog import CONFIG, NUMBER, EntitySpec
 from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1

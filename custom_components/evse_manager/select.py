@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from homeassistant.components.select import SelectEntity
 
-from controller.catalog import SELECT, EntitySpec
-
 from . import EvseConfigEntry
+from .controller.catalog import SELECT, EntitySpec
 from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1

@@ -6,9 +6,8 @@ from typing import Any
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
 
-from controller.catalog import SENSOR, EntitySpec, state_key
-
 from . import EvseConfigEntry
+from .controller.catalog import SENSOR, EntitySpec, state_key
 from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 0  # pushed by the controller, nothing to throttle

@@ -19,10 +19,9 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Supp
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 
-from controller.commands import COMMANDS, execute
-from controller.simulator import Scenario, ScenarioError
-
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
+from .controller.commands import COMMANDS, execute
+from .controller.simulator import Scenario, ScenarioError
 
 if TYPE_CHECKING:
     from . import EvseConfigEntry

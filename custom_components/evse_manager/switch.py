@@ -7,9 +7,8 @@ from typing import Any
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.exceptions import HomeAssistantError
 
-from controller.catalog import SWITCH
-
 from .const import DOMAIN
+from .controller.catalog import SWITCH
 from .entity import EvseEntity, platform_setup
 
 PARALLEL_UPDATES = 1

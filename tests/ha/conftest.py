@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from controller.clock import ManualClock
-from controller.modbus.maps import load_map
-from controller.simulation import SimulatedStation
-from controller.simulator import ModbusSimulator
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.clock import ManualClock
+from custom_components.evse_manager.controller.modbus.maps import load_map
+from custom_components.evse_manager.controller.simulation import SimulatedStation
+from custom_components.evse_manager.controller.simulator import ModbusSimulator
 
 CHARGER = "heidelberg_energy_control"
 METER = "eastron_sdm630"

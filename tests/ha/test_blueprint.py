@@ -9,8 +9,8 @@ from pathlib import Path
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 
-from controller.kernel.states import State
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.kernel.states import State
 
 from .conftest import poll
 

@@ -6,8 +6,8 @@ from homeassistant.config_entries import SOURCE_USER
 from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from controller.simulator import free_port
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.simulator import free_port
 
 from .conftest import CHARGER, METER
 
@@ -217,10 +217,10 @@ async def test_simulator_entry_cannot_be_reconfigured(hass, socket_enabled):
 
 
 async def test_unique_id_is_the_chargers_serial_when_it_has_one(hass, socket_enabled):
-    from controller.clock import ManualClock
-    from controller.modbus.maps import load_map
-    from controller.simulation import SimulatedStation
-    from controller.simulator import ModbusSimulator
+    from custom_components.evse_manager.controller.clock import ManualClock
+    from custom_components.evse_manager.controller.modbus.maps import load_map
+    from custom_components.evse_manager.controller.simulation import SimulatedStation
+    from custom_components.evse_manager.controller.simulator import ModbusSimulator
 
     simulator = ModbusSimulator(
         SimulatedStation(clock=ManualClock()), load_map("phoenix_ev_eth"), None

@@ -10,8 +10,8 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from controller.catalog import entities, state_key
-from controller.commands import COMMANDS
+from custom_components.evse_manager.controller.catalog import entities, state_key
+from custom_components.evse_manager.controller.commands import COMMANDS
 from scripts.gen_ha_files import rendered
 
 from .conftest import poll
@@ -25,7 +25,7 @@ async def test_diagnostics_redact_tokens_serials_and_hosts(hass, hass_client, lo
     manager = loaded.runtime_data.manager
     sim.station.plug_in()
     await poll(hass, loaded, sim, steps=3)
-    from controller.commands import execute
+    from custom_components.evse_manager.controller.commands import execute
 
     await execute(
         manager,
@@ -59,4 +59,13 @@ def test_strings_cover_every_entity_state_and_service():
     assert set(strings["services"]) == {*COMMANDS, "simulate_ev"}
     manifest = json.loads((INTEGRATION / "manifest.json").read_text())
     assert manifest["domain"] == "evse_manager"
-    assert manifest["requirements"] == ["evse-manager-controller==0.1.0"]
+    # Only packages from PyPI, pinned as the tests pin them: the controller itself travels
+    # inside the integration folder (scripts/release), never as a requirement.
+    pins = dict(
+        line.split("==")
+        for line in (INTEGRATION.parents[1] / "requirements-test.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert manifest["requirements"] == [
+        f"{name}=={pins[name]}" for name in ("pymodbus", "aiomqtt", "pyserial")
+    ]

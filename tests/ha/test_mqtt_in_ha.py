@@ -7,8 +7,8 @@ import json
 
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from controller.kernel.states import State
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.kernel.states import State
 from tests.mqtt.conftest import mosquitto, peer  # noqa: F401 - the broker fixture
 
 from .conftest import entry_data, poll

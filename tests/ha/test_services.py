@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from homeassistant.exceptions import ServiceValidationError
 
-from controller.commands import COMMANDS
-from controller.kernel.states import State
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.commands import COMMANDS
+from custom_components.evse_manager.controller.kernel.states import State
 
 from .conftest import CHARGER, poll
 

@@ -9,8 +9,8 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from controller.catalog import entities
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.catalog import entities
 
 from .conftest import entry_data, poll
 
@@ -139,10 +139,10 @@ async def test_link_loss_makes_entities_unavailable_until_it_returns(hass, loade
 
 
 async def test_unreachable_device_is_not_ready_and_retried(hass, socket_enabled):
-    from controller.clock import ManualClock
-    from controller.modbus.maps import load_map
-    from controller.simulation import SimulatedStation
-    from controller.simulator import ModbusSimulator
+    from custom_components.evse_manager.controller.clock import ManualClock
+    from custom_components.evse_manager.controller.modbus.maps import load_map
+    from custom_components.evse_manager.controller.simulation import SimulatedStation
+    from custom_components.evse_manager.controller.simulator import ModbusSimulator
 
     from .conftest import CHARGER, METER
 

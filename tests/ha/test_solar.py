@@ -7,9 +7,9 @@ import pytest
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from controller.catalog import entities
-from controller.kernel.states import State
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.catalog import entities
+from custom_components.evse_manager.controller.kernel.states import State
 
 from .conftest import entry_data, poll
 
@@ -149,10 +149,10 @@ async def test_charge_mode_survives_a_reload(hass, solar):
 
 
 async def test_chargers_on_one_grid_sensor_share_the_surplus(hass, solar, sim, socket_enabled):
-    from controller.clock import ManualClock
-    from controller.modbus.maps import load_map
-    from controller.simulation import SimulatedStation
-    from controller.simulator import ModbusSimulator
+    from custom_components.evse_manager.controller.clock import ManualClock
+    from custom_components.evse_manager.controller.modbus.maps import load_map
+    from custom_components.evse_manager.controller.simulation import SimulatedStation
+    from custom_components.evse_manager.controller.simulator import ModbusSimulator
     from custom_components.evse_manager.grid import SITES
 
     other = ModbusSimulator(
