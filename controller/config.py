@@ -122,6 +122,7 @@ CONNECTOR_SCHEMA = vol.Schema(
         vol.Optional("auth_timeout_s", default=60.0): vol.All(
             vol.Coerce(float), vol.Range(min=1, max=3600)
         ),
+        vol.Optional("lock_connector_in_state_b", default=True): bool,
     }
 )
 
@@ -259,6 +260,7 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         max_current_A=c.get("max_current_A"),
         free_charging=c["free_charging"],
         auth_timeout_s=c["auth_timeout_s"],
+        lock_connector_in_state_b=c["lock_connector_in_state_b"],
     )
     settings = ChargerSettings(
         max_current_A=c.get("max_current_A"),

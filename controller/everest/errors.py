@@ -41,13 +41,17 @@ NON_FATAL_ERRORS = frozenset(
     }
 )
 
-# The kernel's own errors that an unplug clears (EVerest auto-clears them at unplug).
+# The kernel's own errors that an unplug clears (Charger.cpp clear_errors_on_unplug).
 CLEARED_BY_UNPLUG = frozenset(
     {
         EvseManagerError.MREC4OverCurrentFailure.value,
-        EvseManagerError.MREC5OverVoltage.value,
-        EvseManagerError.MREC9AuthorizationTimeout.value,
+        EvseManagerError.Internal.value,
         EvseManagerError.PowermeterTransactionStartFailed.value,
+        EvseManagerError.MREC9AuthorizationTimeout.value,
+        EvseManagerError.MREC22ResistanceFault.value,
+        EvseManagerError.MREC11CableCheckFault.value,
+        EvseManagerError.MREC5OverVoltage.value,
+        EvseManagerError.VoltagePlausibilityFault.value,
     }
 )
 

@@ -37,6 +37,10 @@ from .states import State, Trigger
 
 _UNSET = object()
 
+# ErrorHandling.cpp: raise_overcurrent_error and raise_internal_error are High severity;
+# MREC9 and PowermeterTransactionStartFailed are Medium.
+_HIGH_SEVERITY = frozenset({EvseManagerError.MREC4OverCurrentFailure, EvseManagerError.Internal})
+
 
 @dataclass(frozen=True, kw_only=True)
 class KernelConfig:
@@ -49,7 +53,6 @@ class KernelConfig:
     module_uuid: str = "evse_manager"
     max_current_A: float | None = None
     nominal_voltage_V: float = 230.0
-    overvoltage_V: float = 275.0
     auth_timeout_s: float | None = 60.0
     free_charging: bool = False
     raise_mrec9: bool = False
@@ -63,6 +66,15 @@ class KernelConfig:
     phase_switch_s: float = 10.0
     overcurrent_s: float = 7.0
     pwm_update_s: float = 5.0
+    # IECStateMachine.hpp power_off_under_load_in_c1_timeout: after PWM off in C, the relays
+    # stay permitted until the EV goes to B or this passes (IEC 61851-1 Table A.6 seq. 10.2).
+    power_off_under_load_in_c1_timeout_s: float = 6.0
+    # EvseManager manifest: lock the socket in CP state B too (IEC 61851-1 D.6.5).
+    lock_connector_in_state_b: bool = True
+    # IECStateMachine.hpp unlock_in_state_f_timeout: a lock held in CP F opens after this.
+    unlock_in_state_f_timeout_s: float = 5.0
+    # EvseManager manifest: F for this long when a fault arrives during an EVSE pause.
+    state_F_after_fault_ms: int = 300
 
 
 class KernelCore:
@@ -101,6 +113,7 @@ class KernelCore:
     _signalled_at: float
     _overcurrent_since: float | None
     _trigger: Trigger | None
+    _fault_seen: bool = False  # a fatal error was active at the end of the last step
 
     @property
     def enabled(self) -> bool:
@@ -139,9 +152,7 @@ class KernelCore:
         self._set_var("errors", self._errors.active())
 
     def _raise_own(self, error: EvseManagerError, message: str) -> None:
-        severity = (
-            Severity.High if error is EvseManagerError.MREC4OverCurrentFailure else Severity.Medium
-        )
+        severity = Severity.High if error in _HIGH_SEVERITY else Severity.Medium
         raised = self._errors.raise_error(
             Error(type=error.value, message=message or error.name, severity=severity)
         )

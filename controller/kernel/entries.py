@@ -20,9 +20,11 @@ from .bookkeeping import BookkeepingMixin
 from .output import OutputMixin
 from .states import State, Trigger
 
+# evse_managerImpl.cpp ready(): the token EVerest authorizes free-service plug-ins with.
 FREE_TOKEN = ProvidedIdToken(
-    id_token=IdToken(value="FREE", type=IdTokenType.NoAuthorization),
+    id_token=IdToken(value="FREESERVICE", type=IdTokenType.Local),
     authorization_type=AuthorizationType.RFID,
+    prevalidated=True,
 )
 
 
@@ -67,6 +69,8 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
     def _enter_StoppingCharging(self, trigger: Trigger) -> None:
         self._emit(SessionEventEnum.StoppingCharging)
         self._deadlines["stopping"] = self._now() + self.config.stopping_timeout_s
+        timeout = self.config.power_off_under_load_in_c1_timeout_s
+        self._deadlines["c1_power_off"] = self._now() + timeout
 
     def _enter_ChargingPausedEV(self, trigger: Trigger) -> None:
         self._emit(
@@ -91,6 +95,7 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
 
 _STATE_DEADLINES: dict[State, tuple[str, ...]] = {
     State.PrepareCharging: ("wakeup", "wakeup_f_end", "wakeup_x1_end", "wakeup_pause"),
-    State.StoppingCharging: ("stopping",),
+    State.StoppingCharging: ("stopping", "c1_power_off"),
+    State.ChargingPausedEVSE: ("fault_f_end",),
     State.SwitchPhases: ("phase_switch",),
 }

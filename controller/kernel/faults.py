@@ -52,20 +52,16 @@ class ActiveErrors:
         """Charging is impossible while this is true."""
         return bool(self.fatal)
 
-    @property
-    def emergency(self) -> bool:
-        """A high-severity error: PWM off and relays open at once."""
-        return any(e.severity is Severity.High for e in self.fatal)
-
     def active(self) -> list[Error]:
         """All active errors, with Inoperative first when it applies."""
         errors = sorted(self._errors.values(), key=lambda e: e.key)
         if self.inoperative:
             causes = ", ".join(e.type for e in self.fatal)
+            # ErrorHandling.cpp raise_inoperative_error: Inoperative is always High.
             inoperative = Error(
                 type=EvseManagerError.Inoperative.value,
                 message=f"Charging is not possible: {causes}",
-                severity=Severity.High if self.emergency else Severity.Medium,
+                severity=Severity.High,
             )
             errors.insert(0, inoperative)
         return errors

@@ -7,6 +7,7 @@ and where it leads is decided only by the transition table in ``transitions.py``
 
 from __future__ import annotations
 
+from ..everest import PauseChargingEVSEReason
 from .effects import StartMeterTransaction
 from .entries import EntriesMixin
 from .pwm import MIN_CURRENT_A
@@ -44,11 +45,13 @@ class GuardsMixin(EntriesMixin):
     def _guard_WaitingForAuthentication(self) -> Trigger | None:
         if not self._status.cp.plugged:
             return Trigger.UNPLUG
-        if self._plugin_timed_out or self._meter_start_failed or self._errors.inoperative:
+        if self._meter_start_failed or self._errors.inoperative:
             return Trigger.AUTH_FAILED
         if self._transaction is not None:
             return Trigger.TRANSACTION_STARTED
-        if self._auth is not None and not self._meter_start_pending:
+        # Charger.cpp WaitingForAuthentication: a plug-in timeout (deauthorize_internal)
+        # only emits PluginTimeout and keeps waiting; a socket without a PP reading waits.
+        if self._auth is not None and not self._meter_start_pending and not self._cable_unknown():
             self._meter_start_pending = True
             self._effects.append(StartMeterTransaction(self._session_id()))
         return None
@@ -62,13 +65,17 @@ class GuardsMixin(EntriesMixin):
         )
 
     def _guard_PrepareCharging(self) -> Trigger | None:
+        # Charger.cpp PrepareCharging: only a fatal error stops here; without power it waits
+        # silently, and a user pause takes effect in Charging, once the EV asks for power.
         if self._stop_wanted():
             return Trigger.STOP
-        if self.pause_reasons():
+        if self._errors.inoperative:
             return Trigger.EVSE_PAUSE
         if self._phase_switch_wanted():
             return Trigger.SWITCH_PHASES
-        if self._status.cp.requests_power and self._signalled_A >= MIN_CURRENT_A:
+        if self._signalled_A < MIN_CURRENT_A:
+            return None
+        if self._status.cp.requests_power:
             return Trigger.EV_REQUESTS_POWER
         if self._due("wakeup_pause"):
             return Trigger.WAKEUP_TIMEOUT
@@ -98,7 +105,9 @@ class GuardsMixin(EntriesMixin):
     def _guard_ChargingPausedEV(self) -> Trigger | None:
         if self._stop_wanted():
             return Trigger.STOP
-        if self.pause_reasons():
+        # Charger.cpp ChargingPausedEV: no power -> ChargingPausedEVSE; a user pause waits
+        # until the EV asks for power (then Charging stops it).
+        if self.pause_reasons() - {PauseChargingEVSEReason.UserPause}:
             return Trigger.EVSE_PAUSE
         if self._phase_switch_wanted():
             return Trigger.SWITCH_PHASES

@@ -40,7 +40,8 @@ class EnergyLimits:
     def allowed_current(self, phases: int, ampacity: Ampacity, now: float) -> float:
         """Per-phase current the EV may draw now (0 means no power)."""
         limit = self.local_max_A
-        cable = ampacity.limit(phases)
+        # IECStateMachine.cpp set_pp_ampacity: 63 A or 70 A by the hardware's phase count.
+        cable = ampacity.limit(self.hw.max_phase_count_import)
         if cable is not None:
             limit = min(limit, cable)
         if self.enforced is not None:

@@ -198,7 +198,8 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def next_deadline(self) -> float | None:
         """Earliest monotonic time at which ``tick`` has something to do."""
-        times = list(self._deadlines.values())
+        # A deadline already past has had its tick; only new facts can change things now.
+        times = [t for t in self._deadlines.values() if t > self._now()]
         if self._limits.expires_at is not None and not self._limits.expired(self._now()):
             times.append(self._limits.expires_at)
         return min(times) if times else None
@@ -208,6 +209,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
     def on_charger_status(self, status: ChargerStatus) -> None:
         """A poll of the charge controller."""
         previous = self._status
+        self._note_cp_f(status.cp is CpState.F)
         if status.cp is CpState.F:
             # While the EVSE drives -12 V it cannot see the EV: keep the last EV state.
             status = replace(status, cp=previous.cp)
@@ -227,7 +229,6 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """A meter sample: the billing value every event carries."""
         self._meter = sample
         self._set_var("powermeter", sample)
-        self._check_voltage(sample)
         self._check_overcurrent(sample)
         self._step()
 
@@ -316,19 +317,24 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._step()
 
     def withdraw_authorization(self) -> None:
-        """Authorization is no longer valid (e.g. the connection timeout ran out)."""
+        """Authorization is no longer valid (e.g. the connection timeout ran out).
+
+        Charger.cpp deauthorize_internal: Deauthorized for any session; before charging,
+        an unauthorized session gets PluginTimeout and keeps waiting for authorization,
+        an authorized one loses it (and ends if no EV is plugged in).
+        """
         self._deadlines.pop("auth_timeout", None)
         if self._session is None:
             return
-        if self._auth is None:
-            if self._status.cp.plugged and self.state is State.WaitingForAuthentication:
-                self._plugin_timeout()
-            self._step()
-            return
-        self._auth = None
         self._emit(SessionEventEnum.Deauthorized, authorization_event=self._auth_event())
-        if self._transaction is None and not self._status.cp.plugged:
-            self._end_session()
+        before_charging = (State.Disabled, State.Idle, State.WaitingForAuthentication)
+        if self.state in before_charging and self._transaction is None:
+            if self._auth is None:
+                self._plugin_timeout()
+            else:
+                self._auth = None
+                if not self._status.cp.plugged:
+                    self._end_session()
         self._step()
 
     def reserve(self, reservation_id: int) -> bool:
@@ -348,16 +354,20 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._end_reservation()
 
     def pause_charging(self) -> bool:
-        """Pause by the EVSE (UserPause); only with an open transaction."""
-        if self._transaction is None or self._stop is not None:
+        """Pause by the EVSE (UserPause); true whenever a transaction is open.
+
+        Charger.cpp pause_charging only sets flag_paused_by_evse: in PrepareCharging and
+        during an EV pause it takes effect when the EV asks for power.
+        """
+        if self._transaction is None:
             return False
         self._user_pause = True
         self._step()
         return True
 
     def resume_charging(self) -> bool:
-        """End a pause by the EVSE; an EV's own pause cannot be ended from here."""
-        if self._transaction is None or not self._user_pause:
+        """End a pause by the EVSE; true whenever a transaction is open (Charger.cpp)."""
+        if self._transaction is None:
             return False
         self._user_pause = False
         self._step()
@@ -418,6 +428,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def _step(self) -> None:
         """Follow triggers until the state is stable, then refresh derived variables."""
+        start_state = self.state
         for _ in range(MAX_STEPS):
             trigger = self._guard()
             if trigger is None:
@@ -427,6 +438,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
             self._raise_own(
                 EvseManagerError.Internal, f"state machine does not settle ({self.state})"
             )
+        self._update_fault_f(start_state)
         self._after_step()
 
     def _transition(self, trigger: Trigger) -> None:

@@ -2,12 +2,20 @@
 
 Split out of ``machine.py`` so the level-based charger output (CP mode, PWM current,
 contactor permission, lock), the signalled-current rate limit and the meter-based
-over-voltage/over-current checks can be read apart from the state transitions.
+over-current check can be read apart from the state transitions. There is no AC
+over-voltage check: EvseManager raises MREC5 only from its DC over-voltage monitor.
 """
 
 from __future__ import annotations
 
-from ..everest import EvseManagerError, PauseChargingEVSEReason, Powermeter
+from ..everest import (
+    Ampacity,
+    ConnectorType,
+    CpState,
+    EvseManagerError,
+    PauseChargingEVSEReason,
+    Powermeter,
+)
 from ..ports import ChargerOutput, CpMode
 from .core import KernelCore
 from .pwm import MIN_CURRENT_A, duty_cycle
@@ -32,27 +40,44 @@ class OutputMixin(KernelCore):
         """What the charge controller must do now (level-based; the port diffs it)."""
         cp = self._cp_mode()
         current = self._signalled_A if cp is CpMode.PWM else 0.0
-        allow = (
-            self.state is State.Charging
-            and cp is CpMode.PWM
-            and self._status.cp.requests_power
-            and not self._errors.inoperative
-        )
         return ChargerOutput(
             enabled=self.enabled,
             cp=cp,
             duty_cycle=duty_cycle(current) if cp is CpMode.PWM else 100.0,
             current_A=current,
-            allow_power=allow,
+            allow_power=self._allow_power(cp),
             phases=self._phases,
             locked=self._locked(),
             overcurrent_limit_A=current,
         )
 
+    def _allow_power(self, cp: CpMode) -> bool:
+        """Contactor permission: never opened under load unless a fault or timeout forces it.
+
+        EVerest's Charger.cpp turns PWM off (X1) in StoppingCharging but withdraws power
+        only on a fatal error (emergency_shutdown/error_shutdown); IECStateMachine.cpp
+        state_machine (case C, X2->C1) then keeps the relays until the EV goes to B or
+        ``power_off_under_load_in_c1_timeout`` (6 s) passes. Relays are never closed there.
+        """
+        if self._errors.inoperative or not self._status.cp.requests_power:
+            return False
+        if self.state is State.Charging:
+            return cp is CpMode.PWM
+        return (
+            self.state is State.StoppingCharging
+            and self._status.relays_on
+            and not self._due("c1_power_off")
+        )
+
     def _cp_mode(self) -> CpMode:
-        if not self.enabled or self.state is State.Disabled or self._errors.emergency:
+        """Charger.cpp: F in Disabled and in Idle with a fatal error; otherwise errors only
+        turn PWM off (emergency_shutdown -> X1), except the short F of a fault arriving
+        during an EVSE pause (ChargingPausedEVSE, ``state_F_after_fault_ms``)."""
+        if not self.enabled or self.state is State.Disabled:
             return CpMode.F
         if self.state is State.Idle and self._errors.inoperative:
+            return CpMode.F
+        if "fault_f_end" in self._deadlines and not self._due("fault_f_end"):
             return CpMode.F
         if "wakeup_f_end" in self._deadlines:
             return CpMode.F
@@ -64,12 +89,50 @@ class OutputMixin(KernelCore):
         return CpMode.X1
 
     def _locked(self) -> bool:
-        if not self._info.has_lock or self._unlock_requested:
+        """IECStateMachine.cpp check_connector_lock: locked while the relays are on, and in
+        C/D (B too with ``lock_connector_in_state_b``) unless force-unlocked; A, E unlock."""
+        if not self._info.has_lock:
             return False
-        return self._transaction is not None and self._status.cp.plugged
+        if self._status.relays_on:
+            return True
+        if self._unlock_requested or self._due("unlock_in_f"):
+            return False
+        cp = self._status.cp
+        return cp.requests_power or (cp is CpState.B and self.config.lock_connector_in_state_b)
+
+    def _note_cp_f(self, in_f: bool) -> None:
+        """IECStateMachine.cpp case F: timeout_unlock_state_F runs while the board reads F."""
+        if not in_f:
+            self._deadlines.pop("unlock_in_f", None)
+        elif "unlock_in_f" not in self._deadlines:
+            timeout = self.config.unlock_in_state_f_timeout_s
+            self._deadlines["unlock_in_f"] = self._now() + timeout
+
+    def _update_fault_f(self, start_state: State) -> None:
+        """Charger.cpp ChargingPausedEVSE: a fatal error that arrives during the pause
+        (entered_fatal_error_state) gives F for ``state_F_after_fault_ms``, then X1."""
+        fatal = self._errors.inoperative
+        arrived_in_pause = start_state is State.ChargingPausedEVSE is self.state
+        f_ms = self.config.state_F_after_fault_ms
+        if fatal and not self._fault_seen and arrived_in_pause and f_ms > 0:
+            self._deadlines["fault_f_end"] = self._now() + f_ms / 1000.0
+        self._fault_seen = fatal
 
     def _allowed_current(self) -> float:
-        return self._limits.allowed_current(self._phases, self._status.pp_ampacity, self._now())
+        return self._limits.allowed_current(self._phases, self._cable_ampacity(), self._now())
+
+    def _cable_ampacity(self) -> Ampacity:
+        """Charger.cpp get_max_current_internal: the PP rating limits only a Type 2 socket,
+        and only outside Idle (max_current_cable is reset there)."""
+        socket = self._info.capabilities.connector_type is ConnectorType.IEC62196Type2Socket
+        if not socket or self.state is State.Idle:
+            return Ampacity.None_
+        return self._status.pp_ampacity
+
+    def _cable_unknown(self) -> bool:
+        """Charger.cpp WaitingForAuthentication: a socket waits until PP is reported."""
+        socket = self._info.capabilities.connector_type is ConnectorType.IEC62196Type2Socket
+        return socket and self._status.pp_ampacity is Ampacity.None_
 
     def _update_signalled_current(self) -> None:
         """New current limits apply at once when lower, at most every 5 s when higher."""
@@ -89,14 +152,6 @@ class OutputMixin(KernelCore):
         self._deadlines.pop("pwm_update", None)
         self._signalled_A = target
         self._signalled_at = self._now()
-
-    def _check_voltage(self, sample: Powermeter) -> None:
-        voltage = sample.voltage_V
-        if voltage is None:
-            return
-        phases = [v for v in (voltage.L1, voltage.L2, voltage.L3) if v is not None]
-        if phases and max(phases) > self.config.overvoltage_V:
-            self._raise_own(EvseManagerError.MREC5OverVoltage, f"{max(phases):.1f} V")
 
     def _check_overcurrent(self, sample: Powermeter) -> None:
         """MREC4: any phase above (signalled + 0.5 A) * 1.1 for 7 s while charging."""

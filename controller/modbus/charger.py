@@ -162,7 +162,11 @@ class ModbusCharger:
             min_phase_count_export=1 if switching else phases,
             supports_changing_phases_during_charging=switching,
             supports_cp_state_E=caps.supports_cp_state_E,
-            connector_type=ConnectorType.IEC62196Type2Socket,
+            # A socket reports the cable's PP rating; a map without one is a tethered cable
+            # (EVerest's Charger waits for PP on a socket before charging).
+            connector_type=ConnectorType.IEC62196Type2Socket
+            if self.device.has("pp_ampacity")
+            else ConnectorType.IEC62196Type2Cable,
         )
 
     # ------------------------------------------------------------------ status

@@ -34,21 +34,42 @@ async def test_rejected_token_does_nothing(rig):
     assert rig.manager.state is State.WaitingForAuthentication
 
 
-async def test_plugin_timeout_waits_for_unplug(rig):
+async def test_plugin_timeout_keeps_waiting_for_authorization(rig):
+    """Charger.cpp deauthorize_internal (called by withdraw_authorization when the Auth
+    module's connection timeout runs out): Deauthorized, then PluginTimeout, and the
+    session keeps waiting in WaitingForAuthentication; a later authorization charges."""
     rig.station.plug_in()
+    rig.station.draw_power(16.0, 3)
     await rig.poll()
     rig.take_events()
     await rig.advance(59)
     assert rig.take_events() == []
     await rig.advance(1)
-    assert rig.take_events() == ["PluginTimeout"]
-    assert rig.manager.state is State.Finished
-    await rig.authorize()  # too late: needs a replug
-    assert rig.take_events() == []
+    assert rig.take_events() == ["Deauthorized", "PluginTimeout"]
+    assert rig.manager.state is State.WaitingForAuthentication
+    await rig.advance(120, step=10)
+    assert rig.take_events() == []  # the timeout fires once
+    await rig.authorize()
+    await rig.poll()
+    assert rig.take_events() == [
+        "Authorized",
+        "TransactionStarted",
+        "PrepareCharging",
+        "ChargingStarted",
+    ]
+
+
+async def test_withdraw_authorization_while_waiting_keeps_session(rig):
+    """Charger.cpp deauthorize_internal: not authorized yet -> PluginTimeout, return."""
+    rig.station.plug_in()
+    await rig.poll()
+    rig.take_events()
+    await rig.manager.withdraw_authorization()
+    assert rig.take_events() == ["Deauthorized", "PluginTimeout"]
+    assert rig.manager.state is State.WaitingForAuthentication
     rig.station.unplug()
     await rig.poll()
     assert rig.take_events() == ["SessionFinished"]
-    assert rig.manager.state is State.Idle
 
 
 async def test_plugin_timeout_raises_mrec9_when_configured(tmp_path):
@@ -95,6 +116,23 @@ async def test_second_authorization_ignored(rig):
     rig.take_events()
     await rig.authorize()
     assert rig.take_events() == []
+
+
+async def test_free_charging_token_is_everests(tmp_path):
+    """evse_managerImpl.cpp ready(): FREESERVICE / Local, RFID, prevalidated."""
+    rig = await make_rig(tmp_path, KernelConfig(free_charging=True))
+    try:
+        rig.station.plug_in()
+        await rig.poll()
+        (started,) = rig.event_payloads("TransactionStarted")
+        assert started.to_json()["transaction_started"]["id_tag"] == {
+            "id_token": {"value": "FREESERVICE", "type": "Local"},
+            "authorization_type": "RFID",
+            "prevalidated": True,
+        }
+    finally:
+        await rig.manager.stop()
+        rig.store.close()
 
 
 async def test_free_charging_authorizes_every_plug_in(tmp_path):

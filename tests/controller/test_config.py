@@ -211,3 +211,14 @@ def test_energy_grid_input_mistakes(tmp_path, text, message):
         _config(text, tmp_path)
     assert message in str(err.value)
     assert "evse.yaml" in str(err.value)
+
+
+def test_lock_connector_in_state_b_defaults_true_like_everest(tmp_path):
+    """EvseManager manifest.yaml: lock_connector_in_state_b, boolean, default true."""
+    (garage,) = _config(VALID, tmp_path).connectors
+    assert garage.kernel.lock_connector_in_state_b is True
+    text = VALID + "    lock_connector_in_state_b: false\n"
+    (garage,) = _config(text, tmp_path).connectors
+    assert garage.kernel.lock_connector_in_state_b is False
+    with pytest.raises(ConfigError, match="lock_connector_in_state_b"):
+        _config(VALID + "    lock_connector_in_state_b: maybe\n", tmp_path)

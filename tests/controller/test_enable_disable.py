@@ -87,14 +87,18 @@ async def test_get_evse(rig):
 
 
 async def test_pause_resume_return_values(rig):
+    """Charger.cpp pause_charging/resume_charging: true whenever a transaction is open."""
     assert await rig.manager.pause_charging() is False  # no transaction
+    assert await rig.manager.resume_charging() is False
     await rig.start_charging()
-    assert await rig.manager.resume_charging() is False  # not paused by the EVSE
+    assert await rig.manager.resume_charging() is True  # not paused: nothing changes
+    assert rig.manager.state is State.Charging
     rig.station.pause()
     await rig.poll()
-    assert await rig.manager.resume_charging() is False  # an EV pause cannot be resumed
+    assert await rig.manager.resume_charging() is True  # an EV pause stays an EV pause
+    assert rig.manager.state is State.ChargingPausedEV
     assert await rig.manager.pause_charging() is True
     assert await rig.manager.pause_charging() is True  # already paused
-    assert rig.manager.state is State.ChargingPausedEVSE
+    assert rig.manager.state is State.ChargingPausedEV  # takes effect when the EV moves
     assert await rig.manager.resume_charging() is True
-    assert rig.manager.state is State.PrepareCharging  # waits for the EV, which is in B
+    assert rig.manager.state is State.ChargingPausedEV

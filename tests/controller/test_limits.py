@@ -4,6 +4,7 @@ import pytest
 
 from controller.kernel.pwm import duty_cycle
 from controller.kernel.states import State
+from controller.ports import CpMode
 
 from .conftest import limits
 
@@ -69,13 +70,21 @@ async def test_limit_expiry_pauses(rig):
     assert rig.manager.vars()["limits"].max_current == 0
 
 
-async def test_no_energy_before_charging_goes_to_paused_evse(rig):
+async def test_no_energy_before_charging_waits_in_prepare_charging(rig):
+    """Charger.cpp PrepareCharging: "For AC BC: it is ok to wait here" without power."""
     await rig.manager.set_enforced_limits(limits(amps=0))
     rig.take_events()
     rig.station.plug_in()
+    rig.station.draw_power(16.0, 3)
     await rig.poll()
     await rig.authorize()
-    assert rig.take_events()[-3:] == ["PrepareCharging", "StoppingCharging", "ChargingPausedEVSE"]
+    await rig.advance(20, step=5)
+    assert rig.take_events()[-2:] == ["TransactionStarted", "PrepareCharging"]
+    assert rig.manager.state is State.PrepareCharging
+    assert rig.station.output.cp is CpMode.X1
+    await rig.manager.set_enforced_limits(limits(amps=16))
+    await rig.poll()
+    assert rig.take_events() == ["ChargingStarted"]
 
 
 async def test_cable_ampacity_caps_current(rig):
