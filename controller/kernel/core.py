@@ -14,6 +14,7 @@ from typing import Any
 
 from ..clock import Clock, rfc3339
 from ..everest import (
+    Ampacity,
     ConnectorTypeEnum,
     Error,
     EvseManagerError,
@@ -114,6 +115,7 @@ class KernelCore:
     _overcurrent_since: float | None
     _trigger: Trigger | None
     _fault_seen: bool = False  # a fatal error was active at the end of the last step
+    _cable: Ampacity = Ampacity.None_  # the PP rating read since plug-in
 
     @property
     def enabled(self) -> bool:

@@ -210,6 +210,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """A poll of the charge controller."""
         previous = self._status
         self._note_cp_f(status.cp is CpState.F)
+        self._note_pp(status)
         if status.cp is CpState.F:
             # While the EVSE drives -12 V it cannot see the EV: keep the last EV state.
             status = replace(status, cp=previous.cp)

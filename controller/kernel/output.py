@@ -16,7 +16,7 @@ from ..everest import (
     PauseChargingEVSEReason,
     Powermeter,
 )
-from ..ports import ChargerOutput, CpMode
+from ..ports import ChargerOutput, ChargerStatus, CpMode
 from .core import KernelCore
 from .pwm import MIN_CURRENT_A, duty_cycle
 from .states import State
@@ -124,15 +124,28 @@ class OutputMixin(KernelCore):
     def _cable_ampacity(self) -> Ampacity:
         """Charger.cpp get_max_current_internal: the PP rating limits only a Type 2 socket,
         and only outside Idle (max_current_cable is reset there)."""
-        socket = self._info.capabilities.connector_type is ConnectorType.IEC62196Type2Socket
-        if not socket or self.state is State.Idle:
+        if not self._is_socket() or self.state is State.Idle:
             return Ampacity.None_
-        return self._status.pp_ampacity
+        return self._pp()
 
     def _cable_unknown(self) -> bool:
         """Charger.cpp WaitingForAuthentication: a socket waits until PP is reported."""
-        socket = self._info.capabilities.connector_type is ConnectorType.IEC62196Type2Socket
-        return socket and self._status.pp_ampacity is Ampacity.None_
+        return self._is_socket() and self._pp() is Ampacity.None_
+
+    def _pp(self) -> Ampacity:
+        """The PP rating read since plug-in (or the current reading before any)."""
+        return self._status.pp_ampacity if self._cable is Ampacity.None_ else self._cable
+
+    def _is_socket(self) -> bool:
+        return self._info.capabilities.connector_type is ConnectorType.IEC62196Type2Socket
+
+    def _note_pp(self, status: ChargerStatus) -> None:
+        """Charger.cpp keeps max_current_cable once read until the EV leaves: a PP reading
+        that drops out mid-session does not lift the cable's limit."""
+        if not status.cp.plugged:
+            self._cable = Ampacity.None_
+        elif status.pp_ampacity is not Ampacity.None_:
+            self._cable = status.pp_ampacity
 
     def _update_signalled_current(self) -> None:
         """New current limits apply at once when lower, at most every 5 s when higher."""

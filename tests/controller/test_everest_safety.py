@@ -319,3 +319,14 @@ def test_lock_held_in_f_opens_after_5_s():
     clock.advance(0.1)
     kernel.tick()
     assert kernel.output().locked is False
+
+
+async def test_pp_rating_is_kept_when_the_reading_drops_out(rig):
+    """Charger.cpp: max_current_cable is read once and kept until Idle; a reading that
+    drops to None mid-session must not lift the cable's 13 A limit."""
+    rig.station.ampacity = Ampacity.A_13
+    await rig.start_charging()
+    assert rig.station.output.current_A == 13.0
+    rig.station.ampacity = Ampacity.None_
+    await rig.advance(10, step=5)
+    assert rig.station.output.current_A == 13.0
