@@ -116,6 +116,7 @@ class KernelCore:
     _trigger: Trigger | None
     _fault_seen: bool = False  # a fatal error was active at the end of the last step
     _cable: Ampacity = Ampacity.None_  # the PP rating read since plug-in
+    _ticked_at: float = float("-inf")  # when tick() last ran
 
     @property
     def enabled(self) -> bool:

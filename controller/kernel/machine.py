@@ -198,8 +198,9 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def next_deadline(self) -> float | None:
         """Earliest monotonic time at which ``tick`` has something to do."""
-        # A deadline already past has had its tick; only new facts can change things now.
-        times = [t for t in self._deadlines.values() if t > self._now()]
+        # A deadline the last tick already saw due stays until new facts change things:
+        # it must not make the runner tick (and poll) again at once, over and over.
+        times = [t for t in self._deadlines.values() if t > self._ticked_at]
         if self._limits.expires_at is not None and not self._limits.expired(self._now()):
             times.append(self._limits.expires_at)
         return min(times) if times else None
@@ -264,6 +265,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def tick(self) -> None:
         """Time passed: expire deadlines and limits."""
+        self._ticked_at = self._now()
         self._check_auth_timeout()
         self._step()
 

@@ -330,3 +330,23 @@ async def test_pp_rating_is_kept_when_the_reading_drops_out(rig):
     rig.station.ampacity = Ampacity.None_
     await rig.advance(10, step=5)
     assert rig.station.output.current_A == 13.0
+
+
+def test_a_held_deadline_does_not_make_the_runner_spin():
+    """While the relays stay on after the 6 s power-off (a stuck contactor), the expired
+    deadline must not be reported again: the runner would tick and poll without pause."""
+    kernel, clock = _kernel(KernelConfig(auth_timeout_s=None, free_charging=True))
+    kernel.on_charger_status(ChargerStatus(cp=CpState.C, relays_on=True))
+    kernel.on_meter_transaction_started(True)
+    kernel.on_charger_status(ChargerStatus(cp=CpState.C, relays_on=True))
+    assert kernel.state is State.Charging
+    kernel.pause_charging()
+    assert kernel.state is State.StoppingCharging
+    deadline = kernel.next_deadline()
+    assert deadline == clock.monotonic() + 6.0
+    clock.advance(6.0)
+    assert kernel.next_deadline() == deadline  # due, not yet ticked: tick now
+    kernel.tick()
+    assert kernel.output().allow_power is False
+    later = kernel.next_deadline()
+    assert later == clock.monotonic() + 14.0  # the 20 s stopping timeout
