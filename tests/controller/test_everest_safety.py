@@ -350,3 +350,16 @@ def test_a_held_deadline_does_not_make_the_runner_spin():
     assert kernel.output().allow_power is False
     later = kernel.next_deadline()
     assert later == clock.monotonic() + 14.0  # the 20 s stopping timeout
+
+
+async def test_force_unlock_waits_for_the_relays(rig):
+    """IECStateMachine.cpp connector_force_unlock/check_connector_lock: the lock stays
+    while relais_on and opens when the relays do (here: the 6 s power-off in C)."""
+    await rig.start_charging()
+    rig.station.ev.fixed_current_A = 16.0
+    assert await rig.manager.force_unlock(1) is True
+    assert rig.station.relays_on()
+    assert rig.station.output.locked is True
+    await rig.advance(6, step=1)
+    assert not rig.station.relays_on()
+    assert rig.station.output.locked is False

@@ -69,7 +69,9 @@ async def test_stop_button_on_the_charger_stops_locally(rig):
     assert payload["reason"] == "Local"
 
 
-async def test_lock_follows_transaction_and_force_unlock(rig):
+async def test_force_unlock_stops_and_unlocks(rig):
+    """evse_managerImpl.cpp handle_force_unlock: cancel_transaction(UnlockCommand), then
+    IECStateMachine.cpp connector_force_unlock (the EV left C with PWM off: relays open)."""
     await rig.start_charging()
     assert rig.station.output.locked is True
     rig.take_events()
