@@ -182,6 +182,7 @@ def hass_process(socket_enabled, tmp_path: Path) -> Iterator[Hass]:
     folder = _unpack(_build_release(tmp_path), config)
     assert not [p for p in folder.rglob("*") if p.is_symlink()], "the zip must hold real files"
     assert (folder / "controller" / "manager.py").is_file()
+    assert (folder / "brand" / "icon.png").is_file()  # Home Assistant 2026.3+ shows it
     _pristine_venv(tmp_path)
     port = _free_port()
     (config / "configuration.yaml").write_text(_configuration(port))

@@ -6,7 +6,12 @@ rules it applies to these files are restated from its source, home-assistant/cor
 ``validate_translation_value``, ``gen_strings_schema``, ``gen_data_entry_schema``) and
 ``script/hassfest/services.py`` (``CUSTOM_INTEGRATION_SERVICES_SCHEMA``: ``exists`` for
 ``example``/``default``, ``selector.validate_selector``), read at core commits 00a70521 and
-01a7395c. Only the parts that apply to this integration's files are restated.
+01a7395c, and ``script/hassfest/manifest.py`` (``CUSTOM_INTEGRATION_MANIFEST_SCHEMA``,
+``sort_manifest``) at 7d56dcb0. The HACS action's file rules come from hacs/integration
+``custom_components/hacs/utils/validate.py`` (``HACS_MANIFEST_JSON_SCHEMA``,
+``INTEGRATION_MANIFEST_JSON_SCHEMA``); brand image sizes from the home-assistant/brands README
+(the ``brand/`` folder is read by Home Assistant 2026.3+, developer blog 2026-02-24).
+Only the parts that apply to this integration's files are restated.
 """
 
 from __future__ import annotations
@@ -20,11 +25,14 @@ from typing import Any
 import pytest
 import voluptuous as vol
 import yaml
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers import selector
+from PIL import Image
 from voluptuous.humanize import humanize_error
 
-INTEGRATION = Path(__file__).resolve().parents[2] / "custom_components" / "evse_manager"
+ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION = ROOT / "custom_components" / "evse_manager"
 
 # translations.py: [a-z0-9-_]+, no "__"/"--", not starting or ending with "-" or "_".
 RE_TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
@@ -247,3 +255,101 @@ def test_every_action_field_is_an_argument_of_its_command():
             continue  # simulate_ev: the integration's own action
         arguments = {field_key(str(k)) for k in COMMANDS[service].schema.schema}
         assert set(spec["fields"]) - {"config_entry_id"} == arguments, service
+
+
+def version(value: Any) -> str:
+    """manifest.py verify_version: a version AwesomeVersion can order (calver, semver, ...)."""
+    if (
+        not isinstance(value, str)
+        or AwesomeVersion(value).strategy is AwesomeVersionStrategy.UNKNOWN
+    ):
+        raise vol.Invalid(f"{value!r} is not a valid version")
+    return value
+
+
+# manifest.py: the keys a custom integration's manifest may have, and their types.
+MANIFEST = vol.Schema(
+    {
+        vol.Required("domain"): str,
+        vol.Required("name"): str,
+        vol.Optional("integration_type"): vol.In(
+            ["device", "entity", "hardware", "helper", "hub", "service", "system"]
+        ),
+        vol.Optional("config_flow"): bool,
+        vol.Required("documentation"): vol.All(vol.Url(), vol.Match(r"^https://")),
+        vol.Required("issue_tracker"): vol.Url(),  # optional for hassfest, required by HACS
+        vol.Optional("quality_scale"): vol.In(["internal", "silver", "gold", "platinum"]),
+        # Pinned PyPI distributions only: Home Assistant installs these for the user.
+        vol.Optional("requirements"): [vol.Match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9a-z.]*$")],
+        vol.Optional("dependencies"): [str],
+        vol.Optional("after_dependencies"): [str],
+        vol.Required("codeowners"): [vol.Match(r"^@")],
+        vol.Optional("loggers"): [str],
+        vol.Required("iot_class"): vol.In(
+            [
+                "assumed_state",
+                "calculated",
+                "cloud_polling",
+                "cloud_push",
+                "local_polling",
+                "local_push",
+            ]
+        ),
+        vol.Optional("single_config_entry"): bool,
+        vol.Required("version"): version,
+        vol.Optional("import_executor"): bool,
+    }
+)
+# hacs/utils/validate.py: HACS_MANIFEST_JSON_SCHEMA (extra keys are an error).
+HACS = vol.Schema(
+    {
+        vol.Optional("content_in_root"): bool,
+        vol.Optional("country"): vol.Any(str, [str]),
+        vol.Optional("filename"): str,
+        vol.Optional("hacs"): version,
+        vol.Optional("hide_default_branch"): bool,
+        vol.Optional("homeassistant"): version,
+        vol.Optional("persistent_directory"): str,
+        vol.Optional("render_readme"): bool,
+        vol.Optional("zip_release"): bool,
+        vol.Required("name"): str,
+    }
+)
+
+
+def test_manifest_passes_hassfest_and_hacs():
+    manifest = _load("manifest.json")
+    _check(MANIFEST, manifest, "manifest.json")
+    assert manifest["domain"] == INTEGRATION.name
+    keys = list(manifest)
+    assert keys == sorted(keys, key=lambda k: {"domain": ".domain", "name": ".name"}.get(k, k)), (
+        "manifest keys: domain, name, then alphabetical"
+    )
+
+
+def test_hacs_json_installs_the_release_zip():
+    hacs = json.loads((ROOT / "hacs.json").read_text())
+    _check(HACS, hacs, "hacs.json")
+    assert hacs["zip_release"] is True
+    assert hacs["filename"] == "evse_manager.zip"  # what scripts/release writes
+    assert AwesomeVersion(hacs["homeassistant"]) <= AwesomeVersion("2025.4.4")  # tested here
+    assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+
+
+@pytest.mark.parametrize(
+    ("name", "square", "shortest"),
+    [
+        ("icon.png", True, 256),
+        ("icon@2x.png", True, 512),
+        ("logo.png", False, 128),
+        ("logo@2x.png", False, 256),
+    ],
+)
+def test_brand_images(name, square, shortest):
+    """brands README: icons 256/512 px squares, logos landscape with that shortest side."""
+    with Image.open(INTEGRATION / "brand" / name) as image:
+        assert image.format == "PNG"
+        assert image.mode == "RGBA"  # transparent background
+        width, height = image.size
+        assert min(width, height) == shortest
+        assert (width == height) if square else (width > height)
