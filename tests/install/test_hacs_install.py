@@ -300,7 +300,7 @@ async def _onboard(hass: Hass, http: aiohttp.ClientSession) -> str:
 async def _add_simulator(http: aiohttp.ClientSession, token: str) -> str:
     """Settings -> Devices & services -> Add integration -> EVSE Manager -> Simulator."""
     flow = "/api/config/config_entries/flow"
-    menu = await _post(http, flow, token, json={"handler": DOMAIN, "show_advanced_options": False})
+    menu = await _post(http, flow, token, json={"handler": DOMAIN})
     assert menu["type"] == "menu", menu
     assert "simulator" in menu["menu_options"]
     form = await _post(http, f"{flow}/{menu['flow_id']}", token, json={"next_step_id": "simulator"})
