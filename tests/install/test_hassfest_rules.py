@@ -332,6 +332,9 @@ def test_hacs_json_installs_the_release_zip():
     _check(HACS, hacs, "hacs.json")
     assert hacs["zip_release"] is True
     assert hacs["filename"] == "evse_manager.zip"  # what scripts/release writes
+    # HACS installs the zip only for a release; "install the default branch" would copy the
+    # repository's folder, whose controller/ and modbus_maps/ are symlinks: not offered.
+    assert hacs["hide_default_branch"] is True
     assert AwesomeVersion(hacs["homeassistant"]) <= AwesomeVersion("2025.4.4")  # tested here
     assert (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
 
