@@ -363,8 +363,9 @@ def _our_problems(log: str) -> list[str]:
     for record in records:
         text = "\n".join(record)
         head = RECORD.match(record[0])
-        ours = (head is not None and head["logger"].startswith(OUR_LOGGERS)) or (
-            "custom_components/evse_manager" in text
+        ours = (head is not None and head["logger"].startswith(OUR_LOGGERS)) or any(
+            mark in text
+            for mark in ("custom_components/evse_manager", "integration 'evse_manager'")
         )
         bad = (head is not None and head["level"] in ("ERROR", "CRITICAL")) or (
             "Detected blocking call" in text or "Traceback" in text
