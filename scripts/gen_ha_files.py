@@ -1,8 +1,10 @@
 """Write the integration's strings.json, translations/en.json, services.yaml and icons.json.
 
 Entity names and enum states come from the controller's catalog and services from its
-command table, so the integration's text cannot drift from what the controller offers;
-tests/ha/test_static_files.py fails when a regenerated file would differ.
+command table (action field keys through the integration's ``field_key``), so the
+integration's text cannot drift from what the controller offers;
+tests/ha/test_diagnostics_and_files.py fails when a regenerated file would differ, and
+tests/install/test_hassfest_rules.py checks them against hassfest's rules.
 Run: .venv/bin/python scripts/gen_ha_files.py
 """
 
@@ -21,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 from controller.catalog import SELECT, SENSOR, entities, state_key  # noqa: E402
 from controller.commands import COMMANDS  # noqa: E402
 from controller.everest import EnableSource, EnableState, StopTransactionReason  # noqa: E402
+from custom_components.evse_manager.services import field_key  # noqa: E402
 
 INTEGRATION = ROOT / "custom_components" / "evse_manager"
 ENTRY_FIELD = {
@@ -37,13 +40,10 @@ def _field(
     example: Any = None,
     required: bool = True,
 ) -> dict[str, Any]:
-    return {
-        "name": name,
-        "description": description,
-        "selector": selector,
-        "example": example,
-        "required": required,
-    }
+    field = {"name": name, "description": description, "selector": selector, "required": required}
+    if example is not None:  # hassfest: example is a string/number/..., never null
+        field["example"] = example
+    return field
 
 
 def _setting(name: str, description: str, low: float, high: float, unit: str) -> dict[str, Any]:
@@ -184,7 +184,7 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             "Limits",
             "EnforcedLimits from an energy manager: uuid, valid_for (s, 0 = until "
             "replaced) and limits_root_side (ac_max_current_A, total_power_W, "
-            "ac_max_phase_count, each {value, source}).",
+            "ac_max_phase_count, each with a value and a source).",
             OBJECT,
             {
                 "uuid": "my_automation",
@@ -404,7 +404,7 @@ OPTIONS = {
                         "mqtt_port": "1883, or the broker's port.",
                         "mqtt_username": "If the broker requires a login.",
                         "mqtt_password": "If the broker requires a login.",
-                        "mqtt_base_topic": "Topics are <base>/evse/<variable>.",
+                        "mqtt_base_topic": "Topics are this, then /evse/ and the variable name.",
                         "mqtt_discovery": "Only for another Home Assistant: this one already "
                         "has the entities.",
                     },
@@ -484,7 +484,7 @@ def strings() -> dict[str, Any]:
         title, description = SERVICE_TEXT[name]
         fields = {"config_entry_id": ENTRY_FIELD}
         for key, f in FIELDS.get(name, {}).items():
-            fields[key] = {"name": f["name"], "description": f["description"]}
+            fields[field_key(key)] = {"name": f["name"], "description": f["description"]}
         services[name] = {"name": title, "description": description, "fields": fields}
     return {
         "config": CONFIG,
@@ -506,10 +506,8 @@ def services_yaml() -> dict[str, Any]:
             }
         }
         for key, f in FIELDS.get(name, {}).items():
-            fields[key] = {
-                "required": f["required"],
-                "example": f["example"],
-                "selector": f["selector"],
+            fields[field_key(key)] = {
+                k: f[k] for k in ("required", "example", "selector") if k in f
             }
         out[name] = {"fields": fields}
     return out

@@ -247,9 +247,12 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             if error is None:
                 await self.async_set_unique_id(serial or _address(data))
                 self._abort_if_unique_id_mismatch(reason="another_device")
-                return self.async_update_reload_and_abort(
+                # The entry's update listener reloads it: async_update_reload_and_abort
+                # would reload a second time (deprecated with a listener since 2026.6).
+                self.hass.config_entries.async_update_entry(
                     entry, title=user_input[CONF_NAME], data=data
                 )
+                return self.async_abort(reason="reconfigure_successful")
             errors["base"] = error
         chargers, meters = await self._map_lists()
         values = user_input or form_values(entry.title, entry.data)

@@ -35,6 +35,21 @@ SIMULATE_SCHEMA = vol.Schema(
 )
 
 
+def field_key(argument: str) -> str:
+    """The action field for a command argument: ``min_current_A`` -> ``min_current_a``.
+
+    Home Assistant's field keys are translation keys (``[a-z0-9-_]``, hassfest); the
+    controller's arguments (shared with MQTT and HTTP) keep their unit suffix. This is the one
+    mapping: scripts/gen_ha_files.py writes services.yaml and strings.json with it.
+    """
+    return argument.lower()
+
+
+def _arguments(name: str) -> dict[str, str]:
+    """Field key -> the command's argument name, for every argument of command ``name``."""
+    return {field_key(str(key)): str(key) for key in COMMANDS[name].schema.schema}
+
+
 def async_setup_services(hass: HomeAssistant) -> None:
     """Register every command as ``evse_manager.<command>``."""
     for name, command in COMMANDS.items():
@@ -70,7 +85,10 @@ def _entry(call: ServiceCall) -> EvseConfigEntry:
 
 async def _handle(name: str, call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
-    args: dict[str, Any] = {k: v for k, v in call.data.items() if k != ATTR_CONFIG_ENTRY_ID}
+    names = _arguments(name)
+    args: dict[str, Any] = {
+        names.get(k, k): v for k, v in call.data.items() if k != ATTR_CONFIG_ENTRY_ID
+    }
     result = await execute(entry.runtime_data.manager, name, args)
     if not result.ok:
         raise ServiceValidationError(

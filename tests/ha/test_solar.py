@@ -203,3 +203,15 @@ async def test_chargers_on_one_grid_sensor_share_the_surplus(hass, solar, sim, s
     finally:
         await hass.config_entries.async_unload(second.entry_id)
         await other.stop()
+
+
+async def test_action_field_keys_reach_the_controller_arguments(hass, solar):
+    """set_energy_settings' fields are lower case (hassfest); the controller keeps min_current_A."""
+    await hass.services.async_call(
+        DOMAIN,
+        "set_energy_settings",
+        {"config_entry_id": solar.entry_id, "min_current_a": 8, "buffer_w": 300},
+        blocking=True,
+    )
+    settings = solar.runtime_data.manager.vars()["energy_settings"]
+    assert (settings["min_current_A"], settings["buffer_W"]) == (8, 300)
