@@ -56,15 +56,15 @@ def plan_reads(
         limit = MAX_BITS_PER_READ if bits else MAX_REGISTERS_PER_READ
         gap = MAX_GAP_BITS if bits else MAX_GAP_WORDS
         current: list[Register] = []
-        for reg in sorted(regs, key=lambda r: r.address):
+        for reg in sorted(regs, key=lambda r: r.start):
             if current:
-                start = current[0].address
+                start = min(r.start for r in current)
                 end = max(r.address + r.count for r in current)
-                bridgeable = reg.address <= end or (
+                bridgeable = reg.start <= end or (
                     device_map is None
-                    or device_map.has_addresses(reg.unit_id, table, end, reg.address - end)
+                    or device_map.has_addresses(reg.unit_id, table, end, reg.start - end)
                 )
-                too_far = reg.address - end > gap or reg.address + reg.count - start > limit
+                too_far = reg.start - end > gap or reg.address + reg.count - start > limit
                 if too_far or not bridgeable:
                     blocks.append(_block(unit, table, current))
                     current = []
@@ -75,7 +75,7 @@ def plan_reads(
 
 
 def _block(unit: int, table: str, regs: list[Register]) -> Block:
-    start = regs[0].address
+    start = min(r.start for r in regs)
     end = max(r.address + r.count for r in regs)
     return Block(unit, table, start, end - start, tuple(regs))
 

@@ -152,6 +152,7 @@ REGISTER_SCHEMA = vol.Schema(
         vol.Optional("off_value"): int,
         vol.Optional("scale_register"): str,
         vol.Optional("write_fc"): vol.In((6, 16)),
+        vol.Optional("read_from"): _address,
         vol.Optional("optional", default=False): bool,
         vol.Optional("recover"): {
             int: vol.Schema({vol.Required("register"): str, vol.Required("value"): int})
@@ -279,9 +280,15 @@ class Register:
     off_value: int | None = None
     scale_register: str | None = None  # int16 register holding a power-of-ten exponent
     write_fc: int | None = None  # 6 or 16 where the device documents one; else 6 for one word
+    read_from: int | None = None  # the device answers it only in a block from here (ABL 0x2E)
     optional: bool = False  # some firmware lacks it: probed at connect, dropped if refused
     recover: Mapping[int, tuple[str, int]] = field(default_factory=dict)
     unverified: bool = False
+
+    @property
+    def start(self) -> int:
+        """Where a read of this register starts."""
+        return self.address if self.read_from is None else min(self.read_from, self.address)
 
     def write_multiple(self) -> bool:
         """Whether a write goes out as FC16 (several words, or the device wants FC16)."""
@@ -625,6 +632,7 @@ def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
         off_value=raw.get("off_value"),
         scale_register=raw.get("scale_register"),
         write_fc=raw.get("write_fc"),
+        read_from=raw.get("read_from"),
         optional=raw["optional"],
         recover={k: (v["register"], v["value"]) for k, v in raw.get("recover", {}).items()},
         unverified=raw["unverified"],
