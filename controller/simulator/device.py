@@ -140,6 +140,8 @@ class SimulatedDevice:
                 self.exponents[reg.scale_register] = exponent
                 self.words[reg.scale_register] = self.map[reg.scale_register].encode_raw(exponent)
         self._exceptions: dict[str, ExcCodes] = {}
+        self._write_exceptions: dict[str, ExcCodes] = {}
+        self.metered = True  # False: a charger without a meter (measurements read invalid)
         self._garbage: dict[str, list[int]] = {}
         self.silence_s = 0.0  # answer only after this long (a device that stopped talking)
         self._speak = asyncio.Event()  # ends a silence early (clear_faults, shutdown)
@@ -151,11 +153,16 @@ class SimulatedDevice:
     # ------------------------------------------------------------------ faults
 
     def inject_exception(
-        self, names: Iterable[str] | None = None, code: ExcCodes = ExcCodes.DEVICE_FAILURE
+        self,
+        names: Iterable[str] | None = None,
+        code: ExcCodes = ExcCodes.DEVICE_FAILURE,
+        *,
+        writes_only: bool = False,
     ) -> None:
-        """Answer requests touching ``names`` (all registers if None) with ``code``."""
+        """Answer requests touching ``names`` (all registers if None) with ``code``; with
+        ``writes_only`` reads still work (a setting the device refuses to change)."""
         for name in self.map.registers if names is None else names:
-            self._exceptions[name] = code
+            (self._write_exceptions if writes_only else self._exceptions)[name] = code
 
     def inject_garbage(self, name: str, words: list[int]) -> None:
         """Serve ``words`` for register ``name`` instead of the truth."""
@@ -169,6 +176,7 @@ class SimulatedDevice:
     def clear_faults(self) -> None:
         """Back to normal answers (held answers go out now)."""
         self._exceptions.clear()
+        self._write_exceptions.clear()
         self._garbage.clear()
         self.silence_s = 0.0
         self._speak.set()
@@ -285,6 +293,8 @@ class SimulatedDevice:
         for reg in touched:
             if reg.name in self._exceptions:
                 return self._exceptions[reg.name]
+            if values is not None and reg.name in self._write_exceptions:
+                return self._write_exceptions[reg.name]
         self.on_request()
         if values is not None:
             return self._write_all(function_code, touched, address, values)
@@ -384,8 +394,20 @@ class SimulatedDevice:
         }
         for name, number in values.items():
             self.set(name, number)
+        if not self.metered:
+            self._unmetered()
         for name in ("serial", "firmware", "model"):
             self.set(name, f"SIM-{self.map.id}"[:32] if name != "firmware" else "1.0")
+
+    def _unmetered(self) -> None:
+        """No meter fitted: every measurement reads the map's invalid pattern."""
+        for name in (*MEASUREMENTS, "energy_import_l1", "energy_import_l2", "energy_import_l3"):
+            reg = self.map.get(name)
+            if reg is not None and reg.invalid:
+                pattern = min(reg.invalid)
+                data = pattern.to_bytes(reg.count * 2, "big")
+                words = [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+                self.words[name] = words if reg.word_order == "big" else words[::-1]
 
     def set(self, name: str, value: Value) -> None:
         """Store ``value`` as the words of register ``name`` if the map has it."""

@@ -449,7 +449,8 @@ def test_amperfied_connect_solar_adds_phase_switching():
     # evcc writes 261 and 501 with FC16; the Energy Control's table documents FC06.
     assert device_map["max_current"].write_fc == 16
     assert device_map["phases"].write_fc == 16
-    assert "phases" not in home.registers and "phases_state" not in home.registers
+    assert "phases" not in home.registers
+    assert "phases_state" not in home.registers
     assert device_map["phases"].encode(3) == [3]
     assert device_map["phases_state"].decode([1]) == 1.0
     assert device_map["phases_state"].decode([0]) == 0.0
