@@ -66,7 +66,7 @@ MEASUREMENTS = (
 SCALE_FACTORS = {"A": -2, "V": -1, "Hz": -2, "W": 0, "Wh": 0}
 WAKE_AFTER_IDLE_S = 2.0
 SUNSPEC_COMMON_LENGTH = 65  # common model 1, served as zeros
-SUNSPEC_MODEL_LENGTHS = {203: 105}
+SUNSPEC_MODEL_LENGTHS = {201: 105, 203: 105, 211: 124, 213: 124}
 
 
 def sunspec_layout(device_map: DeviceMap) -> tuple[DeviceMap, dict[str, list[int]]]:
@@ -392,6 +392,9 @@ class SimulatedDevice:
             "energy_export": 0.0,
             "frequency": 50.0,
         }
+        if self.map.invert_power:  # the device counts export as positive (SolarEdge)
+            for name in ("power", "power_l1", "power_l2", "power_l3"):
+                values[name] = -values[name]
         for name, number in values.items():
             self.set(name, number)
         if not self.metered:
