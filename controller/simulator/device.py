@@ -460,7 +460,11 @@ class SimulatedCharger(SimulatedDevice):
         )
         # The installer's settings, as the device reports them before anyone writes.
         self.set("watchdog_timeout", self.watchdog_s)
-        self.set("failsafe_current", self.failsafe_A)
+        failsafe = device_map.get("failsafe_current")
+        if failsafe is not None and failsafe.off_value is not None:
+            self.words["failsafe_current"] = failsafe.encode_raw(failsafe.off_value)  # 0 A
+        else:
+            self.set("failsafe_current", self.failsafe_A)
         self._drive()
 
     def hold_state(self, raw: int) -> None:
