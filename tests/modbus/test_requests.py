@@ -24,7 +24,8 @@ async def _per_poll(map_id: str) -> tuple[int | None, int | None]:
     device_map = load_map(map_id)
     clock = ManualClock()
     station = SimulatedStation(clock=clock)
-    charger_map = device_map if device_map.kind == "charger" else load_map("heidelberg_energy_control")
+    other = load_map("heidelberg_energy_control")
+    charger_map = device_map if device_map.kind == "charger" else other
     simulator = ModbusSimulator(
         station, charger_map, None if device_map.kind == "charger" else device_map
     )
@@ -56,7 +57,7 @@ async def _per_poll(map_id: str) -> tuple[int | None, int | None]:
 
 def _row(map_id: str, status: int | None, sample: int | None) -> str:
     def cell(n: int | None) -> str:
-        return "–" if n is None else str(n)
+        return "-" if n is None else str(n)
 
     return f"| `{map_id}` | {cell(status)} | {cell(sample)} |"
 
