@@ -52,13 +52,20 @@ class ModbusMeter:
         bus: ModbusBus,
         unit: int | None = None,
         clock: Clock | None = None,
+        *,
+        invert_power: bool | None = None,
     ) -> None:
+        """``invert_power`` overrides the map's sign (a connection option: the same meter
+        model may be wired the other way round)."""
         if "energy_import" not in device_map.registers and not _has_phase_energies(device_map):
             raise ValueError(f"{device_map.id} has no energy_import register")
         self.device = MappedDevice(
             device_map, bus, device_map.transport.unit if unit is None else unit
         )
         self._clock = clock or SystemClock()
+        self._sign = (
+            -1.0 if (device_map.invert_power if invert_power is None else invert_power) else 1.0
+        )
         self._plan: list[Block] = self.device.plan(self._names())
         self._meter_id: str | None = None
         self._last_energy: float | None = None
@@ -115,7 +122,7 @@ class ModbusMeter:
             meter_id=self._meter_id,
             energy_Wh_import=Energy(total=energy),
             energy_Wh_export=_energy(decoded.get("energy_export")),
-            power_W=_power(decoded, -1.0 if self.device.map.invert_power else 1.0),
+            power_W=_power(decoded, self._sign),
             voltage_V=_phases(Voltage, decoded, "voltage"),
             current_A=_phases(Current, decoded, "current"),
             frequency_Hz=None

@@ -212,8 +212,10 @@ class SimulatedDevice:
                     ]
                 )
                 continue
-            start = min(r.address for r in regs)
-            end = max(r.address + r.count for r in regs)
+            own = None if unit == self.unit else unit
+            spans = [sp for sp in self.map.spans if sp.table == table and sp.unit_id == own]
+            start = min([r.address for r in regs] + [sp.first for sp in spans])
+            end = max([r.address + r.count for r in regs] + [sp.last + 1 for sp in spans])
             if bits:
                 start -= start % 16
                 end += (-end) % 16

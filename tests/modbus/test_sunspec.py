@@ -231,3 +231,22 @@ def test_the_203_offsets_are_the_sunspec_models():
         28,
     ]
     assert [m213[n].address for n in ("energy_export", "energy_import")] == [60, 68]
+
+
+async def test_the_sign_is_also_a_connection_option(socket_enabled):
+    """A meter wired the other way round: the same map, the sign from the connection."""
+    async with served_meter(load_map("solaredge_meter")) as (simulator, station, _):
+        bus = ModbusBus(Endpoint(port=simulator.meter_port, timeout_s=0.5))
+        try:
+            station.plug_in()
+            station.draw_power(16.0, 3)
+            simulator.charger.on_write(simulator.charger.map["max_current"], [160], 16.0)
+            raw = ModbusMeter(
+                load_map("solaredge_meter"), bus, simulator.meter_unit, invert_power=False
+            )
+            sample = await raw.read()
+            assert sample.power_W is not None
+            assert sample.power_W.total == pytest.approx(-station.power_W(), abs=1.0)
+            assert sample.power_W.total < 0
+        finally:
+            await bus.close()
