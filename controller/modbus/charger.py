@@ -28,9 +28,9 @@ from ..everest import (
     Telemetry,
 )
 from ..ports import ChargerInfo, ChargerOutput, ChargerStatus
-from .device import Block, MappedDevice
-from .maps import DeviceMap, Value
-from .transport import ModbusBus
+from .device import Block, MappedDevice, plan_reads
+from .maps import DeviceMap, Value, load_map
+from .transport import ModbusBus, RefusedError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ class ModbusCharger:
         self._last_keepalive = -math.inf
         self._setpoint: Value | None = None
         self._phases_active: int | None = None
+        self._phases_refused = False
+        self._keepalive_s = math.inf
 
     @property
     def map(self) -> DeviceMap:
@@ -97,14 +99,21 @@ class ModbusCharger:
     # ------------------------------------------------------------------ connect
 
     async def connect(self) -> ChargerInfo:
-        """Open the bus, run the map's init writes, set up the watchdog, read identity."""
+        """Open the bus, find the firmware variant and the optional registers it has, bring
+        the map's init settings and the watchdog to what we need (writing only what differs:
+        they are retentive), read identity."""
         await self.device.bus.connect()
         self.device.forget()
+        await self._detect_variant()
+        missing = await self.device.probe()
+        if missing:
+            _LOGGER.info("%s: this firmware lacks %s", self.map.id, ", ".join(missing))
+        self._status_plan = self.device.plan(STATUS_NAMES)
+        self._phases_refused = False
         for name, value in self.map.init:
-            if isinstance(value, int):
-                await self.device.write_raw(name, value, force=True)
-            else:
-                await self.device.write(name, value, force=True)
+            reg = self.map[name]
+            raw = value if isinstance(value, int) else reg.raw_for(value)
+            await self._settle(name, reg.encode_raw(raw))
         await self._configure_watchdog()
         identity = await self._read_identity()
         return ChargerInfo(
@@ -124,22 +133,72 @@ class ModbusCharger:
             _LOGGER.debug("%s: identity not readable: %s", self.map.id, err)
             return {}
 
+    async def _detect_variant(self) -> None:
+        """Two firmwares behind one controller (Phoenix whole A / Wallbe 0.1 A): the
+        device says which, whatever map the user picked."""
+        variants = self.map.variants
+        if variants is None:
+            return
+        raw = await self.device.read_raw(variants.register)
+        chosen = (
+            variants.at_least
+            if isinstance(raw, int) and raw >= variants.raw_at_least
+            else variants.below
+        )
+        if chosen != self.map.id:
+            _LOGGER.info(
+                "%s: %s reads %s: the device is a %s", self.map.id, variants.register, raw, chosen
+            )
+            self.device.map = self.device.layout = load_map(chosen)
+
+    async def _settle(self, name: str, words: list[int]) -> None:
+        """Bring a setting to ``words``: read it first where the device allows and write
+        only if it differs (retentive registers wear); a refused write is logged, never
+        fatal - the device keeps the installer's value."""
+        reg = self.map[name]
+        if reg.readable:
+            current = (await self.device.read_words(plan_reads([reg], self.device.unit)))[name]
+            if current == words:
+                self.device.remember(name, words)
+                return
+        try:
+            await self.device.write_words(reg, words, force=True)
+        except RefusedError as err:
+            _LOGGER.warning(
+                "%s: %s refused (%s); keeping the device's value", self.map.id, name, err
+            )
+
     async def _configure_watchdog(self) -> None:
         watchdog = self.map.watchdog
         if watchdog is None:
             return
+        self._keepalive_s = watchdog.interval_s
         if self.device.has("failsafe_current"):
-            await self.device.write("failsafe_current", self._failsafe_value(), force=True)
+            await self._settle("failsafe_current", self._failsafe_words())
         if self.device.has("watchdog_timeout"):
-            timeout = self.settings.watchdog_timeout_s or watchdog.timeout_s
-            await self.device.write("watchdog_timeout", timeout, force=True)
+            timeout = await self._device_timeout()
+            wanted = self.settings.watchdog_timeout_s or timeout or watchdog.timeout_s
+            await self._settle("watchdog_timeout", self.map["watchdog_timeout"].encode(wanted))
+            # Keep alive at the device's own timeout, as evcc does (every timeout / 2).
+            self._keepalive_s = min(watchdog.interval_s, wanted / 2)
 
-    def _failsafe_value(self) -> Value:
+    async def _device_timeout(self) -> float | None:
+        """The watchdog timeout the device reports (None: off or unreadable)."""
+        reg = self.map["watchdog_timeout"]
+        if not reg.readable:
+            return None
+        try:
+            value = (await self.device.read(("watchdog_timeout",))).get("watchdog_timeout")
+        except RefusedError:
+            return None
+        return float(value) if isinstance(value, (int, float)) and value > 0 else None
+
+    def _failsafe_words(self) -> list[int]:
         amps = self.settings.failsafe_current_A
         reg = self.map["failsafe_current"]
         if amps <= 0 and reg.off_value is not None:
-            return reg.decode(reg.encode_raw(reg.off_value)) or 0.0
-        return amps
+            return reg.encode_raw(reg.off_value)
+        return reg.encode(amps)
 
     def _capabilities(self, identity: dict[str, Value | None]) -> HardwareCapabilities:
         caps = self.map.capabilities
@@ -180,6 +239,7 @@ class ModbusCharger:
         if not isinstance(cp_value, str):
             raise DeviceError(f"{self.map.id}: cp_state unreadable ({words.get('cp_state')})")
         cp = CpState(cp_value[0])
+        await self._recover(words["cp_state"])
         await self._keepalive()
         return ChargerStatus(
             cp=cp,
@@ -189,6 +249,19 @@ class ModbusCharger:
             errors=frozenset(errors),
             telemetry=self._telemetry(cp_value, values),
         )
+
+    async def _recover(self, cp_words: list[int]) -> None:
+        """A state the map knows how to leave (ABL E0: write 0xA1A1 to 0x0005; Heidelberg
+        F with the remote lock engaged: 259 = 1): do it, as evcc does."""
+        reg = self.map["cp_state"]
+        raw = reg.raw(cp_words)
+        action = reg.recover.get(raw) if isinstance(raw, int) else None
+        if action is None:
+            return
+        name, value = action
+        _LOGGER.info("%s: cp_state %#x: writing %#x to %s", self.map.id, raw, value, name)
+        self.device.forget_one(name)
+        await self._settle(name, self.map[name].encode_raw(value))
 
     def _decode_status(self, name: str, words: list[int]) -> Value | None:
         """Garbage raises, except in ``error_code``: an unknown code is a VendorError."""
@@ -248,7 +321,7 @@ class ModbusCharger:
         if watchdog is None or watchdog.refresh == "traffic":
             return
         now = self._clock.monotonic()
-        if now - self._last_keepalive < watchdog.interval_s:
+        if now - self._last_keepalive < min(watchdog.interval_s, self._keepalive_s):
             return
         if watchdog.refresh == "heartbeat" and self.device.has("heartbeat"):
             await self.device.write("heartbeat", self._heartbeat_value(), force=True)
@@ -263,18 +336,35 @@ class ModbusCharger:
     # ------------------------------------------------------------------ output
 
     async def apply(self, output: ChargerOutput) -> None:
-        """Write setpoint, enable, phases and lock where they changed."""
-        if self.device.has("phases") and output.phases != self._phases_active:
-            await self.device.write("phases", output.phases)
-            self._phases_active = output.phases
+        """Write setpoint, enable, phases and lock where they changed. Phases and lock are
+        optional: a device that refuses them is still charged (and not asked again for
+        phases)."""
+        if (
+            self.device.has("phases")
+            and not self._phases_refused
+            and output.phases != self._phases_active
+        ):
+            if await self._optional_write("phases", output.phases):
+                self._phases_active = output.phases
+            else:
+                self._phases_refused = True
         if self.device.has("lock"):
-            await self.device.write("lock", "locked" if output.locked else "unlocked")
+            await self._optional_write("lock", "locked" if output.locked else "unlocked")
         if output.charging_allowed:
             await self._write_setpoint(self._amps(output.current_A))
             await self._write_enable(True)
         else:
             await self._write_enable(False)
             await self._write_setpoint("off")
+
+    async def _optional_write(self, name: str, value: Value) -> bool:
+        """Write ``value``; False (logged) if the device refuses it."""
+        try:
+            await self.device.write(name, value)
+        except RefusedError as err:
+            _LOGGER.warning("%s: %s = %s refused: %s", self.map.id, name, value, err)
+            return False
+        return True
 
     def _amps(self, amps: float) -> float:
         caps = self.map.capabilities

@@ -14,12 +14,15 @@ A register with a ``scale_register`` is read together with it and scaled by 10**
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..errors import ConnectError, DeviceError
 from .maps import SUNSPEC_END, SUNSPEC_MARKER, DeviceMap, Register, Value
-from .transport import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, ModbusBus
+from .transport import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, ModbusBus, RefusedError
+
+T = TypeVar("T")
 
 MAX_GAP_WORDS = 8
 MAX_GAP_BITS = 64
@@ -36,8 +39,12 @@ class Block:
     registers: tuple[Register, ...]
 
 
-def plan_reads(registers: Iterable[Register], default_unit: int) -> list[Block]:
-    """Coalesce ``registers`` into the fewest read requests."""
+def plan_reads(
+    registers: Iterable[Register], default_unit: int, device_map: DeviceMap | None = None
+) -> list[Block]:
+    """Coalesce ``registers`` into the fewest read requests. With ``device_map`` a gap is
+    bridged only where the device has every address of it (a real device answers
+    exception 2 for a read that touches an address it does not have)."""
     groups: dict[tuple[int, str], list[Register]] = {}
     for reg in registers:
         groups.setdefault(
@@ -49,11 +56,16 @@ def plan_reads(registers: Iterable[Register], default_unit: int) -> list[Block]:
         limit = MAX_BITS_PER_READ if bits else MAX_REGISTERS_PER_READ
         gap = MAX_GAP_BITS if bits else MAX_GAP_WORDS
         current: list[Register] = []
-        for reg in sorted(regs, key=lambda r: r.address):
+        for reg in sorted(regs, key=lambda r: r.start):
             if current:
-                start = current[0].address
+                start = min(r.start for r in current)
                 end = max(r.address + r.count for r in current)
-                if reg.address - end > gap or reg.address + reg.count - start > limit:
+                bridgeable = reg.start <= end or (
+                    device_map is None
+                    or device_map.has_addresses(reg.unit_id, table, end, reg.start - end)
+                )
+                too_far = reg.start - end > gap or reg.address + reg.count - start > limit
+                if too_far or not bridgeable:
                     blocks.append(_block(unit, table, current))
                     current = []
             current.append(reg)
@@ -63,7 +75,7 @@ def plan_reads(registers: Iterable[Register], default_unit: int) -> list[Block]:
 
 
 def _block(unit: int, table: str, regs: list[Register]) -> Block:
-    start = regs[0].address
+    start = min(r.start for r in regs)
     end = max(r.address + r.count for r in regs)
     return Block(unit, table, start, end - start, tuple(regs))
 
@@ -123,14 +135,57 @@ class MappedDevice:
         regs = [self.map.registers[n] for n in names if n in self.map.registers]
         scales = {r.scale_register for r in regs if r.scale_register is not None}
         regs += [self.map.registers[n] for n in sorted(scales - {r.name for r in regs})]
-        return plan_reads(regs, self.unit)
+        return plan_reads(regs, self.unit, self.map)
+
+    async def _repeated(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Send a request the map's ``repeat`` times and use the last answer: a device
+        whose first request only wakes its bus (ABL eMH) loses or refuses that one."""
+        for _ in range(self.map.transport.repeat - 1):
+            try:
+                await call()
+            except ConnectError:
+                raise
+            except DeviceError:
+                pass  # the wake-up request: its answer does not count
+        return await call()
+
+    async def probe(self) -> list[str]:
+        """Read every ``optional`` register once; drop those the device refuses (a
+        firmware without them). The names dropped."""
+        missing = []
+        for reg in [r for r in self.map.registers.values() if r.optional and r.readable]:
+            unit = reg.unit_id if reg.unit_id is not None else self.unit
+            try:
+                await self._repeated(
+                    lambda reg=reg, unit=unit: self.bus.read(  # type: ignore[misc]
+                        reg.table, reg.address, reg.count, unit
+                    )
+                )
+            except RefusedError:
+                missing.append(reg.name)
+        if missing:
+            self.map = self.map.without(missing)
+        return missing
+
+    async def read_raw(self, name: str) -> int | float | str | None:
+        """One register's raw value, read on its own."""
+        reg = self.map.registers[name]
+        words = (await self.read_words(plan_reads([reg], self.unit)))[name]
+        return reg.raw(words)
 
     async def read_words(self, blocks: Sequence[Block]) -> dict[str, list[int]]:
         """Execute a plan: the words of each register by name."""
         words: dict[str, list[int]] = {}
         try:
             for block in blocks:
-                data = await self.bus.read(block.table, block.address, block.count, block.unit)  # type: ignore[arg-type]
+                data = await self._repeated(
+                    lambda block=block: self.bus.read(  # type: ignore[misc]
+                        block.table,
+                        block.address,
+                        block.count,
+                        block.unit,
+                    )
+                )
                 for reg in block.registers:
                     offset = reg.address - block.address
                     words[reg.name] = data[offset : offset + reg.count]
@@ -193,9 +248,13 @@ class MappedDevice:
         unit = reg.unit_id if reg.unit_id is not None else self.unit
         try:
             if reg.table == "coil":
-                await self.bus.write_coil(reg.address, bool(words[0]), unit)
+                await self._repeated(lambda: self.bus.write_coil(reg.address, bool(words[0]), unit))
             else:
-                await self.bus.write_registers(reg.address, words, unit)
+                await self._repeated(
+                    lambda: self.bus.write_registers(
+                        reg.address, words, unit, multiple=reg.write_multiple()
+                    )
+                )
         except DeviceError:
             self.forget()
             raise
@@ -216,6 +275,14 @@ class MappedDevice:
                 f"{self.map.id}: {name} reads back {self.decode(name, got)!r}, "
                 f"wrote {self.decode(name, written)!r}"
             )
+
+    def remember(self, name: str, words: list[int]) -> None:
+        """The device already holds ``words`` in ``name`` (read back): no need to write."""
+        self._written[name] = list(words)
+
+    def forget_one(self, name: str) -> None:
+        """The device may have changed ``name`` by itself: write it again next time."""
+        self._written.pop(name, None)
 
     def forget(self) -> None:
         """Drop the write memory: after a link failure the device state is unknown."""

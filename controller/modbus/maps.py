@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,6 +68,7 @@ _MEASURES = {
     "power": "W",
     "energy_import": "Wh",
     "energy_export": "Wh",
+    **{f"energy_import_l{n}": "Wh" for n in (1, 2, 3)},
     "frequency": "Hz",
 }
 CHARGER_BINDINGS: dict[str, tuple[str | None, str]] = {
@@ -82,6 +83,7 @@ CHARGER_BINDINGS: dict[str, tuple[str | None, str]] = {
     "temperature": ("degC", "r"),
     "lock": (None, "w"),
     "lock_state": (None, "r"),
+    "remote_lock": (None, "w"),
     "phases": (None, "w"),
     "phases_state": (None, "r"),
     "hw_max_current": ("A", "r"),
@@ -149,7 +151,31 @@ REGISTER_SCHEMA = vol.Schema(
         vol.Optional("max"): vol.Coerce(float),
         vol.Optional("off_value"): int,
         vol.Optional("scale_register"): str,
+        vol.Optional("write_fc"): vol.In((6, 16)),
+        vol.Optional("read_from"): _address,
+        vol.Optional("optional", default=False): bool,
+        vol.Optional("recover"): {
+            int: vol.Schema({vol.Required("register"): str, vol.Required("value"): int})
+        },
         vol.Optional("unverified", default=False): bool,
+        vol.Optional("note"): str,
+    }
+)
+SPAN_SCHEMA = vol.Schema(
+    {
+        vol.Required("table"): vol.In(("coil", "discrete", "input", "holding")),
+        vol.Required("first"): _address,
+        vol.Required("last"): _address,
+        vol.Optional("unit_id"): vol.All(int, vol.Range(min=0, max=255)),
+        vol.Optional("note"): str,
+    }
+)
+VARIANTS_SCHEMA = vol.Schema(
+    {
+        vol.Required("register"): str,
+        vol.Required("raw_at_least"): int,
+        vol.Required("below"): str,
+        vol.Required("at_least"): str,
         vol.Optional("note"): str,
     }
 )
@@ -173,6 +199,8 @@ TRANSPORT_SCHEMA = vol.Schema(
             vol.Coerce(float), vol.Range(min=0.05, max=30)
         ),
         vol.Optional("request_gap_ms", default=0): vol.All(int, vol.Range(min=0, max=5000)),
+        vol.Optional("ascii_start", default=":"): vol.In((":", ">")),
+        vol.Optional("repeat", default=1): vol.In((1, 2)),
         vol.Optional("unverified", default=False): bool,
         vol.Optional("note"): str,
     }
@@ -216,6 +244,10 @@ MAP_SCHEMA = vol.Schema(
         vol.Optional("capabilities", default={}): CAPABILITIES_SCHEMA,
         vol.Optional("watchdog"): WATCHDOG_SCHEMA,
         vol.Optional("sunspec"): SUNSPEC_SCHEMA,
+        vol.Optional("spans", default=[]): [SPAN_SCHEMA],
+        vol.Optional("variants"): VARIANTS_SCHEMA,
+        vol.Optional("meter_check"): [str],
+        vol.Optional("invert_power", default=False): bool,
         vol.Required("registers"): {str: REGISTER_SCHEMA},
         vol.Optional("init", default=[]): [
             vol.Schema({vol.Required("register"): str, vol.Required("value"): _MEANING})
@@ -247,7 +279,20 @@ class Register:
     max: float | None = None
     off_value: int | None = None
     scale_register: str | None = None  # int16 register holding a power-of-ten exponent
+    write_fc: int | None = None  # 6 or 16 where the device documents one; else 6 for one word
+    read_from: int | None = None  # the device answers it only in a block from here (ABL 0x2E)
+    optional: bool = False  # some firmware lacks it: probed at connect, dropped if refused
+    recover: Mapping[int, tuple[str, int]] = field(default_factory=dict)
     unverified: bool = False
+
+    @property
+    def start(self) -> int:
+        """Where a read of this register starts."""
+        return self.address if self.read_from is None else min(self.read_from, self.address)
+
+    def write_multiple(self) -> bool:
+        """Whether a write goes out as FC16 (several words, or the device wants FC16)."""
+        return self.count > 1 or self.write_fc == 16
 
     @property
     def readable(self) -> bool:
@@ -440,6 +485,8 @@ class Transport:
     stopbits: int
     timeout_s: float
     request_gap_s: float
+    ascii_start: str = ":"  # the start character of the device's ASCII answers
+    repeat: int = 1  # send every request this often and use the last answer (ABL)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -472,6 +519,26 @@ class SunSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class Span:
+    """Addresses the device answers (a documented register table) beyond the mapped ones."""
+
+    table: str
+    first: int
+    last: int
+    unit_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Variants:
+    """Two firmware variants told apart by one raw register value at connect."""
+
+    register: str
+    raw_at_least: int
+    below: str
+    at_least: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DeviceMap:
     """One validated map file."""
 
@@ -487,6 +554,32 @@ class DeviceMap:
     init: tuple[tuple[str, Value], ...]
     path: str
     sunspec: SunSpec | None = None
+    spans: tuple[Span, ...] = ()
+    variants: Variants | None = None
+    meter_check: tuple[str, ...] = ()
+    invert_power: bool = False
+
+    @cached_property
+    def addresses(self) -> frozenset[tuple[int | None, str, int]]:
+        """Every (unit id or None for the device's own, table, address) the device has: its
+        registers and its documented spans. Reads never bridge a gap outside them, and the
+        simulator answers exception 2 for anything else."""
+        have: set[tuple[int | None, str, int]] = set()
+        for reg in self.registers.values():
+            have.update((reg.unit_id, reg.table, reg.address + i) for i in range(reg.count))
+        for span in self.spans:
+            have.update((span.unit_id, span.table, a) for a in range(span.first, span.last + 1))
+        return frozenset(have)
+
+    def has_addresses(self, unit_id: int | None, table: str, first: int, count: int) -> bool:
+        """Whether the device has every address of ``first``..``first + count - 1``."""
+        return all((unit_id, table, a) in self.addresses for a in range(first, first + count))
+
+    def without(self, names: Iterable[str]) -> DeviceMap:
+        """A copy without the registers ``names`` (a firmware that lacks them)."""
+        drop = set(names)
+        registers = {n: r for n, r in self.registers.items() if n not in drop}
+        return replace(self, registers=registers)
 
     @property
     def title(self) -> str:
@@ -505,7 +598,8 @@ class DeviceMap:
         registers = {
             name: replace(reg, address=reg.address + offset) for name, reg in self.registers.items()
         }
-        return replace(self, registers=registers)
+        spans = tuple(replace(s, first=s.first + offset, last=s.last + offset) for s in self.spans)
+        return replace(self, registers=registers, spans=spans)
 
 
 def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
@@ -537,6 +631,10 @@ def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
         max=raw.get("max"),
         off_value=raw.get("off_value"),
         scale_register=raw.get("scale_register"),
+        write_fc=raw.get("write_fc"),
+        read_from=raw.get("read_from"),
+        optional=raw["optional"],
+        recover={k: (v["register"], v["value"]) for k, v in raw.get("recover", {}).items()},
         unverified=raw["unverified"],
     )
 
@@ -588,6 +686,28 @@ def _check_sunspec(kind: str, registers: Mapping[str, Register]) -> None:
             raise vol.Invalid("SunSpec registers are holding registers", path=[reg.name, "table"])
 
 
+def _check_references(data: dict[str, Any], registers: Mapping[str, Register]) -> None:
+    """Names a map uses elsewhere must be its registers; spans must be ordered."""
+    for reg in registers.values():
+        for raw, (target, _) in reg.recover.items():
+            if target not in registers or "w" not in registers[target].access:
+                raise vol.Invalid(
+                    f"{target!r} is not a writable register", path=[reg.name, "recover", raw]
+                )
+        if reg.write_fc is not None and reg.table != "holding":
+            raise vol.Invalid("only holding registers take FC06/FC16", path=[reg.name, "write_fc"])
+        if reg.write_fc == 6 and reg.count > 1:
+            raise vol.Invalid("FC06 writes one register", path=[reg.name, "write_fc"])
+    for i, name in enumerate(data.get("meter_check", ())):
+        if name not in registers:
+            raise vol.Invalid(f"unknown register {name!r}", path=["meter_check", i])
+    if "variants" in data and data["variants"]["register"] not in registers:
+        raise vol.Invalid("unknown register", path=["variants", "register"])
+    for i, span in enumerate(data["spans"]):
+        if span["last"] < span["first"]:
+            raise vol.Invalid("last must not be below first", path=["spans", i, "last"])
+
+
 def _check_current_range(reg: Register | None, caps: dict[str, Any]) -> None:
     """The capabilities' current range must fit the setpoint register's min/max, else the
     driver would clamp to currents the device refuses."""
@@ -615,6 +735,7 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
     for name in REQUIRED[data["kind"]]:
         if name not in registers:
             raise vol.Invalid(f"a {data['kind']} map needs a '{name}' register", path=[name])
+    _check_references(data, registers)
     init = tuple((w["register"], w["value"]) for w in data["init"])
     for i, (name, value) in enumerate(init):
         if name not in registers:
@@ -647,6 +768,8 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
             stopbits=transport["stopbits"],
             timeout_s=transport["timeout_s"],
             request_gap_s=transport["request_gap_ms"] / 1000,
+            ascii_start=transport["ascii_start"],
+            repeat=transport["repeat"],
         ),
         capabilities=Capabilities(**caps),
         watchdog=None
@@ -662,6 +785,20 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
         sunspec=None
         if sunspec is None
         else SunSpec(model=sunspec["model"], bases=tuple(sunspec["bases"])),
+        spans=tuple(
+            Span(table=s["table"], first=s["first"], last=s["last"], unit_id=s.get("unit_id"))
+            for s in data["spans"]
+        ),
+        variants=None
+        if "variants" not in data
+        else Variants(
+            register=data["variants"]["register"],
+            raw_at_least=data["variants"]["raw_at_least"],
+            below=data["variants"]["below"],
+            at_least=data["variants"]["at_least"],
+        ),
+        meter_check=tuple(data.get("meter_check", ())),
+        invert_power=data["invert_power"],
     )
 
 
@@ -680,7 +817,7 @@ def parse_map(text: str, *, map_id: str, path: str = "<text>") -> DeviceMap:
     try:
         return _build(map_id, validated, path)
     except vol.Invalid as err:
-        top = ("init", "watchdog", "sunspec")
+        top = ("init", "watchdog", "sunspec", "spans", "variants", "meter_check")
         where = "registers" if err.path and err.path[0] not in top else ""
         field_path = " > ".join(str(p) for p in ([where] if where else []) + list(err.path))
         raise MapError(f"{path}: {field_path}: {err.msg}") from err

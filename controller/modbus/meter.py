@@ -25,6 +25,9 @@ from .transport import ModbusBus
 P = TypeVar("P", Voltage, Current)
 SAMPLE_NAMES = (
     "energy_import",
+    "energy_import_l1",
+    "energy_import_l2",
+    "energy_import_l3",
     "energy_export",
     "power",
     "power_l1",
@@ -49,14 +52,21 @@ class ModbusMeter:
         bus: ModbusBus,
         unit: int | None = None,
         clock: Clock | None = None,
+        *,
+        invert_power: bool | None = None,
     ) -> None:
-        if "energy_import" not in device_map.registers:
+        """``invert_power`` overrides the map's sign (a connection option: the same meter
+        model may be wired the other way round)."""
+        if "energy_import" not in device_map.registers and not _has_phase_energies(device_map):
             raise ValueError(f"{device_map.id} has no energy_import register")
         self.device = MappedDevice(
             device_map, bus, device_map.transport.unit if unit is None else unit
         )
         self._clock = clock or SystemClock()
-        self._plan: list[Block] = self.device.plan(SAMPLE_NAMES)
+        self._sign = (
+            -1.0 if (device_map.invert_power if invert_power is None else invert_power) else 1.0
+        )
+        self._plan: list[Block] = self.device.plan(self._names())
         self._meter_id: str | None = None
         self._last_energy: float | None = None
 
@@ -64,10 +74,32 @@ class ModbusMeter:
         """Open the bus; the meter id is its serial number where the map has one."""
         await self.device.bus.connect()
         await self._locate()
+        await self.device.probe()
+        self._plan = self.device.plan(self._names())
+        await self._check_meter()
         if self.device.has("serial"):
             serial = (await self.device.read(("serial",))).get("serial")
             self._meter_id = str(serial) if serial else None
         return self._meter_id
+
+    def _names(self) -> tuple[str, ...]:
+        """A total energy counter where the device has one, else the phases' sum (Bender
+        firmware < 5.22)."""
+        if self.device.has("energy_import"):
+            return tuple(n for n in SAMPLE_NAMES if not n.startswith("energy_import_l"))
+        return SAMPLE_NAMES
+
+    async def _check_meter(self) -> None:
+        """A charger without a fitted meter reads "invalid" where the meter would be
+        (Bender: 220 = 0xFFFFFFFF): say so once instead of failing every sample."""
+        present = [n for n in self.device.map.meter_check if self.device.has(n)]
+        if not present:
+            return
+        if await self.device.read_raw(present[0]) is None:
+            raise DeviceError(
+                f"{self.device.map.id}: no energy meter fitted ({present[0]} reads invalid); "
+                "configure a separate meter"
+            )
 
     async def read(self) -> Powermeter:
         """One sample in EVerest's powermeter form."""
@@ -75,6 +107,8 @@ class ModbusMeter:
         values = await self.device.read_words(self._plan)
         decoded = self.device.decode_all(values)
         energy = _num(decoded.get("energy_import"))
+        if energy is None and "energy_import" not in decoded:
+            energy = _sum(decoded, "energy_import")
         if energy is None:
             raise DeviceError(f"{self.device.map.id}: energy_import not available")
         if self._last_energy is not None and energy < self._last_energy:
@@ -88,7 +122,7 @@ class ModbusMeter:
             meter_id=self._meter_id,
             energy_Wh_import=Energy(total=energy),
             energy_Wh_export=_energy(decoded.get("energy_export")),
-            power_W=_power(decoded),
+            power_W=_power(decoded, self._sign),
             voltage_V=_phases(Voltage, decoded, "voltage"),
             current_A=_phases(Current, decoded, "current"),
             frequency_Hz=None
@@ -100,7 +134,7 @@ class ModbusMeter:
         """A SunSpec meter's registers are where its model is: find it once."""
         if not self.device.located:
             await self.device.locate()
-            self._plan = self.device.plan(SAMPLE_NAMES)
+            self._plan = self.device.plan(self._names())
 
     async def start_transaction(self, transaction_id: str) -> TransactionStartResponse:
         """Plain Modbus meters keep no transactions; the kernel records start/stop values."""
@@ -124,14 +158,29 @@ def _energy(value: Value | None) -> Energy | None:
     return None if number is None else Energy(total=number)
 
 
-def _power(values: dict[str, Value | None]) -> Power | None:
+def _has_phase_energies(device_map: DeviceMap) -> bool:
+    return all(f"energy_import_l{n}" in device_map.registers for n in (1, 2, 3))
+
+
+def _sum(values: dict[str, Value | None], prefix: str) -> float | None:
+    """The sum of the three phases' values; None unless all three are known."""
+    phases = [_num(values.get(f"{prefix}_l{n}")) for n in (1, 2, 3)]
+    if any(p is None for p in phases):
+        return None
+    return sum(p or 0.0 for p in phases)
+
+
+def _power(values: dict[str, Value | None], sign: float = 1.0) -> Power | None:
+    """``sign`` -1 for a meter that counts export as positive (SolarEdge), so that
+    + is import from the grid, as everywhere else."""
     phases = [_num(values.get(f"power_l{n}")) for n in (1, 2, 3)]
     total = _num(values.get("power"))
     if total is None and any(p is not None for p in phases):
         total = sum(p or 0.0 for p in phases)
     if total is None:
         return None
-    return Power(total=total, L1=phases[0], L2=phases[1], L3=phases[2])
+    signed = [None if p is None else sign * p + 0.0 for p in phases]
+    return Power(total=sign * total + 0.0, L1=signed[0], L2=signed[1], L3=signed[2])
 
 
 def _phases(kind: type[P], values: dict[str, Value | None], prefix: str) -> P | None:

@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
+from pymodbus.framer import FramerAscii
+from pymodbus.pdu import DecodePDU
 
 from ..errors import ConnectError, DeviceError
 
@@ -35,6 +37,36 @@ Table = Literal["coil", "discrete", "input", "holding"]
 Kind = Literal["tcp", "rtu_over_tcp", "rtu", "ascii"]
 MAX_REGISTERS_PER_READ = 125
 MAX_BITS_PER_READ = 2000
+ASCII_STARTS = (b":", b">")
+
+
+class RefusedError(DeviceError):
+    """The device answered with a Modbus exception: it is there but refuses this request
+    (an address it does not have, a value out of range, a function it does not take)."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TolerantAsciiFramer(FramerAscii):
+    """Modbus ASCII that also takes answers starting with ``>`` (ABL eMH), as every ABL
+    integration does; requests still start with ``:``."""
+
+    def decode(self, data: bytes) -> tuple[int, int, int, bytes]:
+        """Read a ``>`` frame as the ``:`` frame it otherwise is."""
+        start = min((i for i in (data.find(c) for c in ASCII_STARTS) if i >= 0), default=-1)
+        if start >= 0 and data[start : start + 1] == b">":
+            data = data[:start] + b":" + data[start + 1 :]
+        return super().decode(data)
+
+
+class AnsweringAsciiFramer(TolerantAsciiFramer):
+    """A device side that answers with ``>`` (the simulator of an ABL eMH)."""
+
+    def encode(self, payload: bytes, device_id: int, _tid: int) -> bytes:
+        """The stock frame with ``>`` as its start character."""
+        return b">" + super().encode(payload, device_id, _tid)[1:]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,7 +99,15 @@ class Endpoint:
 
 
 def _client(endpoint: Endpoint) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
-    """A pymodbus client that does not reconnect by itself (the bus does, with backoff)."""
+    """A pymodbus client that does not reconnect by itself (the bus does, with backoff);
+    ASCII takes both start characters (``:`` and ABL's ``>``)."""
+    client = _stock_client(endpoint)
+    if endpoint.kind == "ascii":
+        client.ctx.framer = TolerantAsciiFramer(DecodePDU(False))
+    return client
+
+
+def _stock_client(endpoint: Endpoint) -> AsyncModbusTcpClient | AsyncModbusSerialClient:
     if endpoint.kind in ("rtu", "ascii"):
         return AsyncModbusSerialClient(
             endpoint.serial_port,
@@ -148,9 +188,13 @@ class ModbusBus:
         """Read ``count`` registers (or bits, as 0/1) starting at ``address``."""
         return await self._request(f"read {table} {address}+{count}", table, address, count, unit)
 
-    async def write_registers(self, address: int, values: Sequence[int], unit: int) -> None:
-        """Write holding registers (FC06 for one register, FC16 for several)."""
-        await self._request(f"write holding {address}", "write", address, list(values), unit)
+    async def write_registers(
+        self, address: int, values: Sequence[int], unit: int, *, multiple: bool = False
+    ) -> None:
+        """Write holding registers: FC06 for one register, FC16 for several or where the
+        device documents FC16 (``multiple``)."""
+        op = "write_multiple" if multiple or len(values) != 1 else "write"
+        await self._request(f"write holding {address}", op, address, list(values), unit)
 
     async def write_coil(self, address: int, value: bool, unit: int) -> None:
         """Write one coil (FC05)."""
@@ -176,8 +220,9 @@ class ModbusBus:
                     await asyncio.sleep(self._request_gap)
             if response.isError():
                 self.failures += 1
-                raise DeviceError(
-                    f"{self.endpoint.describe()} unit {unit}: {what}: device answered {response}"
+                raise RefusedError(
+                    f"{self.endpoint.describe()} unit {unit}: {what}: device answered {response}",
+                    int(getattr(response, "exception_code", 0) or 0),
                 )
             return _payload(op, response, arg)
 
@@ -193,7 +238,7 @@ class ModbusBus:
             return await client.read_holding_registers(address, count=arg, device_id=unit)
         if op == "write_coil":
             return await client.write_coil(address, arg, device_id=unit)
-        if len(arg) == 1:
+        if op == "write":
             return await client.write_register(address, arg[0], device_id=unit)
         return await client.write_registers(address, arg, device_id=unit)
 

@@ -77,7 +77,10 @@ async def _serve(
         if serial:
             await simulator.serve_serial(serial, baudrate)
             print(
-                f"charger {simulator.charger.map.id}: RTU on {serial} at {baudrate} Bd", flush=True
+                f"charger {simulator.charger.map.id}: "
+                f"{'ASCII' if simulator.charger.map.transport.kind == 'ascii' else 'RTU'} on "
+                f"{serial} at {baudrate} Bd",
+                flush=True,
             )
         else:
             print(f"charger {simulator.charger.map.id}: {simulator.port}", flush=True)

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
@@ -62,8 +64,9 @@ MEASUREMENTS = (
 )
 # Scale factors (powers of ten) the simulator serves, by canonical unit of the value.
 SCALE_FACTORS = {"A": -2, "V": -1, "Hz": -2, "W": 0, "Wh": 0}
+WAKE_AFTER_IDLE_S = 2.0
 SUNSPEC_COMMON_LENGTH = 65  # common model 1, served as zeros
-SUNSPEC_MODEL_LENGTHS = {203: 105}
+SUNSPEC_MODEL_LENGTHS = {201: 105, 203: 105, 211: 124, 213: 124}
 
 
 def sunspec_layout(device_map: DeviceMap) -> tuple[DeviceMap, dict[str, list[int]]]:
@@ -101,13 +104,28 @@ def sunspec_layout(device_map: DeviceMap) -> tuple[DeviceMap, dict[str, list[int
     return replace(relocated, registers=registers), {n: w for n, (_, w) in fixed.items()}
 
 
+def _thirds(energy: float) -> dict[str, float]:
+    """Per-phase counters that sum to the total (a meter that only counts per phase)."""
+    third = float(round(energy / 3))
+    return {
+        "energy_import_l1": third,
+        "energy_import_l2": third,
+        "energy_import_l3": energy - 2 * third,
+    }
+
+
 class SimulatedDevice:
     """Registers of one map, answered from a SimulatedStation (a meter as it is)."""
 
     def __init__(
-        self, device_map: DeviceMap, station: SimulatedStation, unit: int | None = None
+        self,
+        device_map: DeviceMap,
+        station: SimulatedStation,
+        unit: int | None = None,
+        *,
+        without: Iterable[str] = (),
     ) -> None:
-        self.map = device_map
+        self.map = device_map.without(without)  # a firmware that lacks these registers
         self.station = station
         self.unit = device_map.transport.unit if unit is None else unit
         self.words: dict[str, list[int]] = {}
@@ -122,19 +140,29 @@ class SimulatedDevice:
                 self.exponents[reg.scale_register] = exponent
                 self.words[reg.scale_register] = self.map[reg.scale_register].encode_raw(exponent)
         self._exceptions: dict[str, ExcCodes] = {}
+        self._write_exceptions: dict[str, ExcCodes] = {}
+        self.metered = True  # False: a charger without a meter (measurements read invalid)
         self._garbage: dict[str, list[int]] = {}
         self.silence_s = 0.0  # answer only after this long (a device that stopped talking)
         self._speak = asyncio.Event()  # ends a silence early (clear_faults, shutdown)
         self.requests = 0
+        self.writes: Counter[str] = Counter()  # accepted writes by register (EEPROM wear)
+        self.function_codes: Counter[int] = Counter()
+        self._last_request = -math.inf
 
     # ------------------------------------------------------------------ faults
 
     def inject_exception(
-        self, names: Iterable[str] | None = None, code: ExcCodes = ExcCodes.DEVICE_FAILURE
+        self,
+        names: Iterable[str] | None = None,
+        code: ExcCodes = ExcCodes.DEVICE_FAILURE,
+        *,
+        writes_only: bool = False,
     ) -> None:
-        """Answer requests touching ``names`` (all registers if None) with ``code``."""
+        """Answer requests touching ``names`` (all registers if None) with ``code``; with
+        ``writes_only`` reads still work (a setting the device refuses to change)."""
         for name in self.map.registers if names is None else names:
-            self._exceptions[name] = code
+            (self._write_exceptions if writes_only else self._exceptions)[name] = code
 
     def inject_garbage(self, name: str, words: list[int]) -> None:
         """Serve ``words`` for register ``name`` instead of the truth."""
@@ -148,6 +176,7 @@ class SimulatedDevice:
     def clear_faults(self) -> None:
         """Back to normal answers (held answers go out now)."""
         self._exceptions.clear()
+        self._write_exceptions.clear()
         self._garbage.clear()
         self.silence_s = 0.0
         self._speak.set()
@@ -183,8 +212,10 @@ class SimulatedDevice:
                     ]
                 )
                 continue
-            start = min(r.address for r in regs)
-            end = max(r.address + r.count for r in regs)
+            own = None if unit == self.unit else unit
+            spans = [sp for sp in self.map.spans if sp.table == table and sp.unit_id == own]
+            start = min([r.address for r in regs] + [sp.first for sp in spans])
+            end = max([r.address + r.count for r in regs] + [sp.last + 1 for sp in spans])
             if bits:
                 start -= start % 16
                 end += (-end) % 16
@@ -234,11 +265,25 @@ class SimulatedDevice:
         registers: list[int],
         set_values: Any,
     ) -> ExcCodes | None:
-        """One request: faults, then writes or a fresh image of what is read."""
+        """One request: strictness (addresses, function codes, values), faults, then writes
+        or a fresh image of what is read."""
         self.requests += 1
+        self.function_codes[function_code] += 1
         table = TABLE_OF_FC.get(function_code)
         if table is None:
             return ExcCodes.ILLEGAL_FUNCTION
+        if self._sleeping():
+            return ExcCodes.DEVICE_BUSY
+        values = None
+        if set_values is not None:
+            values = [
+                int(v) for v in (set_values if isinstance(set_values, list) else [set_values])
+            ]
+        bits = table in ("coil", "discrete")
+        span = len(values) if values is not None else (1 if bits else count)
+        own = None if unit == self.unit else unit
+        if not self.map.has_addresses(own, table, address, max(span, 1)):
+            return ExcCodes.ILLEGAL_ADDRESS
         touched = [
             r
             for r in self.map.registers.values()
@@ -250,33 +295,61 @@ class SimulatedDevice:
         for reg in touched:
             if reg.name in self._exceptions:
                 return self._exceptions[reg.name]
+            if values is not None and reg.name in self._write_exceptions:
+                return self._write_exceptions[reg.name]
         self.on_request()
-        if set_values is not None:
-            values = [
-                int(v) for v in (set_values if isinstance(set_values, list) else [set_values])
-            ]
-            for reg in touched:
-                offset = reg.address - address
-                if offset >= 0 and offset + reg.count <= len(values):
-                    result = self._write(reg, values[offset : offset + reg.count])
-                    if result is not None:
-                        return result
-            return None
+        if values is not None:
+            return self._write_all(function_code, touched, address, values)
         self.refresh()
         for reg in touched:
             self._serve(reg, start_address, registers)
         return None
 
-    def _write(self, reg: Register, words: list[int]) -> ExcCodes | None:
-        if "w" not in reg.access:
+    def _sleeping(self) -> bool:
+        """A device whose bus sleeps when idle (ABL eMH: the map's ``repeat``) refuses the
+        first request after a pause; the real one may not answer it at all, the simulator
+        answers "busy" at once so that tests need not wait for a timeout."""
+        now = self.station.clock.monotonic()
+        idle = now - self._last_request
+        self._last_request = now
+        return self.map.transport.repeat > 1 and idle > WAKE_AFTER_IDLE_S
+
+    def _write_all(
+        self, function_code: int, touched: list[Register], address: int, values: list[int]
+    ) -> ExcCodes | None:
+        """Whole registers only, each with a function code the device documents."""
+        for reg in touched:
+            offset = reg.address - address
+            if offset < 0 or offset + reg.count > len(values) or "w" not in reg.access:
+                return ExcCodes.ILLEGAL_ADDRESS
+            if function_code == 6 and (reg.count > 1 or reg.write_fc == 16):
+                return ExcCodes.ILLEGAL_FUNCTION
+            if function_code == 16 and reg.write_fc == 6:
+                return ExcCodes.ILLEGAL_FUNCTION
+        if not touched:
             return ExcCodes.ILLEGAL_ADDRESS
+        for reg in touched:
+            offset = reg.address - address
+            result = self._write(reg, values[offset : offset + reg.count])
+            if result is not None:
+                return result
+        return None
+
+    def _write(self, reg: Register, words: list[int]) -> ExcCodes | None:
         try:
             value = reg.decode(words)
+            if isinstance(value, (int, float)) and reg.raw(words) != reg.off_value:
+                reg.check_range(float(value))
+                self.check_value(reg, float(value))
         except ValueError:
             return ExcCodes.ILLEGAL_VALUE
         self.words[reg.name] = words
+        self.writes[reg.name] += 1
         self.on_write(reg, words, value)
         return None
+
+    def check_value(self, reg: Register, value: float) -> None:
+        """ValueError for a value this device refuses beyond the register's range."""
 
     def _serve(self, reg: Register, start_address: int, registers: list[int]) -> None:
         words = self._garbage.get(reg.name) or self.words.get(reg.name)
@@ -317,13 +390,29 @@ class SimulatedDevice:
             "power_l2": l2 * v,
             "power_l3": l3 * v,
             "energy_import": sample.energy_Wh_import.total,
+            **_thirds(sample.energy_Wh_import.total),
             "energy_export": 0.0,
             "frequency": 50.0,
         }
+        if self.map.invert_power:  # the device counts export as positive (SolarEdge)
+            for name in ("power", "power_l1", "power_l2", "power_l3"):
+                values[name] = -values[name]
         for name, number in values.items():
             self.set(name, number)
+        if not self.metered:
+            self._unmetered()
         for name in ("serial", "firmware", "model"):
             self.set(name, f"SIM-{self.map.id}"[:32] if name != "firmware" else "1.0")
+
+    def _unmetered(self) -> None:
+        """No meter fitted: every measurement reads the map's invalid pattern."""
+        for name in (*MEASUREMENTS, "energy_import_l1", "energy_import_l2", "energy_import_l3"):
+            reg = self.map.get(name)
+            if reg is not None and reg.invalid:
+                pattern = min(reg.invalid)
+                data = pattern.to_bytes(reg.count * 2, "big")
+                words = [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+                self.words[name] = words if reg.word_order == "big" else words[::-1]
 
     def set(self, name: str, value: Value) -> None:
         """Store ``value`` as the words of register ``name`` if the map has it."""
@@ -344,9 +433,15 @@ class SimulatedCharger(SimulatedDevice):
     failsafe current when the controller goes quiet."""
 
     def __init__(
-        self, device_map: DeviceMap, station: SimulatedStation, unit: int | None = None
+        self,
+        device_map: DeviceMap,
+        station: SimulatedStation,
+        unit: int | None = None,
+        *,
+        without: Iterable[str] = (),
     ) -> None:
-        super().__init__(device_map, station, unit)
+        super().__init__(device_map, station, unit, without=without)
+        device_map = self.map
         caps = device_map.capabilities
         self.setpoint_A = 0.0
         self.enabled = device_map.get("enable") is None
@@ -357,17 +452,48 @@ class SimulatedCharger(SimulatedDevice):
         self.failsafe_A = 0.0
         self.failsafe_active = False
         self._refreshed = station.clock.monotonic()
+        self.held_state: int | None = None  # a cp_state raw value the box stays in
         reg = device_map["max_current"]
-        self.words["max_current"] = reg.encode_raw(
-            reg.off_value if reg.off_value is not None else 0
+        # Power-up value: "off", else the minimum current (Phoenix 6 = 6 A, Wallbe 60 = 6 A).
+        self.words["max_current"] = (
+            reg.encode_raw(reg.off_value)
+            if reg.off_value is not None
+            else reg.encode(caps.min_current_A)
         )
+        # The installer's settings, as the device reports them before anyone writes.
+        self.set("watchdog_timeout", self.watchdog_s)
+        failsafe = device_map.get("failsafe_current")
+        if failsafe is not None and failsafe.off_value is not None:
+            self.words["failsafe_current"] = failsafe.encode_raw(failsafe.off_value)  # 0 A
+        else:
+            self.set("failsafe_current", self.failsafe_A)
         self._drive()
+
+    def hold_state(self, raw: int) -> None:
+        """Stay in the cp_state ``raw`` (ABL E0 "outlet disabled", Heidelberg F with the
+        remote lock engaged) until the write the map's ``recover`` names arrives; the
+        recover register reads as not yet written."""
+        self.held_state = raw
+        target = self.map["cp_state"].recover.get(raw)
+        if target is not None:
+            name, value = target
+            self.words[name] = self.map[name].encode_raw(0 if value != 0 else 1)
+        self._drive()
+
+    def check_value(self, reg: Register, value: float) -> None:
+        """A setpoint above the box's maximum is refused (exception 3), as a real box
+        does, instead of being signalled to the EV."""
+        if reg.name == "max_current" and value > self.map.capabilities.max_current_A + 1e-9:
+            raise ValueError(f"{value} A above {self.map.capabilities.max_current_A} A")
 
     # ------------------------------------------------------------------ writes
 
     def on_write(self, reg: Register, words: list[int], value: Value | None) -> None:
         """Apply a write to the device state and the station."""
         name = reg.name
+        held = self.map["cp_state"].recover.get(self.held_state or -1)
+        if held is not None and held == (name, reg.raw(words)):
+            self.held_state = None
         if name == "max_current":
             off = reg.off_value is not None and reg.raw(words) == reg.off_value
             self.setpoint_A = 0.0 if off or not isinstance(value, (int, float)) else float(value)
@@ -415,6 +541,7 @@ class SimulatedCharger(SimulatedDevice):
         amps = self.failsafe_A if self.failsafe_active else self.setpoint_A
         allowed = (
             self.enabled
+            and self.held_state is None
             and not self.station.board_errors  # a faulted controller opens its relays
             and amps >= self.map.capabilities.min_current_A - 1e-9
         )
@@ -454,7 +581,7 @@ class SimulatedCharger(SimulatedDevice):
         reg = self.map["cp_state"]
         cp = self.station.cp_state()
         pwm = self.station.output.cp is CpMode.PWM and self.station.output.enabled
-        raw: Any = self._error_raw(reg)
+        raw: Any = self.held_state if self.held_state is not None else self._error_raw(reg)
         if raw is None:
             for meaning in (f"{cp.value}{2 if pwm else 1}", cp.value):
                 try:

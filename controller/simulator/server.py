@@ -17,6 +17,7 @@ from pymodbus import FramerType
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
 from ..modbus.maps import DeviceMap
+from ..modbus.transport import AnsweringAsciiFramer
 from ..simulation import SimulatedStation
 from .device import SimulatedCharger, SimulatedDevice
 
@@ -48,9 +49,18 @@ class _Served:
         await self.server.serve_forever(background=True)
 
     async def start_serial(self, tty: str, baudrate: int) -> None:
+        """RTU, or ASCII for a map whose transport is ASCII (answers start with the map's
+        ``ascii_start``: ABL's ``>``)."""
+        transport = self.device.map.transport
+        ascii_ = transport.kind == "ascii"
         self.server = ModbusSerialServer(
-            self.device.sim_devices(), framer=FramerType.RTU, port=tty, baudrate=baudrate
+            self.device.sim_devices(),
+            framer=FramerType.ASCII if ascii_ else FramerType.RTU,
+            port=tty,
+            baudrate=baudrate,
         )
+        if ascii_ and transport.ascii_start == ">":
+            self.server.framer = AnsweringAsciiFramer
         await self.server.serve_forever(background=True)
 
     async def stop(self) -> None:
@@ -72,9 +82,10 @@ class ModbusSimulator:
         port: int = 0,
         meter_port: int = 0,
         framer: Framer = "socket",
+        without: tuple[str, ...] = (),
     ) -> None:
         self.station = station
-        self.charger = SimulatedCharger(charger_map, station)
+        self.charger = SimulatedCharger(charger_map, station, without=without)
         self.meter = None if meter_map is None else SimulatedDevice(meter_map, station)
         self._charger = _Served(self.charger, host, port, framer)
         self._meter = None if self.meter is None else _Served(self.meter, host, meter_port, framer)
@@ -118,7 +129,7 @@ class ModbusSimulator:
         self._ticker = asyncio.create_task(self._tick(), name="simulator watchdog")
 
     async def serve_serial(self, tty: str, baudrate: int = 9600) -> None:
-        """Serve the charger with the RTU framer on a serial device instead of TCP."""
+        """Serve the charger on a serial device instead of TCP (RTU, or the map's ASCII)."""
         await self._charger.stop()
         await self._charger.start_serial(tty, baudrate)
 

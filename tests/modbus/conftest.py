@@ -7,6 +7,10 @@ TCP socket through pymodbus on both sides.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -62,28 +66,38 @@ async def start_rig(
     *,
     framer: str = "socket",
     serial: tuple[str, str] | None = None,
+    device: str | None = None,
+    without: tuple[str, ...] = (),
+    before_start: Callable[[ModbusSimulator], None] | None = None,
     **extra,
 ):
     """Simulator + controller, started; the caller stops both (``stop_rig``).
 
     ``framer="rtu"`` speaks RTU over TCP (an RS-485 gateway); ``serial=(server_tty,
-    client_tty)`` serves the charger with RTU on one end of a pty pair instead.
+    client_tty)`` serves the charger with RTU (or the map's ASCII) on one end of a pty pair
+    instead. ``device`` is the map the simulator serves when it differs from the one the
+    controller is configured with (the user picked the wrong map), ``without`` the registers
+    its firmware lacks, and ``before_start`` prepares it before the controller connects.
     """
     clock = ManualClock()
     station = SimulatedStation(clock=clock)
     simulator = ModbusSimulator(
         station,
-        load_map(charger_id),
+        load_map(device or charger_id),
         load_map(meter_id) if meter_id else None,
         port=0,
         framer=framer,
+        without=without,
     )
+    if before_start is not None:
+        before_start(simulator)
     await simulator.start()
     data = {**simulator.devices(timeout_s=0.5), "free_charging": True, **extra}
+    data["charger"]["map"] = charger_id
     if serial is not None:
         await simulator.serve_serial(serial[0], 19200)
         data["charger"]["connection"] = {
-            "kind": "rtu",
+            "kind": "ascii" if load_map(charger_id).transport.kind == "ascii" else "rtu",
             "serial_port": serial[1],
             "baudrate": 19200,
             "parity": "N",  # a pty refuses parity settings
@@ -123,3 +137,30 @@ async def rig(tmp_path, socket_enabled):
         yield rig
     finally:
         await stop_rig(rig)
+
+
+@pytest.fixture
+def pty_pair(tmp_path):
+    """Two linked serial devices, removed again by the test."""
+    assert shutil.which("socat"), "socat is installed by scripts/bootstrap"
+    server, client = tmp_path / "server.tty", tmp_path / "client.tty"
+    proc = subprocess.Popen(
+        [
+            "socat",
+            f"pty,raw,echo=0,link={server}",
+            f"pty,raw,echo=0,link={client}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            if server.exists() and client.exists():
+                break
+            proc.poll()
+            assert proc.returncode is None, "socat exited"
+            time.sleep(0.02)
+        yield str(server), str(client)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=5)

@@ -2,6 +2,7 @@
 broken map files fail with a MapError naming the file and the field."""
 
 import struct
+from dataclasses import replace
 from importlib import resources
 from itertools import pairwise
 
@@ -438,11 +439,18 @@ def test_abl_state_codes_and_duty_cycle():
     assert (device_map.transport.baudrate, device_map.transport.parity) == (38400, "E")
 
 
-def test_amperfied_connect_adds_phase_switching():
-    device_map = load_map("amperfied_connect")
+def test_amperfied_connect_solar_adds_phase_switching():
+    home = load_map("amperfied_connect")
+    device_map = load_map("amperfied_connect_solar")
     heidelberg = load_map("heidelberg_energy_control")
     for name in ("cp_state", "max_current", "failsafe_current", "watchdog_timeout"):
-        assert device_map[name] == heidelberg[name]
+        assert replace(device_map[name], write_fc=None) == heidelberg[name]
+        assert device_map[name] == home[name]
+    # evcc writes 261 and 501 with FC16; the Energy Control's table documents FC06.
+    assert device_map["max_current"].write_fc == 16
+    assert device_map["phases"].write_fc == 16
+    assert "phases" not in home.registers
+    assert "phases_state" not in home.registers
     assert device_map["phases"].encode(3) == [3]
     assert device_map["phases_state"].decode([1]) == 1.0
     assert device_map["phases_state"].decode([0]) == 0.0

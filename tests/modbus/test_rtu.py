@@ -5,9 +5,6 @@ hardware): pymodbus' serial server on one end, the controller's serial client on
 """
 
 import asyncio
-import shutil
-import subprocess
-import time
 
 import pytest
 
@@ -28,33 +25,6 @@ async def test_session_over_rtu_over_tcp(tmp_path, socket_enabled):
         await run_session(rig)
     finally:
         await stop_rig(rig)
-
-
-@pytest.fixture
-def pty_pair(tmp_path):
-    """Two linked serial devices, removed again by the test."""
-    assert shutil.which("socat"), "socat is installed by scripts/bootstrap"
-    server, client = tmp_path / "server.tty", tmp_path / "client.tty"
-    proc = subprocess.Popen(
-        [
-            "socat",
-            f"pty,raw,echo=0,link={server}",
-            f"pty,raw,echo=0,link={client}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            if server.exists() and client.exists():
-                break
-            proc.poll()
-            assert proc.returncode is None, "socat exited"
-            time.sleep(0.02)
-        yield str(server), str(client)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=5)
 
 
 async def test_session_over_rtu_on_a_serial_line(tmp_path, socket_enabled, pty_pair):

@@ -155,8 +155,9 @@ def test_map_validates():
     for name in ("energy_import", "energy_export"):
         assert device_map[name].type == "uint32"
         assert device_map[name].scale_register == "totwh_sf"
-    # Offsets are from memory, not checked against the SunSpec model JSON.
-    assert all(reg.unverified for reg in device_map.registers.values())
+    # Offsets are checked against model_203.json; only the power sign is device-specific.
+    unverified = {n for n, reg in device_map.registers.items() if reg.unverified}
+    assert unverified == {"power", "power_l1", "power_l2", "power_l3"}
 
 
 def test_scale_decodes_and_encodes():
@@ -193,3 +194,59 @@ def test_broken_sunspec_map_names_file_and_field(tmp_path, old, new, field):
     assert field in message
     if "nope" in new:
         assert "scale_register" in message
+
+
+@pytest.mark.parametrize(
+    "meter", ["sunspec_meter_201", "sunspec_meter_211", "sunspec_meter_213", "solaredge_meter"]
+)
+async def test_grid_meter_models_measure_the_session_as_import(tmp_path, socket_enabled, meter):
+    """Models 201/211/213 besides 203, and SolarEdge's inverted sign (evcc negates its power):
+    the charging EV is import, so + power."""
+    rig = await start_rig(tmp_path, "heidelberg_energy_control", meter)
+    try:
+        await rig.start_charging()
+        await rig.advance(1800)
+        sample = rig.manager.vars()["powermeter"]
+        assert sample.power_W.total == pytest.approx(rig.station.power_W(), rel=1e-3, abs=1.0)
+        assert sample.power_W.total > 10000
+        assert sample.energy_Wh_import.total == pytest.approx(rig.station.energy_Wh, abs=1.0)
+        served = rig.simulator.meter
+        if load_map(meter).invert_power:  # on the wire the device says export
+            raw = served.map["power"].raw(served.words["power"])
+            assert isinstance(raw, (int, float))
+            assert raw < 0
+    finally:
+        await stop_rig(rig)
+
+
+def test_the_203_offsets_are_the_sunspec_models():
+    """sunspec/models json/model_203.json and model_213.json."""
+    m203, m213 = load_map(SUNSPEC), load_map("sunspec_meter_213")
+    assert [m203[n].address for n in ("a_sf", "v_sf", "power", "w_sf")] == [6, 15, 18, 22]
+    assert [m203[n].address for n in ("energy_export", "energy_import", "totwh_sf")] == [38, 46, 54]
+    assert [m213[n].address for n in ("current_l1", "voltage_l1", "frequency", "power")] == [
+        4,
+        12,
+        26,
+        28,
+    ]
+    assert [m213[n].address for n in ("energy_export", "energy_import")] == [60, 68]
+
+
+async def test_the_sign_is_also_a_connection_option(socket_enabled):
+    """A meter wired the other way round: the same map, the sign from the connection."""
+    async with served_meter(load_map("solaredge_meter")) as (simulator, station, _):
+        bus = ModbusBus(Endpoint(port=simulator.meter_port, timeout_s=0.5))
+        try:
+            station.plug_in()
+            station.draw_power(16.0, 3)
+            simulator.charger.on_write(simulator.charger.map["max_current"], [160], 16.0)
+            raw = ModbusMeter(
+                load_map("solaredge_meter"), bus, simulator.meter_unit, invert_power=False
+            )
+            sample = await raw.read()
+            assert sample.power_W is not None
+            assert sample.power_W.total == pytest.approx(-station.power_W(), abs=1.0)
+            assert sample.power_W.total < 0
+        finally:
+            await bus.close()
