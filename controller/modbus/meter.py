@@ -3,11 +3,14 @@
 That is every meter map, and every charger map whose device has a built-in meter (a
 wallbox without a separate billing meter uses its own counter). Energy is decoded exactly
 (decimal scaling, float32 read as the shortest decimal it stores), and a counter that
-goes backwards is refused as garbage rather than handed to the session accounting.
+goes backwards is held back for one reading: a second reading that confirms it is a
+counter reset (a replaced or power-cycled meter), handed on for the kernel to count on from;
+one that does not was a garbled reading, and is dropped.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 from ..clock import Clock, SystemClock, rfc3339
@@ -22,6 +25,7 @@ from .device import Block, MappedDevice
 from .maps import DeviceMap, Value
 from .transport import ModbusBus
 
+_LOGGER = logging.getLogger(__name__)
 P = TypeVar("P", Voltage, Current)
 SAMPLE_NAMES = (
     "energy_import",
@@ -59,6 +63,7 @@ class ModbusMeter:
         self._plan: list[Block] = self.device.plan(SAMPLE_NAMES)
         self._meter_id: str | None = None
         self._last_energy: float | None = None
+        self._suspect: float | None = None  # a lower counter not yet confirmed
 
     async def connect(self) -> str | None:
         """Open the bus; the meter id is its serial number where the map has one."""
@@ -77,12 +82,7 @@ class ModbusMeter:
         energy = _num(decoded.get("energy_import"))
         if energy is None:
             raise DeviceError(f"{self.device.map.id}: energy_import not available")
-        if self._last_energy is not None and energy < self._last_energy:
-            raise DeviceError(
-                f"{self.device.map.id}: energy counter went back "
-                f"from {self._last_energy} to {energy} Wh"
-            )
-        self._last_energy = energy
+        energy = self._plausible(energy)
         return Powermeter(
             timestamp=rfc3339(self._clock.now()),
             meter_id=self._meter_id,
@@ -95,6 +95,18 @@ class ModbusMeter:
             if _num(decoded.get("frequency")) is None
             else Frequency(L1=_num(decoded["frequency"]) or 0.0),
         )
+
+    def _plausible(self, energy: float) -> float:
+        """The counter to report: a lower one only once a second reading confirms it."""
+        last = self._last_energy
+        unconfirmed = self._suspect is None or energy < self._suspect
+        if last is not None and energy < last and unconfirmed:
+            _LOGGER.debug("%s: energy counter went back to %s Wh", self.device.map.id, energy)
+            self._suspect = energy
+            return last  # until confirmed
+        self._suspect = None
+        self._last_energy = energy
+        return energy
 
     async def _locate(self) -> None:
         """A SunSpec meter's registers are where its model is: find it once."""

@@ -75,6 +75,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
     if entry.options.get(CONF_MQTT_HOST):
         await _start_mqtt(entry, connector)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Every entity (the session event one too) and the bridge are subscribed now: the
+    # start-up updates (SessionResumed, a power-loss finish) reach them all.
+    connector.manager.release_updates()
     entry.async_on_unload(entry.add_update_listener(_reload_on_options))
     return True
 
