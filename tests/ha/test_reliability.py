@@ -1,0 +1,87 @@
+"""What a user saw on a real instance around restarts and meter faults, inside HA.
+
+A restart (entry reload) with an open transaction: the Session event entity gets the
+start-up SessionResumed and the session duration goes on. A meter whose counter restarts
+at 0 leaves every entity available and says so once in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+
+from .conftest import poll
+from .test_setup import eid, state
+
+SECONDS = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_s(hass) -> float:
+    entity = hass.states.get(eid(hass, "sensor", "session_duration"))
+    return float(entity.state) * SECONDS[entity.attributes["unit_of_measurement"]]
+
+
+async def reload(hass, entry) -> None:
+    """Home Assistant restarts the integration: the connector stops and starts again."""
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def charging(hass, entry, sim) -> None:
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, entry, sim, steps=8)
+    assert state(hass, "sensor", "state") == "charging"
+
+
+async def test_session_event_entity_sees_the_start_up_events(hass, loaded, sim):
+    await charging(hass, loaded, sim)
+    session = loaded.runtime_data.manager.kernel.transaction.session_id
+    event_entity = eid(hass, "event", "session_event")
+    seen: list[dict] = []
+
+    def on_change(event) -> None:
+        new = event.data["new_state"]
+        if event.data["entity_id"] == event_entity and new is not None:
+            seen.append(dict(new.attributes))
+
+    unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, on_change)
+    try:
+        await reload(hass, loaded)
+        await poll(hass, loaded, sim, steps=2)
+    finally:
+        unsubscribe()
+    resumed = [a for a in seen if a.get("event_type") == "SessionResumed"]
+    assert len(resumed) == 1
+    assert resumed[0]["uuid"] == session
+    assert state(hass, "sensor", "state") == "charging"
+
+
+async def test_session_duration_goes_on_after_a_restart(hass, loaded, sim):
+    await charging(hass, loaded, sim)
+    await asyncio.sleep(1.2)  # the controller's clock is the real one
+    await poll(hass, loaded, sim)
+    before = duration_s(hass)
+    assert before >= 1.0
+    await reload(hass, loaded)
+    await poll(hass, loaded, sim)
+    assert duration_s(hass) >= before
+
+
+async def test_meter_counter_reset_keeps_entities_available(hass, loaded, sim, caplog):
+    await charging(hass, loaded, sim)
+    await poll(hass, loaded, sim, seconds=60, steps=10)
+    energy = float(state(hass, "sensor", "session_energy"))
+    sim.station.energy_Wh = 0.0  # the meter was power-cycled / replaced
+    caplog.clear()
+    await poll(hass, loaded, sim, steps=5)
+    assert loaded.runtime_data.manager.available
+    for platform, key in (("sensor", "power"), ("sensor", "state"), ("switch", "enabled")):
+        assert state(hass, platform, key) != STATE_UNAVAILABLE
+    assert state(hass, "sensor", "state") == "charging"
+    assert loaded.runtime_data.manager.vars()["errors"] == []
+    lines = [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    assert len(lines) == 1
+    assert "counter reset" in lines[0].getMessage()
+    assert float(state(hass, "sensor", "session_energy")) >= energy
