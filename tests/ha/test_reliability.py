@@ -8,6 +8,7 @@ at 0 leaves every entity available and says so once in the log.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 
@@ -85,3 +86,27 @@ async def test_meter_counter_reset_keeps_entities_available(hass, loaded, sim, c
     assert len(lines) == 1
     assert "counter reset" in lines[0].getMessage()
     assert float(state(hass, "sensor", "session_energy")) >= energy
+
+
+async def test_a_silent_charger_logs_one_line_going_and_one_returning(hass, loaded, sim, caplog):
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    sim.simulator.charger.inject_silence(60.0)  # every request times out (0.5 s)
+    await poll(hass, loaded, sim, steps=3)
+    assert state(hass, "sensor", "power") == STATE_UNAVAILABLE
+    sim.simulator.charger.clear_faults()
+    for _ in range(100):
+        await poll(hass, loaded, sim)
+        if loaded.runtime_data.manager.available:
+            break
+        await asyncio.sleep(0.05)
+    assert state(hass, "sensor", "power") != STATE_UNAVAILABLE
+    ours = ("custom_components", "pymodbus")
+    messages = [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.INFO and r.name.startswith(ours) and ".simulator" not in r.name
+    ]
+    assert len(messages) == 2, messages
+    assert "charger unreachable" in messages[0]
+    assert "charger reachable again" in messages[1]
