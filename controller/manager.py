@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from .clock import Clock, SystemClock, rfc3339
-from .errors import DeviceError
+from .errors import DeviceError, MeterCounterError
 from .everest import (
     EnableDisableSource,
     EnergyTransferMode,
@@ -121,7 +121,7 @@ class EvseManager:
         self._task: asyncio.Task[None] | None = None
         self._applied: ChargerOutput | None = None
         self._available = False
-        self._lost: set[str] = set()  # devices not answering ("charger", "meter")
+        self._lost: dict[str, DeviceError] = {}  # devices not answering, and why
         self._info: ChargerInfo | None = None
         self._extra: dict[str, Any] = {}
         self.energy: EnergyControl | None = None  # set by an EnergyManager that drives us
@@ -214,6 +214,11 @@ class EvseManager:
     def available(self) -> bool:
         """False while a device is unreachable."""
         return self._available
+
+    @property
+    def faults(self) -> Mapping[str, DeviceError]:
+        """The devices ("charger", "meter") that fail now, each with its latest error."""
+        return dict(self._lost)
 
     @property
     def charger_info(self) -> ChargerInfo | None:
@@ -405,18 +410,24 @@ class EvseManager:
 
     def _link_lost(self, device: str, err: DeviceError) -> None:
         if device not in self._lost:
-            _LOGGER.warning("%s: %s unreachable: %s", self.name, device, err)
-        self._lost.add(device)
-        self._available = False
+            what = "unusable" if isinstance(err, MeterCounterError) else "unreachable"
+            _LOGGER.warning("%s: %s %s: %s", self.name, device, what, err)
+        self._lost[device] = err
+        self._update_available()
         self._applied = None  # rewrite the whole output once the link is back
         self.kernel.on_link_lost(device, str(err))
 
     def _link_restored(self, device: str) -> None:
         if device in self._lost:
             _LOGGER.info("%s: %s reachable again", self.name, device)
-            self._lost.discard(device)
-        self._available = not self._lost
+            del self._lost[device]
+        self._update_available()
         self.kernel.on_link_restored(device)
+
+    def _update_available(self) -> None:
+        """Available while every device answers (a meter that answers with an implausible
+        counter does: its values are shown, charging is inhibited by the fault)."""
+        self._available = all(isinstance(e, MeterCounterError) for e in self._lost.values())
 
     def _stamp(self, sample: Powermeter) -> Powermeter:
         """Meter samples carry the controller's clock, like every event."""

@@ -14,7 +14,7 @@ import logging
 from typing import TypeVar
 
 from ..clock import Clock, SystemClock, rfc3339
-from ..errors import DeviceError
+from ..errors import DeviceError, MeterCounterError
 from ..everest import Current, Energy, Frequency, Power, Powermeter, Voltage
 from ..everest.powermeter import (
     TransactionRequestStatus,
@@ -27,6 +27,8 @@ from .transport import ModbusBus
 
 _LOGGER = logging.getLogger(__name__)
 P = TypeVar("P", Voltage, Current)
+MAX_UNCONFIRMED = 3  # lower readings in a row that never settle: the counter is implausible
+SETTLE_S = 10.0  # how long an implausible counter must then hold still (or rise)
 SAMPLE_NAMES = (
     "energy_import",
     "energy_export",
@@ -64,6 +66,8 @@ class ModbusMeter:
         self._meter_id: str | None = None
         self._last_energy: float | None = None
         self._suspect: float | None = None  # a lower counter not yet confirmed
+        self._backs = 0  # steps back in a row, not yet settled
+        self._steady_since: float | None = None  # holding at or above the lower counter
 
     async def connect(self) -> str | None:
         """Open the bus; the meter id is its serial number where the map has one."""
@@ -97,14 +101,33 @@ class ModbusMeter:
         )
 
     def _plausible(self, energy: float) -> float:
-        """The counter to report: a lower one only once a second reading confirms it."""
+        """The counter to report: a lower one only once a second reading confirms it.
+
+        A counter that steps back again and again (``MAX_UNCONFIRMED`` times) is
+        implausible: ``MeterCounterError`` until it has held still or risen for
+        ``SETTLE_S``."""
         last = self._last_energy
-        unconfirmed = self._suspect is None or energy < self._suspect
-        if last is not None and energy < last and unconfirmed:
+        if last is None or energy >= last:
+            return self._accept(energy)
+        now = self._clock.monotonic()
+        if self._suspect is None or energy < self._suspect:
             _LOGGER.debug("%s: energy counter went back to %s Wh", self.device.map.id, energy)
-            self._suspect = energy
-            return last  # until confirmed
-        self._suspect = None
+            self._backs += 1
+            self._steady_since = now
+        elif self._backs < MAX_UNCONFIRMED:
+            return self._accept(energy)  # a reset: the lower counter holds
+        elif self._steady_since is not None and now - self._steady_since >= SETTLE_S:
+            return self._accept(energy)  # implausible no more
+        self._suspect = energy
+        if self._backs >= MAX_UNCONFIRMED:
+            raise MeterCounterError(
+                f"{self.device.map.id}: energy counter implausible: it keeps going back "
+                f"({last} Wh, now {energy} Wh)"
+            )
+        return last  # until confirmed
+
+    def _accept(self, energy: float) -> float:
+        self._suspect, self._backs, self._steady_since = None, 0, None
         self._last_energy = energy
         return energy
 

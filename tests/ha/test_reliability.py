@@ -110,3 +110,31 @@ async def test_a_silent_charger_logs_one_line_going_and_one_returning(hass, load
     assert len(messages) == 2, messages
     assert "charger unreachable" in messages[0]
     assert "charger reachable again" in messages[1]
+
+
+async def test_an_unusable_meter_counter_raises_a_repair_issue(hass, loaded, sim, monkeypatch):
+    from homeassistant.helpers import issue_registry as ir
+
+    from custom_components.evse_manager import meter_issue_id
+    from custom_components.evse_manager.const import DOMAIN
+    from custom_components.evse_manager.controller.modbus import meter
+
+    # The meter driver times its settling on HA's real clock (tested in tests/modbus).
+    monkeypatch.setattr(meter, "SETTLE_S", 1.0)
+
+    await charging(hass, loaded, sim)
+    counter = sim.station.energy_Wh
+    for _ in range(4):  # lower at every reading: not a reset, the counter is unusable
+        counter -= 100.0
+        sim.station.energy_Wh = counter
+        await poll(hass, loaded, sim)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, meter_issue_id(loaded))
+    assert issue is not None
+    assert issue.translation_key == "meter_counter"
+    assert "implausible" in issue.translation_placeholders["error"]
+    assert state(hass, "sensor", "power") != STATE_UNAVAILABLE
+    assert state(hass, "sensor", "state") != "charging"
+    await asyncio.sleep(1.1)
+    await poll(hass, loaded, sim, steps=4)  # it held still: usable again
+    assert ir.async_get(hass).async_get_issue(DOMAIN, meter_issue_id(loaded)) is None
+    assert state(hass, "sensor", "state") == "charging"

@@ -161,3 +161,23 @@ async def test_request_timeouts_raise_the_error_and_recover(rig):
     info = rig.manager.vars()["session_info"]
     assert info.energy_Wh >= energy_before
     assert info.energy_Wh == pytest.approx(rig.station.energy_Wh, abs=1.0)
+
+
+async def test_a_counter_that_keeps_going_back_stops_charging_until_plausible(rig, caplog):
+    await rig.start_charging()
+    await rig.advance(600)
+    counter = rig.station.energy_Wh
+    for _ in range(4):  # lower at every reading: no reset settles, the meter is unusable
+        counter -= 100.0
+        rig.station.energy_Wh = counter
+        await rig.advance(1, step=1)
+    assert COMM in error_types(rig)
+    assert "implausible" in rig.manager.faults["meter"].args[0]
+    assert rig.manager.available  # it answers: values still shown
+    assert not rig.manager.kernel.output().charging_allowed
+    assert caplog.text.count("meter unusable") == 1
+    await rig.advance(5, step=1)
+    assert COMM in error_types(rig)  # held still for 5 s only
+    await rig.advance(10, step=1)  # the counter holds (and rises again) from where it is
+    assert error_types(rig) == []
+    assert rig.manager.state is State.Charging
