@@ -138,3 +138,25 @@ async def test_an_unusable_meter_counter_raises_a_repair_issue(hass, loaded, sim
     await poll(hass, loaded, sim, steps=4)  # it held still: usable again
     assert ir.async_get(hass).async_get_issue(DOMAIN, meter_issue_id(loaded)) is None
     assert state(hass, "sensor", "state") == "charging"
+
+
+async def test_enabled_switch_off_on_after_a_stop_keeps_the_session(hass, loaded, sim):
+    await charging(hass, loaded, sim)
+    await poll(hass, loaded, sim, seconds=60, steps=10)
+    await hass.services.async_call(
+        "button", "press", {"entity_id": eid(hass, "button", "stop")}, blocking=True
+    )
+    await poll(hass, loaded, sim, steps=2)
+    energy = float(state(hass, "sensor", "last_session_energy"))
+    assert energy > 1000
+    for service in ("turn_off", "turn_on"):
+        await hass.services.async_call(
+            "switch", service, {"entity_id": eid(hass, "switch", "enabled")}, blocking=True
+        )
+        await poll(hass, loaded, sim, steps=3)
+    await poll(hass, loaded, sim, steps=10)
+    assert state(hass, "sensor", "state") == "finished"
+    assert sim.station.power_W() == 0
+    assert float(state(hass, "sensor", "last_session_energy")) == energy
+    (record,) = loaded.runtime_data.manager.history()
+    assert record.energy_Wh == energy
