@@ -120,7 +120,7 @@ class Probe:
         return stamp
 
 
-async def measure(samples: int, poll: float, store_path: Path) -> dict[str, list[float]]:
+async def measure(samples: int, poll: float, store_path: Path) -> dict[str, list[float]]:  # noqa: PLR0915
     clock = SystemClock()
     station = SimulatedStation(clock=clock)
     simulator = ModbusSimulator(station, load_map(CHARGER), load_map(METER), port=0)
@@ -142,6 +142,7 @@ async def measure(samples: int, poll: float, store_path: Path) -> dict[str, list
         manager = open_connector(config, registry, store, clock)
         manager.subscribe(probe.on_update)
         await manager.start()
+        manager.release_updates()
 
         start = time.perf_counter()
         station.plug_in()

@@ -76,7 +76,9 @@ class Controller:
         self.inputs: dict[str, InputHandler] = {}
 
     async def start(self) -> None:
-        """Open the store, start every connector (or its retry loop), then the adapters."""
+        """Open the store, start every connector (or its retry loop), then the adapters;
+        only then do the connectors' updates flow, so every adapter sees the start-up
+        events (a resumed session, a power-loss finish) too."""
         self._store = SessionStore(self.config.store)
         for connector in self.config.connectors:
             manager = open_connector(connector, self._registry, self._store, self._clock)
@@ -93,6 +95,9 @@ class Controller:
         self.adapters = build_adapters(self.config, self.managers, self.inputs)
         for adapter in self.adapters:
             await adapter.start()
+        for manager in self.managers.values():
+            if manager.running:
+                manager.release_updates()
 
     def _energy_manager(self) -> EnergyManager | None:
         """The energy manager for the connectors that have an ``energy`` section."""
@@ -142,6 +147,7 @@ class Controller:
                 delay = min(delay * 2, RETRY_MAX_S)
             else:
                 _LOGGER.info("%s: devices reachable, connector running", manager.name)
+                manager.release_updates()  # the adapters are attached already
                 return
 
     async def stop(self) -> None:

@@ -78,6 +78,7 @@ async def run_demo(
         manager.subscribe(_printer(verbose, out))
         try:
             await manager.start()
+            manager.release_updates()
             await _script(manager, station, clock)
             for record in manager.history(1):
                 out(

@@ -15,6 +15,11 @@ class ConnectError(DeviceError):
     """The device is unreachable."""
 
 
+class MeterCounterError(DeviceError):
+    """The meter answers, but its energy counter keeps going back: no energy can be
+    counted from it (a reset is a single step back, and is handled)."""
+
+
 class MapError(EvseError, ValueError):
     """A device map file is invalid; the message names the file and the field."""
 

@@ -5,6 +5,11 @@ state machine never sees concurrency. After every input the task executes the ke
 effects in order (meter transaction, persist, publish) and then applies the charger output.
 Adapters (Home Assistant, MQTT, HTTP) subscribe to one stream of ``Update``s and call the
 typed command methods below (or ``controller.commands.execute`` for JSON arguments).
+
+Start-up emits events too (``SessionResumed``, a power-loss ``TransactionFinished``...), and
+the adapters can only attach once the connector runs (they need its identity and
+variables). So ``start()`` holds every update back until the owner, with all its adapters
+subscribed, calls ``release_updates()``: no update can reach only some of them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
 
 from .clock import Clock, SystemClock, rfc3339
-from .errors import DeviceError
+from .errors import DeviceError, MeterCounterError
 from .everest import (
     EnableDisableSource,
     EnergyTransferMode,
@@ -34,6 +39,7 @@ from .everest.model import dump
 from .kernel.effects import (
     CloseTransaction,
     Effect,
+    EndSession,
     PersistTransaction,
     Publish,
     StartMeterTransaction,
@@ -42,12 +48,20 @@ from .kernel.effects import (
 from .kernel.machine import ChargingKernel, KernelConfig
 from .kernel.session import SessionRecord
 from .kernel.states import State
-from .ports import ChargeControllerPort, ChargerInfo, ChargerOutput, PowerMeterPort
+from .ports import (
+    ChargeControllerPort,
+    ChargerInfo,
+    ChargerOutput,
+    ChargerStatus,
+    PowerMeterPort,
+)
 from .store import SessionStore
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_SETTLE_POLLS = 3
+MAX_HELD_EVENTS = 1000  # session events held for adapters that are never released
+SESSION_EVENT = "session_event"
 _UNSET = object()
 
 
@@ -107,19 +121,22 @@ class EvseManager:
         self._task: asyncio.Task[None] | None = None
         self._applied: ChargerOutput | None = None
         self._available = False
-        self._lost: set[str] = set()  # devices not answering ("charger", "meter")
+        self._lost: dict[str, DeviceError] = {}  # devices not answering, and why
         self._info: ChargerInfo | None = None
         self._extra: dict[str, Any] = {}
         self.energy: EnergyControl | None = None  # set by an EnergyManager that drives us
         self._stopping = False
+        self._held: list[Update] | None = None  # updates since start(), until released
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
         """Connect the devices, restore any open transaction and start the task.
 
-        Raises ``DeviceError`` when a device cannot be reached (nothing is left running).
+        Updates are held from here until ``release_updates()``. Raises ``DeviceError``
+        when a device cannot be reached (nothing is left running).
         """
+        self._held = []
         info = await self._charger.connect()
         self._info = info
         await self._meter.connect()
@@ -133,10 +150,18 @@ class EvseManager:
             status,
             restored=self._store.load_open(self.name),
             last_session=last[0] if last else None,
+            stopped=self._store.load_stopped(self.name),
         )
         await self._flush()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"evse_manager {self.name}")
+
+    def release_updates(self) -> None:
+        """Every adapter is subscribed: deliver the updates held since ``start()`` (in
+        order; variables only at their latest value) and every later one at once."""
+        held, self._held = self._held, None
+        for update in held or ():
+            self._deliver(update)
 
     async def stop(self) -> None:
         """Stop the task and leave the charger in its safe state (no charging)."""
@@ -158,7 +183,9 @@ class EvseManager:
             self._queue.get_nowait().future.cancel()
 
     async def __aenter__(self) -> EvseManager:
+        """Started, with updates released to the listeners subscribed so far."""
         await self.start()
+        self.release_updates()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -187,6 +214,11 @@ class EvseManager:
     def available(self) -> bool:
         """False while a device is unreachable."""
         return self._available
+
+    @property
+    def faults(self) -> Mapping[str, DeviceError]:
+        """The devices ("charger", "meter") that fail now, each with its latest error."""
+        return dict(self._lost)
 
     @property
     def charger_info(self) -> ChargerInfo | None:
@@ -341,36 +373,61 @@ class EvseManager:
         return loop.time() + max(0.0, deadline - self._clock.monotonic())
 
     async def _poll(self) -> None:
-        kernel = self.kernel
+        """Read the charger, then the meter, and hand the kernel the meter first: whatever
+        the charger's status makes the kernel do (finish a transaction when the relays
+        are seen open) is recorded with a meter reading taken after that status."""
+        status: ChargerStatus | DeviceError
         try:
             status = await self._charger.read_status()
         except DeviceError as err:
-            self._link_lost("charger", err)
+            status = err
+        await self._read_meter()
+        if isinstance(status, DeviceError):
+            self._link_lost("charger", status)
         else:
             self._link_restored("charger")
-            kernel.on_charger_status(status)
+            self.kernel.on_charger_status(status)
+
+    async def _read_meter(self) -> None:
+        """One meter reading into the kernel (a counter reset is said once, here)."""
         try:
             sample = await self._meter.read()
         except DeviceError as err:
             self._link_lost("meter", err)
-        else:
-            self._link_restored("meter")
-            kernel.on_meter(self._stamp(sample))
+            return
+        self._link_restored("meter")
+        before = self.kernel.meter.energy_Wh_import.total
+        after = sample.energy_Wh_import.total
+        if after < before:
+            _LOGGER.warning(
+                "%s: meter counter reset from %s Wh to %s Wh (meter replaced or restarted); "
+                "counting on from the new reading, session energy kept",
+                self.name,
+                before,
+                after,
+            )
+        self.kernel.on_meter(self._stamp(sample))
 
     def _link_lost(self, device: str, err: DeviceError) -> None:
         if device not in self._lost:
-            _LOGGER.warning("%s: %s unreachable: %s", self.name, device, err)
-        self._lost.add(device)
-        self._available = False
+            what = "unusable" if isinstance(err, MeterCounterError) else "unreachable"
+            _LOGGER.warning("%s: %s %s: %s", self.name, device, what, err)
+        self._lost[device] = err
+        self._update_available()
         self._applied = None  # rewrite the whole output once the link is back
         self.kernel.on_link_lost(device, str(err))
 
     def _link_restored(self, device: str) -> None:
         if device in self._lost:
             _LOGGER.info("%s: %s reachable again", self.name, device)
-            self._lost.discard(device)
-        self._available = not self._lost
+            del self._lost[device]
+        self._update_available()
         self.kernel.on_link_restored(device)
+
+    def _update_available(self) -> None:
+        """Available while every device answers (a meter that answers with an implausible
+        counter does: its values are shown, charging is inhibited by the fault)."""
+        self._available = all(isinstance(e, MeterCounterError) for e in self._lost.values())
 
     def _stamp(self, sample: Powermeter) -> Powermeter:
         """Meter samples carry the controller's clock, like every event."""
@@ -405,8 +462,10 @@ class EvseManager:
                 self._notify(Update(self.name, var, value))
             case PersistTransaction(record):
                 self._store.save_open(self.name, record)
-            case CloseTransaction(record):
-                self._store.close_transaction(self.name, record)
+            case CloseTransaction(record, stopped):
+                self._store.close_transaction(self.name, record, stopped)
+            case EndSession():
+                self._store.end_session(self.name)
             case StartMeterTransaction(transaction_id):
                 await self._start_meter_transaction(transaction_id)
             case StopMeterTransaction(transaction_id):
@@ -420,9 +479,26 @@ class EvseManager:
             self.kernel.on_meter_transaction_started(False, str(err))
             return
         ok = response.status.value == "OK"
+        if ok:
+            await self._read_meter()  # the start value is a reading taken at the start
         self.kernel.on_meter_transaction_started(ok, response.error or "")
 
     def _notify(self, update: Update) -> None:
+        if self._held is None:
+            self._deliver(update)
+        else:
+            self._hold(self._held, update)
+
+    def _hold(self, held: list[Update], update: Update) -> None:
+        """Keep every session event, and each variable's latest value only."""
+        if update.var == SESSION_EVENT:
+            if sum(u.var == SESSION_EVENT for u in held) >= MAX_HELD_EVENTS:
+                held.remove(next(u for u in held if u.var == SESSION_EVENT))
+        else:
+            held[:] = [u for u in held if u.var != update.var]
+        held.append(update)
+
+    def _deliver(self, update: Update) -> None:
         for listener in list(self._listeners):
             try:
                 listener(update)

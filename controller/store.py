@@ -8,11 +8,14 @@ never half of one. Writes are a few per session, so they run inline on the event
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from .kernel.session import SessionRecord, TransactionRecord
+from .kernel.session import SessionRecord, StoppedSession, TransactionRecord
+
+_LOGGER = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS open_transaction (
@@ -26,6 +29,10 @@ CREATE TABLE IF NOT EXISTS session_history (
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS history_by_time ON session_history (connector_key, finished_at);
+CREATE TABLE IF NOT EXISTS stopped_session (
+    connector_key TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settings (
     connector_key TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -81,20 +88,50 @@ class SessionStore:
         ).fetchone()
         return TransactionRecord.from_json(json.loads(row[0])) if row else None
 
-    def close_transaction(self, key: str, record: SessionRecord) -> None:
-        """Atomically drop the open transaction and add it to the history."""
+    def close_transaction(
+        self, key: str, record: SessionRecord, stopped: StoppedSession | None = None
+    ) -> None:
+        """Atomically drop the open transaction and add it to the history (and keep
+        ``stopped``, the session that waits for its unplug).
+
+        A record is written once: one already kept under the same id is never replaced.
+        """
         with self._transaction():
             self._db.execute("DELETE FROM open_transaction WHERE connector_key = ?", (key,))
-            self._db.execute(
-                "INSERT OR REPLACE INTO session_history VALUES (?, ?, ?, ?)",
+            if stopped is not None:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO stopped_session VALUES (?, ?)",
+                    (key, json.dumps(stopped.to_json())),
+                )
+            inserted = self._db.execute(
+                "INSERT OR IGNORE INTO session_history VALUES (?, ?, ?, ?)",
                 (record.session_id, key, record.finished_at, json.dumps(record.to_json())),
-            )
+            ).rowcount
+            if not inserted:
+                _LOGGER.error(
+                    "%s: session %s is already in the history; the first record is kept",
+                    key,
+                    record.session_id,
+                )
             self._db.execute(
                 "DELETE FROM session_history WHERE connector_key = ? AND session_id NOT IN "
                 "(SELECT session_id FROM session_history WHERE connector_key = ? "
                 "ORDER BY finished_at DESC LIMIT ?)",
                 (key, key, self.history_limit),
             )
+
+    def load_stopped(self, key: str) -> StoppedSession | None:
+        """The finished session connector ``key`` had when the process stopped, if the EV
+        was still plugged in (it stays stopped until unplugged)."""
+        row = self._db.execute(
+            "SELECT record FROM stopped_session WHERE connector_key = ?", (key,)
+        ).fetchone()
+        return StoppedSession.from_json(json.loads(row[0])) if row else None
+
+    def end_session(self, key: str) -> None:
+        """The session of connector ``key`` ended (unplugged): nothing to keep stopped."""
+        with self._transaction():
+            self._db.execute("DELETE FROM stopped_session WHERE connector_key = ?", (key,))
 
     def history(self, key: str, limit: int = 50) -> list[SessionRecord]:
         """The most recent finished sessions of connector ``key``, newest first."""

@@ -439,6 +439,17 @@ EXCEPTIONS = {
     "invalid_scenario": {"message": "Invalid scenario: {error}"},
     "invalid_arguments": {"message": "Invalid arguments: {error}"},
 }
+ISSUES = {
+    "meter_counter": {
+        "title": "{entry}: the meter's energy counter cannot be used",
+        "description": (
+            "The meter answers, but its energy counter keeps going back ({error}), so no "
+            "energy can be counted and charging is stopped. A single reset (a replaced or "
+            "restarted meter) is counted on by itself; this is not one. Check the meter and "
+            "its unit id and map; the issue goes away as soon as the counter is plausible."
+        ),
+    }
+}
 # Human names of enum states: EVerest's identifiers split into words, acronyms kept.
 ACRONYMS = {"ev": "EV", "evse": "EVSE"}
 LABELS = {
@@ -492,6 +503,7 @@ def strings() -> dict[str, Any]:
         "selector": SELECTORS,
         "entity": entity_strings(),
         "exceptions": EXCEPTIONS,
+        "issues": ISSUES,
         "services": services,
     }
 

@@ -8,6 +8,7 @@ inputs call them; they never change ``state`` themselves.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from ..clock import rfc3339
@@ -30,8 +31,8 @@ from ..everest.evse_manager import (
     TransactionStarted,
 )
 from .core import KernelCore
-from .effects import CloseTransaction, PersistTransaction, StopMeterTransaction
-from .session import Session, SessionInfo, SessionRecord, TransactionRecord
+from .effects import CloseTransaction, EndSession, PersistTransaction, StopMeterTransaction
+from .session import Session, SessionInfo, SessionRecord, StoppedSession, TransactionRecord
 
 
 class BookkeepingMixin(KernelCore):
@@ -63,7 +64,9 @@ class BookkeepingMixin(KernelCore):
             SessionEventEnum.SessionFinished,
             session_finished=SessionFinished(meter_value=self._meter),
         )
+        self._effects.append(EndSession(self._session.uuid))
         self._session = None
+        self._replug_needed = False
         self._auth = None
         self._stop = None
         self._user_pause = False
@@ -110,6 +113,7 @@ class BookkeepingMixin(KernelCore):
             id_tag=self._auth,
             start_meter=self._meter,
             reservation_id=reservation,
+            session_started_at=self._session.started_at,
         )
         self._effects.append(PersistTransaction(record))
         self._transaction = record
@@ -143,12 +147,12 @@ class BookkeepingMixin(KernelCore):
             finished_at=finished_at,
             start_energy_Wh=record.start_energy_Wh,
             stop_energy_Wh=stop_energy,
-            energy_Wh=stop_energy - record.start_energy_Wh,
+            energy_Wh=record.energy_Wh(stop_energy),
             duration_s=_seconds_between(record.started_at, finished_at),
             start_reason=record.session_reason,
             stop_reason=reason,
         )
-        self._effects.append(CloseTransaction(summary))
+        self._effects.append(CloseTransaction(summary, self._stopped_session()))
         self._set_var("last_session", summary)
         self._transaction = None
         self._emit(
@@ -157,6 +161,37 @@ class BookkeepingMixin(KernelCore):
                 meter_value=self._meter, reason=reason, id_tag=id_tag
             ),
         )
+
+    def _stopped_session(self) -> StoppedSession | None:
+        """What keeps a finished session stopped across restarts while the EV stays."""
+        if self._session is None or not self._status.cp.plugged:
+            return None
+        return StoppedSession(
+            session_id=self._session.uuid,
+            started_at=self._session.started_at,
+            session_reason=self._session.reason,
+        )
+
+    def _resume_session(self, uuid: str, started_at: str, reason: StartSessionReason) -> None:
+        """A session of the previous process, with its real start (its duration goes on)."""
+        elapsed = max(0.0, _seconds_between(started_at, rfc3339(self._clock.now())))
+        self._session = Session(
+            uuid=uuid, started_at=started_at, reason=reason, started_mono=self._now() - elapsed
+        )
+
+    def _counter_reset(self, before_Wh: float) -> None:
+        """The meter's counter went back (replaced or power-cycled meter): the transaction
+        keeps the energy counted so far and counts on from the new reading."""
+        record = self._transaction
+        if record is None:
+            return
+        record = replace(
+            record,
+            energy_before_reset_Wh=record.energy_Wh(before_Wh),
+            baseline_Wh=self._meter.energy_Wh_import.total,
+        )
+        self._transaction = record
+        self._effects.append(PersistTransaction(record))
 
     def _end_reservation(self) -> None:
         if self._reservation is None:
@@ -176,8 +211,8 @@ class BookkeepingMixin(KernelCore):
     def _publish_session_info(self) -> None:
         if self._session is None:
             return
-        start = self._transaction.start_energy_Wh if self._transaction else None
-        energy = self._meter.energy_Wh_import.total - start if start is not None else 0.0
+        total = self._meter.energy_Wh_import.total
+        energy = self._transaction.energy_Wh(total) if self._transaction else 0.0
         power = self._meter.power_W.total if self._meter.power_W is not None else 0.0
         self._set_var(
             "session_info",

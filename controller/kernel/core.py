@@ -102,6 +102,7 @@ class KernelCore:
     _meter_start_pending: bool
     _meter_start_failed: bool
     _plugin_timed_out: bool
+    _replug_needed: bool
     _stop: StopTransactionRequest | None
     _user_pause: bool
     _unlock_requested: bool

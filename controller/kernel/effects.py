@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .session import SessionRecord, TransactionRecord
+from .session import SessionRecord, StoppedSession, TransactionRecord
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,25 @@ class PersistTransaction:
 
 @dataclass(frozen=True)
 class CloseTransaction:
-    """Atomically move the open transaction into the session history."""
+    """Atomically move the open transaction into the session history; ``stopped`` (the
+    EV is still plugged in) is kept in the same commit, so no restart can start again."""
 
     record: SessionRecord
+    stopped: StoppedSession | None = None
+
+
+@dataclass(frozen=True)
+class EndSession:
+    """The session ended (EV unplugged): forget its stopped-session marker."""
+
+    session_id: str
 
 
 Effect = (
-    Publish | StartMeterTransaction | StopMeterTransaction | PersistTransaction | CloseTransaction
+    Publish
+    | StartMeterTransaction
+    | StopMeterTransaction
+    | PersistTransaction
+    | CloseTransaction
+    | EndSession
 )

@@ -91,6 +91,7 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
             self._emit(SessionEventEnum.ChargingFinished)
             self._finish_transaction()
         self._auth = None
+        self._replug_needed = True
 
 
 _STATE_DEADLINES: dict[State, tuple[str, ...]] = {

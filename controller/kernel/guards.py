@@ -34,10 +34,16 @@ class GuardsMixin(EntriesMixin):
         return None
 
     def _guard_Idle(self) -> Trigger | None:
+        if self._replug_needed and not self._status.cp.plugged:
+            self._end_session()
         if not self._ready or not self._status.cp.plugged:
             return None
         if self._transaction is not None:
             return Trigger.RESUME_TRANSACTION
+        if self._replug_needed:
+            # Re-enabled (or restarted) after the session's end: no second transaction in
+            # the same session; it waits for the unplug, as EVerest's Finished does.
+            return Trigger.AWAIT_UNPLUG
         if self._errors.inoperative:
             return None
         return Trigger.PLUG_IN

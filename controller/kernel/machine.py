@@ -56,7 +56,7 @@ from .faults import ActiveErrors
 from .guards import GuardsMixin
 from .limits import EnergyLimits
 from .output import OutputMixin
-from .session import Session, SessionRecord, TransactionRecord
+from .session import SessionRecord, StoppedSession, TransactionRecord
 from .states import ACTIVE_STATES, State, Trigger
 from .transitions import next_state
 
@@ -107,6 +107,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._meter_start_pending = False
         self._meter_start_failed = False
         self._plugin_timed_out = False
+        self._replug_needed = False
         self._stop = None
         self._user_pause = False
         self._unlock_requested = False
@@ -127,6 +128,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         status: ChargerStatus,
         restored: TransactionRecord | None = None,
         last_session: SessionRecord | None = None,
+        stopped: StoppedSession | None = None,
     ) -> None:
         """First poll after connect: publish the static variables and settle the state."""
         self._status = status
@@ -139,6 +141,8 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         )
         if restored is not None:
             self._restore(restored)
+        elif stopped is not None:
+            self._restore_stopped(stopped)
         self._step()
 
     def _publish_static(self) -> None:
@@ -161,19 +165,25 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def _restore(self, record: TransactionRecord) -> None:
         """A transaction was open when the previous process died: resume or finish it."""
-        self._session = Session(
-            uuid=record.session_id,
-            started_at=record.started_at,
-            reason=record.session_reason,
-            started_mono=self._clock.monotonic(),
-        )
+        started_at = record.session_started_at or record.started_at
+        self._resume_session(record.session_id, started_at, record.session_reason)
         self._transaction = record
         self._auth = record.id_tag
+        counted_from = record.start_energy_Wh if record.baseline_Wh is None else record.baseline_Wh
+        if self._meter.energy_Wh_import.total < counted_from:
+            self._counter_reset(counted_from)  # reset while no controller ran
         self._emit(SessionEventEnum.SessionResumed)
         if not self._status.cp.plugged:
             self._stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
             self._finish_transaction()
             self._end_session()
+
+    def _restore_stopped(self, stopped: StoppedSession) -> None:
+        """The previous process had finished this session's transaction with the EV left
+        plugged in: the session stays stopped until the unplug (no new transaction)."""
+        self._resume_session(stopped.session_id, stopped.started_at, stopped.session_reason)
+        self._replug_needed = True
+        self._emit(SessionEventEnum.SessionResumed)
 
     # ------------------------------------------------------------------ public facts
 
@@ -227,9 +237,18 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
             self._stop = StopTransactionRequest(reason=StopTransactionReason.Local)
         self._step()
 
+    @property
+    def meter(self) -> Powermeter:
+        """The latest meter sample."""
+        return self._meter
+
     def on_meter(self, sample: Powermeter) -> None:
-        """A meter sample: the billing value every event carries."""
+        """A meter sample: the billing value every event carries. A counter lower than
+        the last one is a counter reset (a replaced or power-cycled meter)."""
+        before = self._meter.energy_Wh_import.total
         self._meter = sample
+        if sample.energy_Wh_import.total < before:
+            self._counter_reset(before)
         self._set_var("powermeter", sample)
         self._check_overcurrent(sample)
         self._step()

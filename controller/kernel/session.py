@@ -29,11 +29,32 @@ class TransactionRecord(EverestModel):
     id_tag: ProvidedIdToken
     start_meter: Powermeter
     reservation_id: int | None = None
+    # When the session (not the transaction) began: a resumed session keeps its duration.
+    session_started_at: str | None = None
+    # Meter counter resets during the transaction: the energy counted up to the last reset
+    # and the counter value the energy is counted from since (None: ``start_meter``).
+    energy_before_reset_Wh: float = 0.0
+    baseline_Wh: float | None = None
 
     @property
     def start_energy_Wh(self) -> float:
         """Meter reading when the transaction started."""
         return self.start_meter.energy_Wh_import.total
+
+    def energy_Wh(self, counter_Wh: float) -> float:
+        """Energy of the transaction at meter reading ``counter_Wh`` (resets included)."""
+        baseline = self.start_energy_Wh if self.baseline_Wh is None else self.baseline_Wh
+        return self.energy_before_reset_Wh + counter_Wh - baseline
+
+
+@dataclass(frozen=True, kw_only=True)
+class StoppedSession(EverestModel):
+    """A session whose transaction has finished while the EV stays plugged in: kept
+    across restarts so that it stays stopped until the EV is unplugged."""
+
+    session_id: str
+    started_at: str
+    session_reason: StartSessionReason
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,6 +41,7 @@ class Trigger(StrEnum):
     WAKEUP_TIMEOUT = "wakeup_timeout"
     SWITCH_PHASES = "switch_phases"
     PHASES_SWITCHED = "phases_switched"
+    AWAIT_UNPLUG = "await_unplug"
 
 
 # States in which a transaction may be open and energy flows or may flow.

@@ -23,6 +23,7 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
         T.DISABLE: S.Disabled,
         T.PLUG_IN: S.WaitingForAuthentication,
         T.RESUME_TRANSACTION: S.PrepareCharging,
+        T.AWAIT_UNPLUG: S.Finished,
     },
     S.WaitingForAuthentication: {
         T.DISABLE: S.Disabled,

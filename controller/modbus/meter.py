@@ -3,15 +3,18 @@
 That is every meter map, and every charger map whose device has a built-in meter (a
 wallbox without a separate billing meter uses its own counter). Energy is decoded exactly
 (decimal scaling, float32 read as the shortest decimal it stores), and a counter that
-goes backwards is refused as garbage rather than handed to the session accounting.
+goes backwards is held back for one reading: a second reading that confirms it is a
+counter reset (a replaced or power-cycled meter), handed on for the kernel to count on from;
+one that does not was a garbled reading, and is dropped.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
 from ..clock import Clock, SystemClock, rfc3339
-from ..errors import DeviceError
+from ..errors import DeviceError, MeterCounterError
 from ..everest import Current, Energy, Frequency, Power, Powermeter, Voltage
 from ..everest.powermeter import (
     TransactionRequestStatus,
@@ -22,7 +25,10 @@ from .device import Block, MappedDevice
 from .maps import DeviceMap, Value
 from .transport import ModbusBus
 
+_LOGGER = logging.getLogger(__name__)
 P = TypeVar("P", Voltage, Current)
+MAX_UNCONFIRMED = 3  # lower readings in a row that never settle: the counter is implausible
+SETTLE_S = 10.0  # how long an implausible counter must then hold still (or rise)
 SAMPLE_NAMES = (
     "energy_import",
     "energy_import_l1",
@@ -69,6 +75,9 @@ class ModbusMeter:
         self._plan: list[Block] = self.device.plan(self._names())
         self._meter_id: str | None = None
         self._last_energy: float | None = None
+        self._suspect: float | None = None  # a lower counter not yet confirmed
+        self._backs = 0  # steps back in a row, not yet settled
+        self._steady_since: float | None = None  # holding at or above the lower counter
 
     async def connect(self) -> str | None:
         """Open the bus; the meter id is its serial number where the map has one."""
@@ -111,12 +120,7 @@ class ModbusMeter:
             energy = _sum(decoded, "energy_import")
         if energy is None:
             raise DeviceError(f"{self.device.map.id}: energy_import not available")
-        if self._last_energy is not None and energy < self._last_energy:
-            raise DeviceError(
-                f"{self.device.map.id}: energy counter went back "
-                f"from {self._last_energy} to {energy} Wh"
-            )
-        self._last_energy = energy
+        energy = self._plausible(energy)
         return Powermeter(
             timestamp=rfc3339(self._clock.now()),
             meter_id=self._meter_id,
@@ -129,6 +133,37 @@ class ModbusMeter:
             if _num(decoded.get("frequency")) is None
             else Frequency(L1=_num(decoded["frequency"]) or 0.0),
         )
+
+    def _plausible(self, energy: float) -> float:
+        """The counter to report: a lower one only once a second reading confirms it.
+
+        A counter that steps back again and again (``MAX_UNCONFIRMED`` times) is
+        implausible: ``MeterCounterError`` until it has held still or risen for
+        ``SETTLE_S``."""
+        last = self._last_energy
+        if last is None or energy >= last:
+            return self._accept(energy)
+        now = self._clock.monotonic()
+        if self._suspect is None or energy < self._suspect:
+            _LOGGER.debug("%s: energy counter went back to %s Wh", self.device.map.id, energy)
+            self._backs += 1
+            self._steady_since = now
+        elif self._backs < MAX_UNCONFIRMED:
+            return self._accept(energy)  # a reset: the lower counter holds
+        elif self._steady_since is not None and now - self._steady_since >= SETTLE_S:
+            return self._accept(energy)  # implausible no more
+        self._suspect = energy
+        if self._backs >= MAX_UNCONFIRMED:
+            raise MeterCounterError(
+                f"{self.device.map.id}: energy counter implausible: it keeps going back "
+                f"({last} Wh, now {energy} Wh)"
+            )
+        return last  # until confirmed
+
+    def _accept(self, energy: float) -> float:
+        self._suspect, self._backs, self._steady_since = None, 0, None
+        self._last_energy = energy
+        return energy
 
     async def _locate(self) -> None:
         """A SunSpec meter's registers are where its model is: find it once."""

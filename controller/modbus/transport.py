@@ -4,6 +4,12 @@ One ``ModbusBus`` per physical bus (a TCP endpoint or a serial port). Every requ
 goes through its lock, so several devices on one RS-485 line (or one TCP gateway) are
 serialised, and a failed bus reconnects with capped exponential backoff. Every failure is
 turned into ``DeviceError`` / ``ConnectError`` with a message saying what failed where.
+
+pymodbus itself logs an ERROR (with a hex dump) for every request a silent device leaves
+unanswered, and a WARNING for every failed connect: thousands of lines an hour. Those
+failures reach the manager as ``DeviceError``, which says once that a device went and once
+that it returned; so pymodbus' own records are passed on only as DEBUG, and only when the
+``pymodbus`` logger is set to debug.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ except ImportError:  # pragma: no cover - Windows has no termios
 _CONNECT_ERRORS: tuple[type[Exception], ...] = (OSError, ModbusException, *_SERIAL_SETUP_ERRORS)
 
 _LOGGER = logging.getLogger(__name__)
+_PYMODBUS_LOGGER = "pymodbus.logging"  # the one logger pymodbus logs to
 
 Table = Literal["coil", "discrete", "input", "holding"]
 Kind = Literal["tcp", "rtu_over_tcp", "rtu", "ascii"]
@@ -96,6 +103,27 @@ class Endpoint:
         if self.kind in ("rtu", "ascii"):
             return f"{self.serial_port} ({self.kind} {self.baudrate} {self.parity})"
         return f"{self.host}:{self.port} ({self.kind})"
+
+
+class PymodbusQuiet(logging.Filter):
+    """Demotes pymodbus' records to DEBUG and drops them unless its logger wants DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep a record only for someone debugging pymodbus, and then as DEBUG."""
+        if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return True
+
+
+def quiet_pymodbus() -> None:
+    """Install ``PymodbusQuiet`` on pymodbus' logger (once; called at import)."""
+    target = logging.getLogger(_PYMODBUS_LOGGER)
+    if not any(isinstance(f, PymodbusQuiet) for f in target.filters):
+        target.addFilter(PymodbusQuiet())
+
+
+quiet_pymodbus()
 
 
 def _client(endpoint: Endpoint) -> AsyncModbusTcpClient | AsyncModbusSerialClient:

@@ -8,20 +8,23 @@ controller's published variables, and its services call the controller's command
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import slugify
 
 from .connector import EvseConnector, open_evse, store_path
 from .const import CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
-from .controller.errors import ConfigError, DeviceError, MapError
+from .controller.errors import ConfigError, DeviceError, MapError, MeterCounterError
+from .controller.manager import EvseManager, Update
 from .grid import join_site, leave_site
 from .mqtt import mqtt_bridge, mqtt_settings
 from .services import async_setup_services
@@ -75,8 +78,53 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
     if entry.options.get(CONF_MQTT_HOST):
         await _start_mqtt(entry, connector)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    entry.async_on_unload(_watch_meter_counter(hass, entry, connector.manager))
+    # Every entity (the session event one too) and the bridge are subscribed now: the
+    # start-up updates (SessionResumed, a power-loss finish) reach them all.
+    connector.manager.release_updates()
     entry.async_on_unload(entry.add_update_listener(_reload_on_options))
     return True
+
+
+def meter_issue_id(entry: EvseConfigEntry) -> str:
+    """The repair issue of an entry whose meter counter cannot be used."""
+    return f"meter_counter_{entry.entry_id}"
+
+
+def _watch_meter_counter(
+    hass: HomeAssistant, entry: EvseConfigEntry, manager: EvseManager
+) -> Callable[[], None]:
+    """A repair issue while the meter's counter cannot be used (it keeps going back;
+    a single reset is counted on without one). Returns the clean-up for unload."""
+    issue_id = meter_issue_id(entry)
+    raised = False
+
+    @callback
+    def sync(update: Update | None = None) -> None:
+        nonlocal raised
+        error = manager.faults.get("meter")
+        broken = isinstance(error, MeterCounterError)
+        if broken and not raised:
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="meter_counter",
+                translation_placeholders={"entry": entry.title, "error": str(error)},
+            )
+        elif raised and not broken:
+            ir.async_delete_issue(hass, DOMAIN, issue_id)
+        raised = broken
+
+    unsubscribe = manager.subscribe(sync)
+
+    def stop() -> None:
+        unsubscribe()
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+
+    return stop
 
 
 async def _start_mqtt(entry: EvseConfigEntry, connector: EvseConnector) -> None:

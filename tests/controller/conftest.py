@@ -125,6 +125,7 @@ async def make_rig(tmp_path, config: KernelConfig | None = None, **station_args)
     rig = Rig(clock, station, meter, store, manager)
     manager.subscribe(rig.updates.append)
     await manager.start()
+    manager.release_updates()
     return rig
 
 

@@ -50,6 +50,7 @@ async def _restart(rig, tmp_path):
     )
     manager.subscribe(rig.updates.append)
     await manager.start()
+    manager.release_updates()
     rig.manager = manager
 
 

@@ -113,6 +113,7 @@ async def start_rig(
     manager.subscribe(rig.updates.append)
     try:
         await manager.start()
+        manager.release_updates()
     except BaseException:
         await stop_rig(rig)
         raise

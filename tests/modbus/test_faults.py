@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from controller.everest import StopTransactionReason, StopTransactionRequest
 from controller.kernel.states import State
 from tests.controller.conftest import limits
 
@@ -76,7 +77,7 @@ async def test_garbage_cp_state_is_an_error_not_a_state(rig):
     assert rig.manager.state is State.Charging
 
 
-async def test_meter_counter_going_backwards_is_refused(rig):
+async def test_one_garbled_lower_counter_reading_is_dropped(rig):
     await rig.start_charging()
     await rig.advance(600)
     good = rig.manager.vars()["powermeter"].energy_Wh_import.total
@@ -84,11 +85,46 @@ async def test_meter_counter_going_backwards_is_refused(rig):
     reg = meter.map["energy_import"]
     meter.inject_garbage("energy_import", reg.encode(good / 2))
     await rig.advance(1, step=1)
-    assert COMM in error_types(rig)
     assert rig.manager.vars()["powermeter"].energy_Wh_import.total == good
     meter.clear_faults()
     await rig.advance(5, step=1)
-    assert COMM not in error_types(rig)
+    assert error_types(rig) == []
+    assert rig.manager.state is State.Charging
+    start = rig.manager.kernel.transaction.start_energy_Wh
+    info = rig.manager.vars()["session_info"]
+    assert info.energy_Wh == pytest.approx(rig.station.energy_Wh - start, abs=1e-3)
+
+
+async def test_meter_counter_reset_mid_session_counts_on_from_the_new_reading(rig, caplog):
+    """A power-cycled (or replaced) meter restarts at 0: one log line, no fault, the
+    session's energy is what was counted before the reset plus what is counted after."""
+    await rig.start_charging()
+    await rig.advance(600)
+    start = rig.manager.kernel.transaction.start_energy_Wh
+    rig.station.advance()
+    before_reset = rig.station.energy_Wh - start
+    rig.station.energy_Wh = 0.0  # the meter's counter restarts
+    with caplog.at_level("INFO"):
+        await rig.advance(600, step=1)
+    assert error_types(rig) == []
+    assert rig.manager.available
+    assert rig.manager.state is State.Charging
+    resets = [r for r in caplog.records if "counter reset" in r.getMessage()]
+    assert len(resets) == 1
+    assert not [r for r in caplog.records if r.levelno >= 30 and r not in resets]
+    transaction = rig.manager.kernel.transaction
+    assert transaction.energy_before_reset_Wh == pytest.approx(before_reset, abs=1e-3)
+    # Counted on from the reading that confirmed the reset (one poll after the first).
+    assert 0 < transaction.baseline_Wh <= 2 * 11040 / 3600 + 1e-6
+    rig.station.advance()
+    after_reset = rig.station.energy_Wh - transaction.baseline_Wh
+    info = rig.manager.vars()["session_info"]
+    assert info.energy_Wh == pytest.approx(before_reset + after_reset, abs=1e-3)
+    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
+    await rig.advance(2, step=1)
+    (record,) = rig.manager.history()
+    after_reset = rig.station.energy_Wh - transaction.baseline_Wh
+    assert record.energy_Wh == pytest.approx(before_reset + after_reset, abs=1e-3)
 
 
 async def test_current_is_written_only_on_change(rig):
@@ -125,3 +161,23 @@ async def test_request_timeouts_raise_the_error_and_recover(rig):
     info = rig.manager.vars()["session_info"]
     assert info.energy_Wh >= energy_before
     assert info.energy_Wh == pytest.approx(rig.station.energy_Wh, abs=1.0)
+
+
+async def test_a_counter_that_keeps_going_back_stops_charging_until_plausible(rig, caplog):
+    await rig.start_charging()
+    await rig.advance(600)
+    counter = rig.station.energy_Wh
+    for _ in range(4):  # lower at every reading: no reset settles, the meter is unusable
+        counter -= 100.0
+        rig.station.energy_Wh = counter
+        await rig.advance(1, step=1)
+    assert COMM in error_types(rig)
+    assert "implausible" in rig.manager.faults["meter"].args[0]
+    assert rig.manager.available  # it answers: values still shown
+    assert not rig.manager.kernel.output().charging_allowed
+    assert caplog.text.count("meter unusable") == 1
+    await rig.advance(5, step=1)
+    assert COMM in error_types(rig)  # held still for 5 s only
+    await rig.advance(10, step=1)  # the counter holds (and rises again) from where it is
+    assert error_types(rig) == []
+    assert rig.manager.state is State.Charging

@@ -218,6 +218,7 @@ async def test_connector_that_starts_later_is_published_then(mosquitto, tmp_path
             refused = await other.wait_for(f"{BASE}/result/pause_charging")
             assert other.on(f"{BASE}/state") == []
             await manager.start()
+            manager.release_updates()  # the owner's step once its adapters are attached
             state = await other.wait_for(f"{BASE}/state")
     finally:
         await manager.stop()
