@@ -256,7 +256,7 @@ async def test_connector_whose_devices_are_not_up_yet(socket_enabled, rig, tmp_p
                     "state": None,
                     "vars": {},
                 }
-            async with session.post(f"{base}/evse2/commands/pause_charging") as response:
+            async with session.post(f"{base}/evse2/commands/pause_charging", json={}) as response:
                 assert response.status == 400
                 assert await response.json() == {
                     "ok": False,
