@@ -82,7 +82,7 @@ connectors:
         ),
         (
             "connectors: {a: {charger: {map: heidelberg_energy_control, "
-            "connection: {host: h, kind: tcp}}, max_current_A: 500}}}",
+            "connection: {host: h, kind: tcp}}, max_current_A: 500}}",
             "max_current_A",
         ),
         ("connectors: [", "not valid YAML"),
