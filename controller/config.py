@@ -40,9 +40,9 @@ NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 CONNECTION_SCHEMA = vol.Schema(
     {
         vol.Optional("kind"): vol.In(("tcp", "rtu_over_tcp", "rtu", "ascii")),
-        vol.Optional("host"): str,
+        vol.Optional("host"): vol.All(str, vol.Length(min=1, max=253)),
         vol.Optional("port"): vol.All(int, vol.Range(min=1, max=65535)),
-        vol.Optional("serial_port"): str,
+        vol.Optional("serial_port"): vol.All(str, vol.Length(min=1, max=4096)),
         vol.Optional("baudrate"): vol.All(int, vol.Range(min=300, max=1_000_000)),
         vol.Optional("parity"): vol.In(("N", "E", "O")),
         vol.Optional("stopbits"): vol.In((1, 2)),
@@ -385,12 +385,16 @@ def _check_section(section: str, schema: Any, data: Any, source: str) -> None:
 
 def _check_store(store: Path, source: str) -> None:
     """The session database must be a file (or creatable) in an existing folder."""
-    if store.exists() and not store.is_file():
-        raise ConfigError(f"{source}: store: {store} is not a regular file")
-    folder = store.parent
-    if not folder.is_dir():
-        raise ConfigError(f"{source}: store: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
+    try:
+        if store.exists() and not store.is_file():
+            raise ConfigError(f"{source}: store: {store} is not a regular file")
+        folder = store.parent
+        if not folder.is_dir():
+            raise ConfigError(f"{source}: store: folder {folder} does not exist")
+        writable = os.access(folder, os.W_OK | os.X_OK)
+    except OSError as err:
+        raise ConfigError(f"{source}: store: {err.strerror or err}") from None
+    if not writable:
         raise ConfigError(f"{source}: store: folder {folder} is not writable")
 
 

@@ -8,6 +8,7 @@ Errors never quote the file's content, since a mistyped path may name a file of 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ from typing import Any
 import yaml
 
 MAX_YAML_BYTES = 1024 * 1024  # a map is ~10 KiB, a configuration less
-MAX_ALIASES = 100  # YAML aliases multiply what validation walks ("billion laughs")
+MAX_NODES = 200_000  # values in the document with aliases expanded ("billion laughs")
+MAX_DEPTH = 64  # flow nesting ([ and {) before parsing
 MAX_PATH_CHARS = 4096
+_BRACKETS = re.compile(r"[\[\]{}]")
 
 
 def read_text(path: str | Path, limit: int = MAX_YAML_BYTES) -> str:
@@ -46,12 +49,15 @@ def read_text(path: str | Path, limit: int = MAX_YAML_BYTES) -> str:
 
 
 def load_yaml(text: str, where: str) -> Any:
-    """Parse YAML; errors give the position only, never the offending line."""
+    """Parse YAML; errors give the position only, never the offending line.
+
+    Nesting is bounded before parsing and the size of the result after it (aliases let a
+    small file stand for an exponentially large document, which validation would walk).
+    """
+    if _flow_depth(text) > MAX_DEPTH:
+        raise ValueError(f"{where}: YAML nested deeper than {MAX_DEPTH} levels")
     try:
-        aliases = sum(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, yaml.SafeLoader))
-        if aliases > MAX_ALIASES:
-            raise ValueError(f"{where}: more than {MAX_ALIASES} YAML aliases")
-        return yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -60,3 +66,34 @@ def load_yaml(text: str, where: str) -> Any:
         raise ValueError(f"{where}: not valid YAML ({type(err).__name__})") from None
     except RecursionError:
         raise ValueError(f"{where}: YAML nested too deeply") from None
+    if not _within(data, MAX_NODES):
+        raise ValueError(f"{where}: YAML document too large once aliases are expanded")
+    return data
+
+
+def _flow_depth(text: str) -> int:
+    """The deepest ``[``/``{`` nesting (quotes not considered: an upper bound)."""
+    depth = deepest = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _within(data: Any, budget: int) -> bool:
+    """Whether the document, with every alias expanded, has at most ``budget`` nodes."""
+    stack = [data]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return True
