@@ -94,31 +94,19 @@ class AccessLogger(AbstractAccessLogger):
 
 
 class _MalformedRequests(logging.Filter):
-    """aiohttp logs a traceback per unparsable request; make it one debug line, or none."""
+    """aiohttp logs a traceback per unparsable request, before any auth check: drop it.
 
-    def __init__(self, logger: logging.Logger) -> None:
-        super().__init__()
-        self._logger = logger
+    The client gets its 400 with the reason; the access log (``-v``) keeps one line.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if not isinstance(error, HttpProcessingError):
-            return True  # a failing handler keeps its traceback
-        if not self._logger.isEnabledFor(logging.DEBUG):
-            return False
-        reason = str(error.message).strip().splitlines()[0] if error.message else ""
-        record.msg = "refused a malformed request from %s: %s %s"
-        client = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
-        record.args = (client, error.code, reason[:80])
-        record.exc_info = None
-        record.exc_text = None
-        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
-        return True
+        return not isinstance(error, HttpProcessingError)  # a failing handler keeps its own
 
 
 def server_logger(name: str) -> logging.Logger:
     """The logger aiohttp's protocol handler gets, with malformed requests quietened."""
     logger = logging.getLogger(name)
     if not any(isinstance(f, _MalformedRequests) for f in logger.filters):
-        logger.addFilter(_MalformedRequests(logger))
+        logger.addFilter(_MalformedRequests())
     return logger
