@@ -51,19 +51,34 @@ def main(argv: list[str] | None = None) -> int:
         names = ", ".join(c.name for c in config.connectors)
         print(f"{args.config}: valid ({names})")
         return 0
-    asyncio.run(_serve(config))
-    return 0
+    return asyncio.run(_serve(config))
 
 
-async def _serve(config: ControllerConfig) -> None:
-    """Run until SIGINT/SIGTERM, then stop everything (chargers left safe)."""
+async def _serve(config: ControllerConfig) -> int:
+    """Run until SIGINT/SIGTERM, then stop everything (chargers left safe).
+
+    What ``--check`` cannot know (a port in use, a database file that is not one) fails
+    the start with one line and exit code 1, never a traceback (that is in the -v log).
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with Controller(config):
+    controller = Controller(config)
+    try:
+        await controller.start()
+    except Exception as err:
+        logging.getLogger(__name__).debug("start failed", exc_info=True)
+        print(f"cannot start: {type(err).__name__}: {err}", file=sys.stderr)
+        with contextlib.suppress(Exception):
+            await controller.stop()
+        return 1
+    try:
         await stop.wait()
+    finally:
+        await controller.stop()
+    return 0
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ into the typed ``EvseManager`` method. ``execute`` validates, runs and returns a
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,18 +29,82 @@ from .everest import (
     StopTransactionRequest,
     ValidationResult,
 )
-from .everest.model import dump
+from .everest.model import coerced_float, dump, integer
 from .manager import EnergyControl, EvseManager
 
+MAX_JSON_BYTES = 64 * 1024  # far above any command; the HTTP body limit too
+MAX_JSON_DEPTH = 32  # the deepest command argument is 4 levels
+# How long a caller waits for the connector: a command queues behind a poll, and a
+# device that stopped answering holds the poll until its request timeouts run out.
+COMMAND_TIMEOUT_S = 5.0
+_JSON_SPECIAL = re.compile(r'[\[\]{}"\\]')
 
-def _integer(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise vol.Invalid("expected an integer")
+
+class JsonInputError(ValueError):
+    """Input that is not acceptable JSON; the message says why (safe to show the sender)."""
+
+
+def parse_json(text: str | bytes) -> Any:
+    """Parse untrusted JSON with its size and nesting bounded *before* parsing.
+
+    The one parser of every adapter (MQTT payloads, HTTP bodies, WebSocket messages):
+    deep nesting would otherwise exhaust the recursion limit, and NaN/Infinity (which
+    Python's json accepts) are refused, as are numbers too large for a float.
+    """
+    if len(text) > MAX_JSON_BYTES:
+        raise JsonInputError(f"JSON larger than {MAX_JSON_BYTES} bytes")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise JsonInputError("JSON must be UTF-8 text") from None
+    if _nesting(text) > MAX_JSON_DEPTH:
+        raise JsonInputError(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
+    except JsonInputError:
+        raise
+    except ValueError as err:  # JSONDecodeError, and integers beyond Python's digit limit
+        raise JsonInputError(f"malformed JSON: {err}") from None
+
+
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting outside strings, in one linear pass."""
+    depth = deepest = 0
+    in_string = False
+    escaped = -1  # position of a character escaped by a backslash
+    for match in _JSON_SPECIAL.finditer(text):
+        pos, char = match.start(), match.group()
+        if in_string:
+            if pos == escaped:
+                continue
+            if char == "\\":
+                escaped = pos + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_constant(name: str) -> Any:
+    raise JsonInputError(f"{name} is not a number (only finite numbers are accepted)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise JsonInputError(f"number {text[:20]} is out of range")
     return value
 
 
 NO_ARGS = vol.Schema({})
-CONNECTOR_ARGS = vol.Schema({vol.Required("connector_id"): vol.All(_integer, vol.Range(min=0))})
+CONNECTOR_ARGS = vol.Schema({vol.Required("connector_id"): vol.All(integer, vol.Range(min=0))})
 
 Runner = Callable[[EvseManager, dict[str, Any]], Awaitable[Any]]
 
@@ -59,6 +126,7 @@ class CommandResult:
     ok: bool
     result: Any = None
     error: str | None = None
+    timed_out: bool = False  # the connector did not answer in time (not the caller's fault)
 
     def to_json(self) -> dict[str, Any]:
         """``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``."""
@@ -114,7 +182,7 @@ async def _set_energy_settings(m: EvseManager, a: dict[str, Any]) -> None:
 
 
 def _number(low: float, high: float) -> vol.All:
-    return vol.All(vol.Coerce(float), vol.Range(min=low, max=high))
+    return vol.All(coerced_float, vol.Range(min=low, max=high))
 
 
 ENERGY_SETTINGS = vol.Schema(
@@ -143,7 +211,7 @@ COMMANDS: dict[str, Command] = {
             "enable_disable",
             vol.Schema(
                 {
-                    vol.Required("connector_id"): vol.All(_integer, vol.Range(min=0)),
+                    vol.Required("connector_id"): vol.All(integer, vol.Range(min=0)),
                     vol.Required("cmd_source"): EnableDisableSource.schema(),
                 }
             ),
@@ -169,7 +237,7 @@ COMMANDS: dict[str, Command] = {
         ),
         Command(
             "reserve",
-            vol.Schema({vol.Required("reservation_id"): _integer}),
+            vol.Schema({vol.Required("reservation_id"): integer}),
             lambda m, a: m.reserve(a["reservation_id"]),
             returns=True,
         ),
@@ -244,7 +312,17 @@ async def execute(manager: EvseManager, name: str, args: Any) -> CommandResult:
     except vol.Invalid as err:
         return CommandResult(False, error=f"{name}: {humanize_error(dict(args), err)}")
     try:
-        result = await command.run(manager, validated)
+        async with asyncio.timeout(COMMAND_TIMEOUT_S):
+            result = await command.run(manager, validated)
     except CommandError as err:
         return CommandResult(False, error=f"{name}: {err}")
+    except TimeoutError:
+        return CommandResult(False, error=_timeout_message(name), timed_out=True)
     return CommandResult(True, result=dump(result) if command.returns else None)
+
+
+def _timeout_message(name: str) -> str:
+    return (
+        f"{name}: no answer within {COMMAND_TIMEOUT_S:g} s: the connector's devices are not "
+        "responding; the command is dropped unless it had already started (check the state)"
+    )

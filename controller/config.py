@@ -10,6 +10,7 @@ running-ready ``EvseManager`` over Modbus, sharing buses through a ``BusRegistry
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
-import yaml
 from voluptuous.humanize import humanize_error
 
 from .clock import Clock
 from .energy import Mode, SiteSettings, SurplusSettings
 from .errors import ConfigError, MapError
+from .everest.model import coerced_float
+from .files import load_yaml, read_text
 from .kernel.machine import KernelConfig
 from .manager import EvseManager
 from .modbus.charger import ChargerSettings, ModbusCharger
@@ -38,14 +40,14 @@ NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 CONNECTION_SCHEMA = vol.Schema(
     {
         vol.Optional("kind"): vol.In(("tcp", "rtu_over_tcp", "rtu", "ascii")),
-        vol.Optional("host"): str,
+        vol.Optional("host"): vol.All(str, vol.Length(min=1, max=253)),
         vol.Optional("port"): vol.All(int, vol.Range(min=1, max=65535)),
-        vol.Optional("serial_port"): str,
+        vol.Optional("serial_port"): vol.All(str, vol.Length(min=1, max=4096)),
         vol.Optional("baudrate"): vol.All(int, vol.Range(min=300, max=1_000_000)),
         vol.Optional("parity"): vol.In(("N", "E", "O")),
         vol.Optional("stopbits"): vol.In((1, 2)),
         vol.Optional("unit"): vol.All(int, vol.Range(min=0, max=255)),
-        vol.Optional("timeout_s"): vol.All(vol.Coerce(float), vol.Range(min=0.05, max=30)),
+        vol.Optional("timeout_s"): vol.All(coerced_float, vol.Range(min=0.05, max=30)),
         vol.Optional("request_gap_ms"): vol.All(int, vol.Range(min=0, max=5000)),
     }
 )
@@ -56,7 +58,7 @@ DEVICE_SCHEMA = vol.Schema(
 
 def _ranged(low: float, high: float) -> vol.All:
     """A number coerced to float within [low, high]."""
-    return vol.All(vol.Coerce(float), vol.Range(min=low, max=high))
+    return vol.All(coerced_float, vol.Range(min=low, max=high))
 
 
 ENERGY_CONNECTOR_SCHEMA = vol.Schema(
@@ -65,13 +67,13 @@ ENERGY_CONNECTOR_SCHEMA = vol.Schema(
         vol.Optional("min_current_A", default=6.0): _ranged(0, 32),
         vol.Optional("max_current_A", default=16.0): _ranged(6, 80),
         vol.Optional("phase_switching", default=False): bool,
-        vol.Optional("enable_threshold_W", default=0.0): vol.Coerce(float),
-        vol.Optional("disable_threshold_W", default=0.0): vol.Coerce(float),
+        vol.Optional("enable_threshold_W", default=0.0): coerced_float,
+        vol.Optional("disable_threshold_W", default=0.0): coerced_float,
         vol.Optional("enable_delay_s", default=60.0): _ranged(0, 3600),
         vol.Optional("disable_delay_s", default=180.0): _ranged(0, 3600),
         vol.Optional("phase_up_delay_s", default=60.0): _ranged(0, 3600),
         vol.Optional("phase_down_delay_s", default=180.0): _ranged(0, 3600),
-        vol.Optional("buffer_W", default=0.0): vol.Coerce(float),
+        vol.Optional("buffer_W", default=0.0): coerced_float,
         vol.Optional("battery_to_ev", default=False): bool,
         vol.Optional("grid_phases", default=[1, 2, 3]): vol.All(
             [vol.In((1, 2, 3))], vol.Length(min=1, max=3)
@@ -109,18 +111,18 @@ CONNECTOR_SCHEMA = vol.Schema(
         vol.Required("charger"): DEVICE_SCHEMA,
         vol.Optional("meter", default=BUILTIN_METER): vol.Any(BUILTIN_METER, DEVICE_SCHEMA),
         vol.Optional("evse_id"): vol.All(str, vol.Length(min=1, max=64)),
-        vol.Optional("max_current_A"): vol.All(vol.Coerce(float), vol.Range(min=6, max=80)),
-        vol.Optional("min_current_A"): vol.All(vol.Coerce(float), vol.Range(min=0, max=32)),
+        vol.Optional("max_current_A"): vol.All(coerced_float, vol.Range(min=6, max=80)),
+        vol.Optional("min_current_A"): vol.All(coerced_float, vol.Range(min=0, max=32)),
         vol.Optional("phases"): vol.In((1, 3)),
         vol.Optional("failsafe_current_A", default=0.0): vol.All(
-            vol.Coerce(float), vol.Range(min=0, max=32)
+            coerced_float, vol.Range(min=0, max=32)
         ),
         vol.Optional("poll_interval_s", default=1.0): vol.All(
-            vol.Coerce(float), vol.Range(min=0.1, max=60)
+            coerced_float, vol.Range(min=0.1, max=60)
         ),
         vol.Optional("free_charging", default=False): bool,
         vol.Optional("auth_timeout_s", default=60.0): vol.All(
-            vol.Coerce(float), vol.Range(min=1, max=3600)
+            coerced_float, vol.Range(min=1, max=3600)
         ),
         vol.Optional("lock_connector_in_state_b", default=True): bool,
     }
@@ -333,6 +335,9 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
         energy = energy_config(c["energy"]) if "energy" in c else None
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from err
+    _check_store(Path(c["store"]), source)
+    for section, schema in _adapter_schemas(c).items():
+        _check_section(section, schema, c[section], source)
     if energy is not None and energy.topics and c.get("mqtt") is None:
         key = "grid_topic" if energy.grid_topic is not None else "battery_topic"
         raise ConfigError(
@@ -349,15 +354,59 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
     )
 
 
+def _adapter_schemas(c: Mapping[str, Any]) -> dict[str, Any]:
+    """The schemas of the adapter sections present (imported only when configured)."""
+    schemas: dict[str, Any] = {}
+    if c.get("mqtt") is not None:
+        from .mqtt.settings import MQTT_SCHEMA  # noqa: PLC0415 - aiomqtt only if used
+
+        schemas["mqtt"] = MQTT_SCHEMA
+    if c.get("http") is not None:
+        from .http.settings import HTTP_SCHEMA  # noqa: PLC0415 - aiohttp only if used
+
+        schemas["http"] = HTTP_SCHEMA
+    return schemas
+
+
+def _check_section(section: str, schema: Any, data: Any, source: str) -> None:
+    """Validate an adapter section exactly as start will, TLS files included."""
+    try:
+        settings = schema(dict(data))
+    except vol.Invalid as err:
+        raise ConfigError(f"{source}: {section}: {humanize_error(dict(data), err)}") from None
+    except (ValueError, TypeError, ArithmeticError) as err:  # a validator that raised raw
+        raise ConfigError(f"{source}: {section}: invalid value ({err})") from None
+    if section == "mqtt" and settings.get("tls"):
+        from .mqtt.settings import MqttSettings  # noqa: PLC0415
+
+        try:
+            MqttSettings(**settings).ssl_context()
+        except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+            raise ConfigError(f"{source}: mqtt: TLS files: {err}") from None
+
+
+def _check_store(store: Path, source: str) -> None:
+    """The session database must be a file (or creatable) in an existing folder."""
+    try:
+        if store.exists() and not store.is_file():
+            raise ConfigError(f"{source}: store: {store} is not a regular file")
+        folder = store.parent
+        if not folder.is_dir():
+            raise ConfigError(f"{source}: store: folder {folder} does not exist")
+        writable = os.access(folder, os.W_OK | os.X_OK)
+    except OSError as err:
+        raise ConfigError(f"{source}: store: {err.strerror or err}") from None
+    if not writable:
+        raise ConfigError(f"{source}: store: folder {folder} is not writable")
+
+
 def load_config(path: str | Path) -> ControllerConfig:
     """Read and validate a YAML configuration file."""
     file = Path(path)
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise ConfigError(f"{file}: cannot read: {err.strerror}") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{file}: not valid YAML: {err}") from err
+        data = load_yaml(read_text(file), str(file))
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     return parse_config(data, str(file))
 
 

@@ -523,7 +523,12 @@ class _Job(Generic[T]):
         self._error: Exception | None = None
 
     def run(self, kernel: ChargingKernel) -> None:
-        """Call the kernel; a CommandError is the caller's, not the task's."""
+        """Call the kernel; a CommandError is the caller's, not the task's.
+
+        A caller that gave up waiting (its timeout cancelled the future) gets nothing run.
+        """
+        if self.future.cancelled():
+            return
         try:
             self._result = self.fn(kernel)
         except Exception as err:  # handed to the caller, never escapes the task

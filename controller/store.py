@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class SessionStore:
         self.history_limit = history_limit
         # Opened in a worker thread (Home Assistant keeps file work out of its event loop),
         # then used by the one event loop that owns the connector: never concurrently.
+        _create_private(self.path)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -144,6 +146,14 @@ class SessionStore:
 
     def _transaction(self) -> _Tx:
         return _Tx(self._db)
+
+
+def _create_private(path: str) -> None:
+    """Create a new database file readable by its owner only (0600): session history and
+    token ids are nobody else's business. SQLite gives its -wal/-shm files the same mode."""
+    if path == ":memory:" or path.startswith("file:"):
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
 
 
 class _Tx:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -100,17 +101,47 @@ def _is_optional(tp: Any) -> tuple[bool, Any]:
     return False, tp
 
 
-def _number(value: Any) -> float | int:
-    """Accept ints and floats but not booleans (JSON numbers)."""
+INT_LIMIT = 2**63  # integers beyond a signed 64-bit value are refused, not stored
+
+
+def finite_number(value: Any) -> float | int:
+    """A JSON number (int or float, not a boolean) that is finite and fits a float.
+
+    NaN and infinities are refused: a NaN limit compares false with everything, so it
+    would read as "no limit"; an integer too large for a float would overflow later.
+    """
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise vol.Invalid("expected a number")
+    if isinstance(value, int):
+        if abs(value) >= INT_LIMIT:
+            raise vol.Invalid("number out of range")
+    elif not math.isfinite(value):
+        raise vol.Invalid("expected a finite number, not NaN or infinity")
     return value
 
 
-def _integer(value: Any) -> int:
+def integer(value: Any) -> int:
+    """A JSON integer (not a boolean) within the signed 64-bit range."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise vol.Invalid("expected an integer")
+    if abs(value) >= INT_LIMIT:
+        raise vol.Invalid("integer out of range")
     return value
+
+
+def coerced_float(value: Any) -> float:
+    """A number, or text that reads as one, as a finite float (configuration values)."""
+    if isinstance(value, bool):
+        raise vol.Invalid("expected a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise vol.Invalid("number out of range") from None
+    except (TypeError, ValueError):
+        raise vol.Invalid("expected a number") from None
+    if not math.isfinite(number):
+        raise vol.Invalid("expected a finite number, not NaN or infinity")
+    return number
 
 
 def _strict(kind: type) -> Callable[[Any], Any]:
@@ -148,9 +179,9 @@ def _validator(tp: Any) -> Any:
     if tp is bool:
         return _strict(bool)
     if tp is int:
-        return _integer
+        return integer
     if tp is float:
-        return _number
+        return finite_number
     if tp is str:
         return _strict(str)
     if tp is Any:

@@ -6,7 +6,6 @@ import csv
 import dataclasses
 import hmac
 import io
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -14,12 +13,13 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from ..commands import COMMANDS
+from ..commands import COMMANDS, parse_json
 from ..everest.model import dump
 from ..kernel.session import SessionRecord
 from ..manager import EvseManager
 from .common import ApiError, detail, run_command, summary
 from .events import EventHub
+from .guard import AccessLogger, browser_middleware, server_logger
 from .settings import HttpSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,7 +52,13 @@ class HttpApi:
     async def start(self) -> None:
         """Bind and serve; raises OSError if the address is taken."""
         # Access lines on their own logger, so a quiet log can leave out polling dashboards.
-        runner = web.AppRunner(self._app(), shutdown_timeout=5.0, access_log=_ACCESS_LOG)
+        runner = web.AppRunner(
+            self._app(),
+            shutdown_timeout=5.0,
+            access_log=_ACCESS_LOG,
+            access_log_class=AccessLogger,
+            logger=server_logger(f"{__name__}.server"),
+        )
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._settings.host, self._settings.port)
@@ -73,8 +79,10 @@ class HttpApi:
         self._runner = None
 
     def _app(self) -> web.Application:
+        loopback_only = self._settings.token is None
         app = web.Application(
-            client_max_size=MAX_BODY, middlewares=[_json_errors, self._auth_middleware()]
+            client_max_size=MAX_BODY,
+            middlewares=[_json_errors, browser_middleware(loopback_only), self._auth_middleware()],
         )
         app.router.add_get(HEALTH_PATH, _health)
         app.router.add_get(EVENTS_PATH, self._events.handle)
@@ -129,7 +137,8 @@ class HttpApi:
             raise ApiError(404, f"unknown command {name!r}")
         args = await _json_object(request)
         result = await run_command(manager, name, args)
-        return web.json_response(result.to_json(), status=200 if result.ok else 400)
+        status = 200 if result.ok else 504 if result.timed_out else 400
+        return web.json_response(result.to_json(), status=status)
 
     async def _sessions(self, request: web.Request) -> web.Response:
         manager = self._manager(request)
@@ -169,9 +178,9 @@ async def _json_object(request: web.Request) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except ValueError as err:
-        raise ApiError(400, f"invalid JSON: {err}") from err
+        raise ApiError(400, str(err)) from None
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
     return data

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..commands import parse_json
 from ..manager import EvseManager, Update
 from .common import JsonObject, run_command, state_of, vars_of
 
@@ -122,9 +122,9 @@ class EventClient:
 
     async def _on_text(self, data: str) -> None:
         try:
-            message = json.loads(data)
+            message = parse_json(data)
         except ValueError as err:
-            self._enqueue({"type": "error", "error": f"invalid JSON: {err}"})
+            self._enqueue({"type": "error", "error": str(err)})
             return
         try:
             self._enqueue(await self._handle(message))

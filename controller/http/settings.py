@@ -42,7 +42,7 @@ def _check_auth(config: dict[str, Any]) -> dict[str, Any]:
 HTTP_SCHEMA = vol.All(
     vol.Schema(
         {
-            vol.Optional("host", default=DEFAULT_HOST): vol.All(str, vol.Length(min=1)),
+            vol.Optional("host", default=DEFAULT_HOST): vol.All(str, vol.Length(min=1, max=253)),
             vol.Optional("port", default=DEFAULT_PORT): vol.All(int, vol.Range(min=0, max=65535)),
             vol.Optional("token"): vol.All(str, vol.Length(min=1)),
             vol.Optional("allow_unauthenticated", default=False): bool,

@@ -11,6 +11,7 @@ unit (A, V, W, Wh, Hz, s, degC) and back; the driver and the simulator share the
 from __future__ import annotations
 
 import math
+import re
 import struct
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ import yaml
 from voluptuous.humanize import humanize_error
 
 from ..errors import MapError
+from ..files import load_yaml, read_text
 
 Kind = Literal["charger", "meter"]
 Table = Literal["coil", "discrete", "input", "holding"]
@@ -824,13 +826,23 @@ def parse_map(text: str, *, map_id: str, path: str = "<text>") -> DeviceMap:
 
 
 def load_map_file(path: str | Path) -> DeviceMap:
-    """Load and validate one map file from anywhere on disk."""
+    """Load and validate one map file from anywhere on disk.
+
+    The file is read bounded (regular files only, UTF-8) and must look like a map (a
+    mapping with ``kind`` or ``registers``) before any error may quote its content: a
+    mistyped path can point at a file of secrets.
+    """
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as err:
-        raise MapError(f"{file}: cannot read: {err.strerror}") from err
-    return parse_map(text, map_id=file.stem, path=str(file))
+        text = read_text(file)
+        data = load_yaml(text, str(file))
+    except ValueError as err:
+        raise MapError(str(err)) from None
+    if not isinstance(data, dict):
+        raise MapError(f"{file}: a map must be a YAML mapping")
+    if not {"kind", "registers"} & set(data):
+        raise MapError(f"{file}: not a device map (a YAML mapping with kind and registers)")
+    return parse_map(text, map_id=file.stem[:64], path=str(file))
 
 
 def available_maps() -> dict[str, str]:
@@ -841,6 +853,7 @@ def available_maps() -> dict[str, str]:
 # The maps folder beside the controller package: the repository root, site-packages, or the
 # Home Assistant integration folder that carries both (see scripts/release).
 BUNDLED_MAPS = Path(__file__).parent.parent.parent / "modbus_maps"
+MAP_ID = re.compile(r"^[a-z0-9_]{1,64}$")  # a bundled map's file name
 
 
 def _bundled_ids() -> list[str]:
@@ -853,9 +866,10 @@ def load_map(map_id: str) -> DeviceMap:
     if map_id.endswith((".yaml", ".yml")) or "/" in map_id:
         return load_map_file(map_id)
     resource = BUNDLED_MAPS / f"{map_id}.yaml"
-    if not resource.is_file():
+    if not MAP_ID.match(map_id) or not resource.is_file():
         known = ", ".join(_bundled_ids())
-        raise MapError(f"unknown device map {map_id!r}; bundled maps: {known}")
+        shown = map_id if len(map_id) <= 64 else map_id[:64] + "..."
+        raise MapError(f"unknown device map {shown!r}; bundled maps: {known}")
     return parse_map(
         resource.read_text(encoding="utf-8"), map_id=map_id, path=f"modbus_maps/{map_id}.yaml"
     )

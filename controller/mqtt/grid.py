@@ -18,12 +18,12 @@ and the previous reading stays (until it is too old).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import replace
 from typing import Any
 
 from ..clock import Clock, SystemClock
+from ..commands import parse_json
 from ..energy import GridReading, GridSource, PushedGridSource
 from .bridge import InputHandler
 
@@ -52,7 +52,7 @@ def _json_or_text(payload: str) -> Any:
     if not text:
         raise ValueError("empty payload")
     try:
-        return json.loads(text)  # rejects NaN/Infinity only later, in _number
+        return parse_json(text)  # bounded: deep nesting is an error, not a crash
     except ValueError:
         return text  # a plain number is also valid JSON; anything else is tried as text
 

@@ -6,11 +6,11 @@ Pure functions, so the bridge only routes; every malformed payload becomes a cle
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from ..catalog import BUTTON, NUMBER, SELECT, SWITCH, EntitySpec
+from ..commands import parse_json
 from .discovery import PRESS
 
 PAYLOAD_EXCERPT = 64  # characters of a rejected input payload shown in the log
@@ -39,9 +39,9 @@ def parse_request(payload: str | None) -> tuple[Any, Any, str | None]:
     if payload is None or not payload.strip():
         return None, {}, None
     try:
-        data = json.loads(payload)
+        data = parse_json(payload)
     except ValueError as err:
-        return None, None, f"malformed JSON: {err}"
+        return None, None, str(err)
     if not isinstance(data, dict):
         return None, None, "payload must be a JSON object"
     if data and set(data) <= {"id", "args"}:

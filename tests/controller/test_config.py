@@ -1,9 +1,14 @@
 """The standalone configuration: valid files load, every mistake names its field."""
 
+import os
+from pathlib import Path
+
 import pytest
+import yaml
 
 from controller.config import load_config, parse_config
 from controller.errors import ConfigError
+from controller.files import MAX_YAML_BYTES
 
 VALID = """
 store: /tmp/evse.db
@@ -82,7 +87,7 @@ connectors:
         ),
         (
             "connectors: {a: {charger: {map: heidelberg_energy_control, "
-            "connection: {host: h, kind: tcp}}, max_current_A: 500}}}",
+            "connection: {host: h, kind: tcp}}, max_current_A: 500}}",
             "max_current_A",
         ),
         ("connectors: [", "not valid YAML"),
@@ -222,3 +227,154 @@ def test_lock_connector_in_state_b_defaults_true_like_everest(tmp_path):
     assert garage.kernel.lock_connector_in_state_b is False
     with pytest.raises(ConfigError, match="lock_connector_in_state_b"):
         _config(VALID + "    lock_connector_in_state_b: maybe\n", tmp_path)
+
+
+# ------------------------------------------------ hostile and broken files (issue 12)
+
+CONNECTOR = """
+connectors:
+  garage:
+    charger: {map: heidelberg_energy_control, connection: {kind: tcp, host: 127.0.0.1}}
+"""
+
+
+def _with(tmp_path, extra: str, connector: str = CONNECTOR) -> str:
+    return f"store: {tmp_path}/sessions.db\n{connector}{extra}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("http: {}", "http: token is required"),
+        ("http: {token: 5}", "http: expected str"),
+        ("http: {token: t, port: 99999}", "http: value must be at most 65535"),
+        ("http: {token: t, host: " + "h" * 300 + "}", "http: length of value must be at most"),
+        ("http: {host: 0.0.0.0, allow_unauthenticated: true}", "http: allow_unauthenticated"),
+        ("mqtt: {}", "mqtt: required key not provided"),
+        ("mqtt: {host: h, port: .inf}", "mqtt: invalid value"),
+        ("mqtt: {host: h, queue_size: 0}", "mqtt: value must be at least 1"),
+        ("mqtt: {host: h, base_topic: 'a/+/b'}", "mqtt: invalid topic prefix"),
+        ("mqtt: {host: h, tls: true, ca_file: /nonexistent/ca.pem}", "mqtt: TLS files"),
+    ],
+)
+def test_check_validates_the_adapter_sections_as_start_does(tmp_path, extra, message):
+    """These passed --check and then crashed the start with a traceback."""
+    with pytest.raises(ConfigError) as err:
+        _config(_with(tmp_path, extra), tmp_path)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("store", "message"),
+    [("/nonexistent/folder/s.db", "does not exist"), (".", "is not a regular file")],
+)
+def test_check_validates_the_store_path(tmp_path, store, message):
+    text = _with(tmp_path, "").replace(f"store: {tmp_path}/sessions.db", f"store: {store}")
+    with pytest.raises(ConfigError, match=message):
+        _config(text, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["max_current_A: " + "9" * 401, "max_current_A: .nan", "poll_interval_s: .inf"],
+)
+def test_huge_and_non_finite_numbers_are_config_errors(tmp_path, field):
+    with pytest.raises(ConfigError, match=r"max_current_A|poll_interval_s"):
+        _config(CONNECTOR + f"    {field}\n", tmp_path)
+
+
+def test_non_finite_energy_thresholds_are_refused(tmp_path):
+    text = CONNECTOR + "    energy: {enable_threshold_W: .inf}\n"
+    with pytest.raises(ConfigError, match="finite"):
+        parse_config(yaml.safe_load(text))
+
+
+def test_config_that_is_not_utf8_is_a_clear_error(tmp_path):
+    path = tmp_path / "evse.yaml"
+    path.write_bytes(CONNECTOR.encode() + b"# caf\xe9\n")
+    with pytest.raises(ConfigError, match=r"not UTF-8 text \(byte \d+\)"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero", "directory", "huge"])
+def test_config_that_is_not_a_small_regular_file_is_refused_at_once(tmp_path, kind):
+    path = tmp_path / "evse.yaml"
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would block until a writer comes
+    elif kind == "dev_zero":
+        path = Path("/dev/zero")
+    elif kind == "directory":
+        path = tmp_path
+    else:
+        path.write_text(CONNECTOR + "#" * MAX_YAML_BYTES)
+    with pytest.raises(ConfigError, match=r"not a regular file|larger than"):
+        load_config(path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
+        + "".join(
+            f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n"
+            for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+        "connectors: " + "[" * 5000 + "]" * 5000,
+    ],
+    ids=["alias_bomb", "deep_nesting"],
+)
+def test_yaml_bombs_are_config_errors(tmp_path, text):
+    with pytest.raises(ConfigError):
+        _config(text, tmp_path)
+
+
+def _map_config(tmp_path, map_ref: str) -> str:
+    return CONNECTOR.replace("heidelberg_energy_control", map_ref)
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("x" * 5000, "unknown device map 'xxxx"),
+        ("/" + "x" * 5000 + ".yaml", "path too long"),
+        ("/tmp/" + "x" * 300 + ".yaml", "cannot read: File name too long"),
+        ("/dev/zero", "not a regular file"),
+        ("/nonexistent.yaml", "cannot read: No such file or directory"),
+    ],
+)
+def test_bad_map_references_are_clear_errors(tmp_path, ref, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(yaml.safe_load(_map_config(tmp_path, ref)))
+    assert message in str(err.value)
+    assert len(str(err.value)) < 2000
+
+
+def test_map_that_is_a_fifo_or_not_utf8_is_refused(tmp_path):
+    fifo = tmp_path / "charger.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigError, match="not a regular file"):
+        parse_config(yaml.safe_load(_map_config(tmp_path, str(fifo))))
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"kind: charger\nmanufacturer: M\xfcller\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        parse_config(yaml.safe_load(_map_config(tmp_path, str(latin))))
+
+
+SECRETS = {
+    "mapping": "password: hunter2-secret\napi_key: sk-live-topsecret\n",
+    "env_file": "API_TOKEN=sk-live-topsecret\nDB_PASSWORD=hunter2-secret\n",
+    "bad_yaml": "token: sk-live-topsecret: hunter2-secret\n\t- x\n",
+    "shadow": "root:$6$hunter2-secret$sk-live-topsecret:19000:0:99999:7:::\n",
+}
+
+
+@pytest.mark.parametrize("content", list(SECRETS.values()), ids=list(SECRETS))
+def test_a_map_path_at_a_file_of_secrets_never_quotes_it(tmp_path, content):
+    secrets = tmp_path / "secrets.yaml"
+    secrets.write_text(content)
+    with pytest.raises(ConfigError) as err:
+        parse_config(yaml.safe_load(_map_config(tmp_path, str(secrets))))
+    message = str(err.value)
+    assert str(secrets) in message
+    assert "hunter2" not in message
+    assert "topsecret" not in message

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,15 +33,18 @@ class Server:
     ) -> tuple[int, Any]:
         """Status and decoded JSON body."""
         headers = dict(AUTH) if auth else {}
+        if method == "POST":  # the API takes JSON POSTs only (empty bodies too)
+            headers["Content-Type"] = "application/json"
         headers.update(kwargs.pop("headers", {}))
         async with self.session.request(method, self.url(path), headers=headers, **kwargs) as r:
             assert r.content_type == "application/json"
             return r.status, await r.json()
 
     async def command(self, name: str, args: Any = None, **kwargs: Any) -> tuple[int, Any]:
-        return await self.call(
-            "POST", f"/api/connectors/evse1/commands/{name}", json=args, **kwargs
-        )
+        """POST a command: ``args`` as JSON, or raw ``data=`` (as application/json)."""
+        if "data" not in kwargs:
+            kwargs["data"] = b"" if args is None else json.dumps(args).encode()
+        return await self.call("POST", f"/api/connectors/evse1/commands/{name}", **kwargs)
 
     def ws(self, *, auth: bool = True, **kwargs: Any) -> Any:
         headers = dict(AUTH) if auth else {}

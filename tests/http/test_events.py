@@ -136,7 +136,7 @@ async def test_malformed_messages_get_errors_and_socket_survives(server):
         await ws.send_str("{nope")
         reply = await receive(ws)
         assert reply["type"] == "error"
-        assert reply["error"].startswith("invalid JSON")
+        assert reply["error"].startswith("malformed JSON")
         await ws.send_json([1, 2, 3])
         assert await receive(ws) == {"type": "error", "error": "message must be a JSON object"}
         await ws.send_json({"type": "subscribe"})

@@ -1,0 +1,66 @@
+"""``python -m controller`` as a user runs it: --check and start on one config (issue 12)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CONNECTOR = """
+connectors:
+  garage:
+    charger:
+      map: heidelberg_energy_control
+      connection: {kind: tcp, host: 127.0.0.1, port: 1, timeout_s: 0.2}
+"""
+
+
+def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controller", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=Path(__file__).parents[2],
+    )
+
+
+def test_check_refuses_an_http_section_without_a_token(tmp_path):
+    """It said "valid", then the start crashed with a traceback."""
+    config = tmp_path / "evse.yaml"
+    config.write_text(f"store: {tmp_path}/s.db\n{CONNECTOR}http: {{port: 8080}}\n")
+    result = run("--config", str(config), "--check")
+    assert result.returncode == 2
+    assert "http: token is required" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_start_failure_after_a_good_check_is_one_line_not_a_traceback(tmp_path, socket_enabled):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = tmp_path / "evse.yaml"
+        config.write_text(f"store: {tmp_path}/s.db\n{CONNECTOR}http: {{port: {port}, token: t}}\n")
+        assert run("--config", str(config), "--check").returncode == 0
+        result = run("--config", str(config))
+    assert result.returncode == 1
+    assert "cannot start: OSError" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "fifo"])
+def test_check_refuses_special_files_at_once(tmp_path, target):
+    if target == "fifo":
+        fifo = tmp_path / "evse.yaml"
+
+        os.mkfifo(fifo)
+        target = str(fifo)
+    result = run("--config", target, "--check", timeout=30)
+    assert result.returncode == 2
+    assert "not a regular file" in result.stderr
