@@ -403,7 +403,8 @@ OPTIONS = {
                         "mqtt_host": "Leave empty to not use MQTT.",
                         "mqtt_port": "1883, or the broker's port.",
                         "mqtt_username": "If the broker requires a login.",
-                        "mqtt_password": "If the broker requires a login.",
+                        "mqtt_password": "Not shown once saved: leave empty to keep the "
+                        "stored password; clear the username to remove the login.",
                         "mqtt_base_topic": "Topics are <base>/evse/<variable>.",
                         "mqtt_discovery": "Only for another Home Assistant: this one already "
                         "has the entities.",

@@ -302,7 +302,7 @@ class EvseOptionsFlow(OptionsFlow):
         """One form with collapsible solar and MQTT sections."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            options = _options(user_input)
+            options = _options(user_input, self.config_entry.options)
             low, high = options.get(CONF_MIN_CURRENT), options.get(CONF_MAX_CURRENT)
             if low is not None and high is not None and low > high:
                 errors["base"] = "min_above_max"
@@ -310,7 +310,7 @@ class EvseOptionsFlow(OptionsFlow):
                 return self.async_create_entry(data=options)
         current = dict(self.config_entry.options)
         if user_input is not None:
-            current.update(_options(user_input))
+            current.update(_options(user_input, self.config_entry.options))
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(
@@ -372,7 +372,8 @@ def _mqtt_fields(current: Mapping[str, Any], slug: str) -> dict[Any, Any]:
         _suggested(CONF_MQTT_HOST, current): TextSelector(),
         vol.Required(CONF_MQTT_PORT, default=current.get(CONF_MQTT_PORT, 1883)): _int(1, 65535),
         _suggested(CONF_MQTT_USERNAME, current): TextSelector(),
-        _suggested(CONF_MQTT_PASSWORD, current): TextSelector(
+        # Never sent back to the browser: empty keeps the stored one (see _options).
+        vol.Optional(CONF_MQTT_PASSWORD): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
         vol.Required(
@@ -385,8 +386,11 @@ def _mqtt_fields(current: Mapping[str, Any], slug: str) -> dict[Any, Any]:
     }
 
 
-def _options(form: Mapping[str, Any]) -> dict[str, Any]:
-    """The flat options of the form (sections folded in; unset fields left out)."""
+def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat options of the form (sections folded in; unset fields left out).
+
+    The form never shows the stored MQTT password, so an empty password field keeps it;
+    clearing the username removes the whole login."""
     solar = form.get(SECTION_SOLAR, {})
     mqtt = form.get(SECTION_MQTT, {})
     options: dict[str, Any] = {
@@ -409,5 +413,8 @@ def _options(form: Mapping[str, Any]) -> dict[str, Any]:
         for key in (CONF_MQTT_USERNAME, CONF_MQTT_PASSWORD, CONF_MQTT_BASE_TOPIC):
             if mqtt.get(key):
                 options[key] = mqtt[key]
+        keep = CONF_MQTT_USERNAME in options and CONF_MQTT_PASSWORD not in options
+        if keep and stored.get(CONF_MQTT_PASSWORD):
+            options[CONF_MQTT_PASSWORD] = stored[CONF_MQTT_PASSWORD]
         options[CONF_MQTT_DISCOVERY] = bool(mqtt.get(CONF_MQTT_DISCOVERY, False))
     return options
