@@ -67,8 +67,24 @@ class CommandResult:
         return {"ok": False, "error": self.error}
 
 
+def _connector(m: EvseManager, connector_id: int, *, whole_evse: bool) -> int:
+    """``connector_id`` if this EVSE has it (EVerest: 0 is the whole EVSE, then its
+    connectors), else a CommandError: a vote or unlock for a connector that does not
+    exist must not look accepted."""
+    known = ((0,) if whole_evse else ()) + (m.config.connector_id,)
+    if connector_id not in known:
+        names = " or ".join(str(k) for k in known)
+        raise CommandError(f"connector_id {connector_id}: this EVSE has connector_id {names}")
+    return connector_id
+
+
 async def _enable_disable(m: EvseManager, a: dict[str, Any]) -> bool:
-    return await m.enable_disable(a["connector_id"], EnableDisableSource.from_json(a["cmd_source"]))
+    connector_id = _connector(m, a["connector_id"], whole_evse=True)
+    return await m.enable_disable(connector_id, EnableDisableSource.from_json(a["cmd_source"]))
+
+
+async def _force_unlock(m: EvseManager, a: dict[str, Any]) -> bool:
+    return await m.force_unlock(_connector(m, a["connector_id"], whole_evse=False))
 
 
 async def _authorize_response(m: EvseManager, a: dict[str, Any]) -> None:
@@ -185,7 +201,7 @@ COMMANDS: dict[str, Command] = {
         Command(
             "force_unlock",
             CONNECTOR_ARGS,
-            lambda m, a: m.force_unlock(a["connector_id"]),
+            _force_unlock,
             returns=True,
         ),
         Command(

@@ -93,8 +93,10 @@ class EvseManager:
         name: str = "evse1",
         clock: Clock | None = None,
         poll_interval: float = 1.0,
+        label: str | None = None,
     ) -> None:
-        self.name = name
+        self.name = name  # the connector's key in updates and in the store
+        self.label = label or name  # how the log names it (an adapter may name it better)
         self.config = config or KernelConfig()
         self.poll_interval = poll_interval
         self._charger = charger
@@ -328,7 +330,7 @@ class EvseManager:
                 self.kernel.tick()
                 await self._flush()
             except Exception as err:  # the loop must survive anything a device does
-                _LOGGER.exception("%s: unexpected error in the kernel task", self.name)
+                _LOGGER.exception("%s: unexpected error in the kernel task", self.label)
                 failure = err
             if job is not None:
                 job.settle(failure)
@@ -359,7 +361,7 @@ class EvseManager:
 
     def _link_lost(self, device: str, err: DeviceError) -> None:
         if device not in self._lost:
-            _LOGGER.warning("%s: %s unreachable: %s", self.name, device, err)
+            _LOGGER.warning("%s: %s unreachable: %s", self.label, device, err)
         self._lost.add(device)
         self._available = False
         self._applied = None  # rewrite the whole output once the link is back
@@ -367,7 +369,7 @@ class EvseManager:
 
     def _link_restored(self, device: str) -> None:
         if device in self._lost:
-            _LOGGER.info("%s: %s reachable again", self.name, device)
+            _LOGGER.info("%s: %s reachable again", self.label, device)
             self._lost.discard(device)
         self._available = not self._lost
         self.kernel.on_link_restored(device)
@@ -427,7 +429,7 @@ class EvseManager:
             try:
                 listener(update)
             except Exception:  # a broken adapter must not stop the kernel
-                _LOGGER.exception("%s: listener failed on %s", self.name, update.var)
+                _LOGGER.exception("%s: listener failed on %s", self.label, update.var)
 
 
 def _nothing(kernel: ChargingKernel) -> None:

@@ -151,7 +151,7 @@ class ConnectorControl:
             tuned = {k: v for k, v in saved.items() if k in TUNABLE}
             settings = replace(self.surplus.settings, **tuned)
         except (ValueError, TypeError) as err:
-            _LOGGER.warning("%s: ignoring saved energy settings: %s", self.manager.name, err)
+            _LOGGER.warning("%s: ignoring saved energy settings: %s", self.manager.label, err)
             return
         if settings.min_current_A <= settings.max_current_A:
             self.surplus.settings = settings

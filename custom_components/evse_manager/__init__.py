@@ -19,7 +19,7 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import slugify
 
-from .connector import EvseConnector, open_evse, store_path
+from .connector import EvseConnector, entry_evse_id, open_evse, store_path
 from .const import CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
 from .controller.errors import ConfigError, DeviceError, MapError
 from .grid import join_site, leave_site
@@ -51,7 +51,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
     """Start the connector; not ready (retried by HA) while its devices do not answer."""
     path = store_path(hass, entry.entry_id)
     try:
-        connector = await open_evse(hass, CONNECTOR_NAME, entry.data, entry.options, path)
+        connector = await open_evse(
+            hass,
+            CONNECTOR_NAME,
+            entry.data,
+            entry.options,
+            path,
+            label=entry.title,
+            evse_id=entry_evse_id(entry.entry_id),
+        )
     except (ConfigError, MapError) as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,

@@ -101,7 +101,13 @@ async def _simulate_ev(call: ServiceCall) -> None:
             translation_key="invalid_scenario",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.async_create_background_task(
+    # One EV at a time: a new scenario replaces the running one, whose steps would
+    # otherwise interleave with the new ones on the same simulated EV.
+    running = entry.runtime_data.scenario
+    if running is not None and not running.done():
+        running.cancel()
+        _LOGGER.info("%s: EV scenario replaced by a new one", entry.title)
+    entry.runtime_data.scenario = entry.async_create_background_task(
         call.hass, _play(scenario), name=f"{DOMAIN} scenario {entry.title}"
     )
 

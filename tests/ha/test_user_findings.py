@@ -3,11 +3,16 @@ against the simulator over Modbus TCP."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
+import pytest
 import voluptuous_serialize
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -16,7 +21,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from custom_components.evse_manager.const import DOMAIN
 from custom_components.evse_manager.controller.simulator import free_port
 
-from .conftest import entry_data
+from .conftest import CHARGER, METER, entry_data, poll
 
 SECRET = "s3cret-pw"
 LOGIN = {
@@ -86,3 +91,99 @@ async def test_options_form_never_sends_the_password_and_keeps_it(hass, sim):
     assert "mqtt_password" not in entry.options  # no username: the login is removed
     assert "mqtt_username" not in entry.options
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def call(hass, entry, service, response=False, **args):
+    return await hass.services.async_call(
+        DOMAIN,
+        service,
+        {"config_entry_id": entry.entry_id, **args},
+        blocking=True,
+        return_response=response,
+    )
+
+
+def vote(connector_id: int, state: str = "Disable") -> dict:
+    source = {"enable_source": "LocalAPI", "enable_state": state, "enable_priority": 5}
+    return {"connector_id": connector_id, "cmd_source": source}
+
+
+async def test_enable_disable_refuses_a_connector_the_evse_does_not_have(hass, loaded):
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, loaded, "enable_disable", response=True, **vote(5))
+    assert "connector_id 5" in err.value.translation_placeholders["error"]
+    assert loaded.runtime_data.manager.vars()["enabled"] is True  # nothing happened
+    with pytest.raises(ServiceValidationError):
+        await call(hass, loaded, "force_unlock", response=True, connector_id=2)
+    for known in (0, 1):  # the whole EVSE and its one connector
+        result = await call(hass, loaded, "enable_disable", response=True, **vote(known, "Enable"))
+        assert result == {"result": True}
+
+
+async def test_simulate_ev_refuses_an_empty_scenario_and_a_new_one_replaces_the_old(
+    hass, socket_enabled
+):
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Try it",
+        unique_id="sim-ev",
+        data={"mode": "simulator", "charger": {"map": CHARGER}, "meter": {"map": METER}},
+        options={"poll_interval_s": 60.0},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    try:
+        for empty in ("", " ; ;"):
+            with pytest.raises(ServiceValidationError) as err:
+                await call(hass, entry, "simulate_ev", scenario=empty)
+            assert err.value.translation_key == "invalid_scenario"
+            assert "no commands" in err.value.translation_placeholders["error"]
+        await call(hass, entry, "simulate_ev", scenario="plugin;sleep 3600;unplug")
+        first = entry.runtime_data.scenario
+        await call(hass, entry, "simulate_ev", scenario="sleep 3600;plugin")
+        with contextlib.suppress(asyncio.CancelledError):
+            await first  # cancelled: its unplug will never cut into the new scenario
+        assert first.cancelled()
+        assert entry.runtime_data.scenario is not first
+        assert not entry.runtime_data.scenario.done()
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_each_entry_has_its_own_evse_id_and_log_name(hass, sim, caplog):
+    entries = [
+        MockConfigEntry(
+            domain=DOMAIN,
+            title=title,
+            unique_id=title.lower(),
+            data=entry_data(sim.simulator),
+            options={"poll_interval_s": 60.0},
+        )
+        for title in ("Garage", "Carport")
+    ]
+    for entry in entries:
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    registry = er.async_get(hass)
+
+    def evse_id(entry) -> str:
+        entity_id = registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_evse_id")
+        return hass.states.get(entity_id).state
+
+    ids = [evse_id(e) for e in entries]
+    assert len(set(ids)) == 2
+    await hass.config_entries.async_reload(entries[0].entry_id)
+    await hass.async_block_till_done()
+    assert evse_id(entries[0]) == ids[0]  # stable across a restart of the entry
+    await sim.simulator.cut_link()
+    for entry in entries:
+        await poll(hass, entry, sim)
+    assert "Garage: charger unreachable" in caplog.text
+    assert "Carport: charger unreachable" in caplog.text
+    assert "evse1:" not in caplog.text
+    await sim.simulator.restore_link()
+    for entry in entries:
+        await hass.config_entries.async_unload(entry.entry_id)
