@@ -9,6 +9,7 @@ import json
 
 import pytest
 import voluptuous_serialize
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
@@ -19,7 +20,10 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 
 from custom_components.evse_manager.const import DOMAIN
-from custom_components.evse_manager.controller.simulator import free_port
+from custom_components.evse_manager.controller.clock import ManualClock
+from custom_components.evse_manager.controller.modbus.maps import load_map
+from custom_components.evse_manager.controller.simulation import SimulatedStation
+from custom_components.evse_manager.controller.simulator import ModbusSimulator, free_port
 
 from .conftest import CHARGER, METER, entry_data, poll
 
@@ -187,3 +191,41 @@ async def test_each_entry_has_its_own_evse_id_and_log_name(hass, sim, caplog):
     await sim.simulator.restore_link()
     for entry in entries:
         await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_modbus_flow_refuses_a_unit_id_where_the_charger_is_silent(hass, socket_enabled):
+    """An Alfen answers its identity on unit 200 whatever unit the socket is: the probe
+    must read what charging needs at the unit given, or a wrong one is saved."""
+    simulator = ModbusSimulator(
+        SimulatedStation(clock=ManualClock()), load_map("alfen_eve"), load_map(METER)
+    )
+    await simulator.start()
+    try:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "modbus"}
+        )
+        form = {
+            "name": "Alfen",
+            "map": "alfen_eve",
+            "kind": "tcp",
+            "host": "127.0.0.1",
+            "port": simulator.port,
+            "meter_map": "charger",
+        }
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**form, "unit": 77}
+        )
+        assert result["type"] is FlowResultType.FORM
+        assert result["errors"] == {"base": "cannot_connect"}
+        assert "unit 77" in result["description_placeholders"]["error"]
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {**form, "unit": 1}
+        )
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done()
+        entry = hass.config_entries.async_entries(DOMAIN)[0]
+        assert entry.state is ConfigEntryState.LOADED
+        await hass.config_entries.async_unload(entry.entry_id)
+    finally:
+        await simulator.stop()
