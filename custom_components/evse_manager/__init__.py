@@ -12,8 +12,8 @@ from functools import partial
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
@@ -84,7 +84,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         await _start_mqtt(entry, connector)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_reload_on_options))
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, partial(_on_stop, connector))
+    )
     return True
+
+
+async def _on_stop(connector: EvseConnector, event: Event) -> None:
+    """Home Assistant stops without unloading entries: leave the charger safe (not
+    charging, relays open) now, instead of charging on until its own watchdog."""
+    await connector.stop()
 
 
 async def _start_mqtt(entry: EvseConfigEntry, connector: EvseConnector) -> None:

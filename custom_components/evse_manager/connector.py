@@ -60,8 +60,15 @@ class EvseConnector:
     leave_site: Callable[[], Awaitable[None]] | None = None
     scenario: asyncio.Task[None] | None = None  # the simulated EV's running scenario
 
+    stopped: bool = False
+
     async def stop(self) -> None:
-        """Bridge stopped, out of the site, charger left safe, then everything released."""
+        """Bridge stopped, out of the site, charger left safe, then everything released.
+
+        Once only: Home Assistant's shutdown stops it, and a later unload finds it done."""
+        if self.stopped:
+            return
+        self.stopped = True
         try:
             if self.bridge is not None:
                 await self.bridge.stop()

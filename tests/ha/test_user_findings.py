@@ -10,6 +10,7 @@ import json
 import pytest
 import voluptuous_serialize
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
@@ -24,6 +25,7 @@ from custom_components.evse_manager.controller.clock import ManualClock
 from custom_components.evse_manager.controller.modbus.maps import load_map
 from custom_components.evse_manager.controller.simulation import SimulatedStation
 from custom_components.evse_manager.controller.simulator import ModbusSimulator, free_port
+from custom_components.evse_manager.controller.simulator.scenarios import power_ready
 
 from .conftest import CHARGER, METER, entry_data, poll
 
@@ -229,3 +231,17 @@ async def test_modbus_flow_refuses_a_unit_id_where_the_charger_is_silent(hass, s
         await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await simulator.stop()
+
+
+async def test_stopping_home_assistant_stops_charging(hass, loaded, sim):
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, loaded, sim, steps=8)
+    assert power_ready(sim.station)
+    assert sim.station.power_W() > 10_000
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)  # HA stops without unloading entries
+    await hass.async_block_till_done()
+    sim.station.advance()
+    assert not power_ready(sim.station)  # no PWM offer: the EV cannot draw
+    assert not sim.station.output.enabled  # relays open
+    assert sim.station.power_W() == 0
