@@ -10,7 +10,7 @@ import json
 import pytest
 import voluptuous_serialize
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
@@ -21,6 +21,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.catalog import ENERGY_ENTITIES, entities
 from custom_components.evse_manager.controller.clock import ManualClock
 from custom_components.evse_manager.controller.modbus.maps import load_map
 from custom_components.evse_manager.controller.simulation import SimulatedStation
@@ -29,6 +30,7 @@ from custom_components.evse_manager.controller.simulator.scenarios import power_
 
 from .conftest import CHARGER, METER, entry_data, poll
 
+GRID = "sensor.house_grid_power"
 SECRET = "s3cret-pw"
 LOGIN = {
     "mqtt_username": "evse-user",
@@ -245,3 +247,33 @@ async def test_stopping_home_assistant_stops_charging(hass, loaded, sim):
     assert not power_ready(sim.station)  # no PWM offer: the EV cannot draw
     assert not sim.station.output.enabled  # relays open
     assert sim.station.power_W() == 0
+
+
+async def test_removing_the_grid_sensor_removes_the_energy_manager_entities(hass, sim):
+    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Solar",
+        unique_id="solar",
+        data=entry_data(sim.simulator),
+        options={"poll_interval_s": 60.0, "grid_power_entity": GRID},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    registry = er.async_get(hass)
+
+    def keys() -> set[str]:
+        found = er.async_entries_for_config_entry(registry, entry.entry_id)
+        return {e.unique_id.removeprefix("solar_") for e in found}
+
+    energy_keys = {s.key for s in ENERGY_ENTITIES}
+    assert energy_keys <= keys()
+    hass.config_entries.async_update_entry(entry, options={"poll_interval_s": 60.0})
+    await hass.async_block_till_done()  # the options listener reloads the entry
+    assert entry.state is ConfigEntryState.LOADED
+    assert keys() == {s.key for s in entities(values={})}
+    assert not keys() & energy_keys
+    unavailable = [s for s in hass.states.async_all() if s.state == STATE_UNAVAILABLE]
+    assert unavailable == []
+    await hass.config_entries.async_unload(entry.entry_id)
