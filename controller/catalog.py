@@ -40,13 +40,11 @@ CONFIG = "config"
 # The source and priority Home Assistant, MQTT and HTTP users vote with in enable_disable.
 LOCAL_SOURCE = EnableSource.LocalAPI
 LOCAL_PRIORITY = 100
-# The energy-manager source name of limits set by hand (max-current number).
-MANUAL_LIMIT_SOURCE = "manual"
 # Variables the energy manager publishes (controller.energy.manager).
 ENERGY_SETTINGS = "energy_settings"
 ENERGY_DECISION = "energy_manager"
 CHARGE_MODES = ("off", "fast", "pv", "minpv")
-LIMITED_BY = ("fuse", "surplus", "waiting", "off", "fast")
+LIMITED_BY = ("fuse", "max_current", "surplus", "waiting", "off", "fast")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,25 +101,8 @@ def _enable_args(on: Any, _: Vars) -> dict[str, Any]:
     }
 
 
-def _limit_args(amps: Any, _: Vars) -> dict[str, Any]:
-    return {
-        "value": {
-            "uuid": MANUAL_LIMIT_SOURCE,
-            "valid_for": 0,
-            "limits_root_side": {
-                "ac_max_current_A": {"value": float(amps), "source": MANUAL_LIMIT_SOURCE}
-            },
-        }
-    }
-
-
-def _manual_limit(values: Vars) -> Any:
-    enforced = path("enforced_limits", "limits_root_side", "ac_max_current_A", "value")(values)
-    return (
-        enforced
-        if enforced is not None
-        else path("hw_capabilities", "max_current_A_import")(values)
-    )
+def _max_current_args(amps: Any, _: Vars) -> dict[str, Any]:
+    return {"max_current": float(amps)}
 
 
 def _stop_args(_: Any, __: Vars) -> dict[str, Any]:
@@ -446,12 +427,12 @@ ENTITIES: tuple[EntitySpec, ...] = (
     EntitySpec(
         key="max_current",
         platform=NUMBER,
-        value=_manual_limit,
+        value=path("max_current"),  # the user's ceiling: no energy manager goes above it
         name="Maximum current",
         unit="A",
         device_class="current",
-        command="enforce_limits",
-        command_args=_limit_args,
+        command="set_max_current",
+        command_args=_max_current_args,
         min_value=lambda v: 0.0,
         max_value=path("hw_capabilities", "max_current_A_import"),
         step=1.0,

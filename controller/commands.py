@@ -239,10 +239,22 @@ COMMANDS: dict[str, Command] = {
             returns=False,
         ),
         Command("set_energy_settings", ENERGY_SETTINGS, _set_energy_settings, returns=False),
+        # The user's ceiling (the "Maximum current" control), kept across restarts.
+        Command(
+            "set_max_current",
+            vol.Schema({vol.Required("max_current"): _number(0, 80)}),
+            lambda m, a: m.set_max_current(a["max_current"]),
+            returns=True,
+        ),
     )
 }
 
-EXTENSION_COMMANDS = ("enforce_limits", "set_charge_mode", "set_energy_settings")
+EXTENSION_COMMANDS = (
+    "enforce_limits",
+    "set_charge_mode",
+    "set_energy_settings",
+    "set_max_current",
+)
 INTERFACE_COMMANDS = tuple(name for name in COMMANDS if name not in EXTENSION_COMMANDS)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
@@ -48,6 +49,8 @@ from .store import SessionStore
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_SETTLE_POLLS = 3
+MAX_CURRENT_VAR = "max_current"  # the user's ceiling (extension variable)
+MAX_CURRENT_SETTING = "max_current_A"  # ... and its row in the store's settings
 _UNSET = object()
 
 
@@ -136,9 +139,17 @@ class EvseManager:
             restored=self._store.load_open(self.name),
             last_session=last[0] if last else None,
         )
+        self._restore_max_current(kernel)
         await self._flush()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"evse_manager {self.name}")
+
+    def _restore_max_current(self, kernel: ChargingKernel) -> None:
+        """The user's maximum current as it was set before a restart (else the
+        installation's), applied before anything is written to the charger."""
+        saved = self.load_setting(MAX_CURRENT_SETTING)
+        ceiling = float(saved) if isinstance(saved, int | float) else math.inf
+        self.publish(MAX_CURRENT_VAR, kernel.set_max_current(ceiling))
 
     async def stop(self) -> None:
         """Stop the task and leave the charger in its safe state (no charging)."""
@@ -293,6 +304,15 @@ class EvseManager:
     async def set_enforced_limits(self, limits: EnforcedLimits) -> None:
         """The energy-manager input (enforce_limits)."""
         await self._submit(lambda k: k.set_enforced_limits(limits))
+
+    async def set_max_current(self, amps: float) -> float:
+        """The user's maximum current: a ceiling for every limit (an energy manager's
+        too), kept across restarts and published as ``max_current``; returns the value
+        kept (at most the installation's maximum)."""
+        kept = await self._submit(lambda k: k.set_max_current(amps))
+        self.save_setting(MAX_CURRENT_SETTING, kept)
+        self.publish(MAX_CURRENT_VAR, kept)
+        return kept
 
     async def poll_now(self) -> None:
         """Poll the devices and run the timers now; returns when all effects are done."""

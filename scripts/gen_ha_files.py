@@ -179,6 +179,15 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             ["AC_single_phase_core", "AC_three_phase_core"],
         ),
     },
+    "set_max_current": {
+        "max_current": _field(
+            "Maximum current",
+            "Your ceiling in A: the charger never offers more, whatever an energy "
+            "manager allows; kept across restarts (at most the installation's maximum).",
+            {"number": {"min": 0, "max": 80, "step": 0.5, "unit_of_measurement": "A"}},
+            10,
+        ),
+    },
     "enforce_limits": {
         "value": _field(
             "Limits",
@@ -223,6 +232,10 @@ SERVICE_TEXT = {
     "enforce_limits": (
         "Enforce limits",
         "Energy-manager input: the allowed current, power and phase count.",
+    ),
+    "set_max_current": (
+        "Set maximum current",
+        "Your maximum charging current (a ceiling every energy manager respects).",
     ),
     "set_charge_mode": (
         "Set charge mode",
@@ -452,6 +465,7 @@ LABELS = {
     "pv": "Solar surplus only",
     "minpv": "Minimum + solar surplus",
     "fuse": "Main fuse",
+    "max_current": "Your maximum current",
     "surplus": "Solar surplus",
     "waiting": "Waiting for surplus",
 }
@@ -540,6 +554,7 @@ def icons() -> dict[str, Any]:
         "enforce_limits": "mdi:speedometer",
         "set_charge_mode": "mdi:solar-power-variant",
         "set_energy_settings": "mdi:tune-variant",
+        "set_max_current": "mdi:current-ac",
         "simulate_ev": "mdi:car-electric-outline",
     }
     names = (*COMMANDS, *EXTRA_SERVICES)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from dataclasses import replace
 
 import pytest
 import voluptuous_serialize
@@ -20,6 +21,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
+from custom_components.evse_manager import connector as connector_module
 from custom_components.evse_manager.const import DOMAIN
 from custom_components.evse_manager.controller.catalog import ENERGY_ENTITIES, entities
 from custom_components.evse_manager.controller.clock import ManualClock
@@ -277,3 +279,117 @@ async def test_removing_the_grid_sensor_removes_the_energy_manager_entities(hass
     unavailable = [s for s in hass.states.async_all() if s.state == STATE_UNAVAILABLE]
     assert unavailable == []
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+def entity(hass, entry, platform: str, key: str):
+    entity_id = er.async_get(hass).async_get_entity_id(platform, DOMAIN, f"{entry.unique_id}_{key}")
+    assert entity_id is not None, key
+    return hass.states.get(entity_id)
+
+
+async def set_number(hass, entry, key: str, value: float) -> None:
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": entity(hass, entry, "number", key).entity_id, "value": value},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+
+
+async def test_maximum_current_survives_a_restart(hass, loaded, sim):
+    assert float(entity(hass, loaded, "number", "max_current").state) == 16
+    await set_number(hass, loaded, "max_current", 10)
+    assert float(entity(hass, loaded, "number", "max_current").state) == 10
+    await hass.config_entries.async_reload(loaded.entry_id)  # as at a restart
+    await hass.async_block_till_done()
+    assert float(entity(hass, loaded, "number", "max_current").state) == 10
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, loaded, sim, steps=8)
+    assert sim.simulator.charger.setpoint_A == 10  # what the charger offers
+    assert float(entity(hass, loaded, "sensor", "current_limit").state) == 10
+
+
+@pytest.fixture
+async def on_sim_time(hass, entry, sim, monkeypatch):
+    """The entry set up with its controller on the simulator's ManualClock (time is the
+    one edge a test must own: valid_for runs on the controller's clock)."""
+    real = connector_module.open_connector
+    monkeypatch.setattr(
+        connector_module,
+        "open_connector",
+        lambda config, registry, store: real(config, registry, store, sim.clock),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    yield entry
+    await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_an_expired_enforced_limit_shows_and_ends_with_its_session(hass, on_sim_time, sim):
+    loaded = on_sim_time
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, loaded, sim, steps=8)
+    limits = {
+        "uuid": "my_automation",
+        "valid_for": 60,
+        "limits_root_side": {"ac_max_current_A": {"value": 8, "source": "solar"}},
+    }
+    await call(hass, loaded, "enforce_limits", value=limits)
+    await poll(hass, loaded, sim, steps=2)
+    assert float(entity(hass, loaded, "sensor", "enforced_limit").state) == 8
+    assert sim.simulator.charger.setpoint_A == 8
+    await poll(hass, loaded, sim, seconds=61)
+    await poll(hass, loaded, sim, steps=2)
+    # Expired: EVerest stops the power, and the entities say so.
+    assert float(entity(hass, loaded, "sensor", "enforced_limit").state) == 0
+    assert entity(hass, loaded, "sensor", "enforced_limit_source").state == "expired"
+    assert float(entity(hass, loaded, "sensor", "current_limit").state) == 0
+    assert sim.station.power_W() == 0
+    assert float(entity(hass, loaded, "number", "max_current").state) == 16  # unchanged
+    sim.station.unplug()
+    await poll(hass, loaded, sim, steps=3)
+    assert entity(hass, loaded, "sensor", "enforced_limit").state == "unknown"  # no limit
+    sim.station.plug_in()  # the next session is not held by the expired limit
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, loaded, sim, steps=8)
+    assert entity(hass, loaded, "sensor", "state").state == "charging"
+    assert sim.simulator.charger.setpoint_A == 16
+
+
+async def test_the_energy_manager_stays_under_the_maximum_current(hass, sim):
+    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Solar",
+        unique_id="solar",
+        data=entry_data(sim.simulator),
+        options={"poll_interval_s": 60.0, "grid_power_entity": GRID},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    try:
+        energy = entry.runtime_data.energy
+        # Resend the limits at every step (as after its refresh interval), so a number
+        # the energy manager overwrites shows at once.
+        energy.settings = replace(energy.settings, limit_valid_s=0)
+        sim.station.plug_in()
+        sim.station.draw_power(16.0, 3)
+        await call(hass, entry, "set_charge_mode", mode="fast")
+        await energy.step()
+        await poll(hass, entry, sim, steps=8)
+        assert sim.simulator.charger.setpoint_A == 16
+        await set_number(hass, entry, "max_current", 10)
+        for _ in range(3):  # the energy manager keeps deciding: it must not undo the number
+            await energy.step()
+            await poll(hass, entry, sim, seconds=6)
+        assert float(entity(hass, entry, "number", "max_current").state) == 10
+        assert sim.simulator.charger.setpoint_A == 10
+        assert float(entity(hass, entry, "sensor", "enforced_limit").state) == 10
+        assert entity(hass, entry, "sensor", "energy_limited_by").state == "max_current"
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
