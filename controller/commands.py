@@ -16,7 +16,7 @@ import voluptuous as vol
 from voluptuous.humanize import humanize_error
 
 from .energy.surplus import Mode
-from .errors import CommandError
+from .errors import CommandError, NoEnergyManager
 from .everest import (
     EnableDisableSource,
     EnergyTransferMode,
@@ -59,6 +59,7 @@ class CommandResult:
     ok: bool
     result: Any = None
     error: str | None = None
+    code: str | None = None  # what kind of refusal, for adapters that word it themselves
 
     def to_json(self) -> dict[str, Any]:
         """``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``."""
@@ -114,7 +115,9 @@ async def _enforce_limits(m: EvseManager, a: dict[str, Any]) -> None:
 
 def _energy(m: EvseManager) -> EnergyControl:
     if m.energy is None:
-        raise CommandError("no energy manager drives this connector (see the energy section)")
+        raise NoEnergyManager(
+            "no energy manager drives this connector (configure the energy section)"
+        )
     return m.energy
 
 
@@ -274,5 +277,5 @@ async def execute(manager: EvseManager, name: str, args: Any) -> CommandResult:
     try:
         result = await command.run(manager, validated)
     except CommandError as err:
-        return CommandResult(False, error=f"{name}: {err}")
+        return CommandResult(False, error=f"{name}: {err}", code=getattr(err, "code", None))
     return CommandResult(True, result=dump(result) if command.returns else None)

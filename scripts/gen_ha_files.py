@@ -452,6 +452,10 @@ EXCEPTIONS = {
     "not_a_simulator": {"message": "{entry} is not a simulator entry."},
     "invalid_scenario": {"message": "Invalid scenario: {error}"},
     "invalid_arguments": {"message": "Invalid arguments: {error}"},
+    "no_energy_manager": {
+        "message": "{entry} has no energy manager: choose a grid power sensor in the "
+        "entry's options (Configure, solar surplus)."
+    },
 }
 # Human names of enum states: EVerest's identifiers split into words, acronyms kept.
 ACRONYMS = {"ev": "EV", "evse": "EVSE"}
@@ -468,6 +472,11 @@ LABELS = {
     "max_current": "Your maximum current",
     "surplus": "Solar surplus",
     "waiting": "Waiting for surplus",
+    "no_error": "No error",
+    "other_error": "Other error",
+    "dc": "DC residual current",
+    "ac": "AC residual current",
+    "selftest": "RCD self-test failed",
 }
 
 
@@ -475,7 +484,7 @@ def _words(value: str) -> str:
     key = state_key(value)
     if key in LABELS:
         return LABELS[key]
-    words = [ACRONYMS.get(w, w) for w in key.split("_")]
+    words = [w.upper() if w.startswith("mrec") else ACRONYMS.get(w, w) for w in key.split("_")]
     return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
 

@@ -17,9 +17,10 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, Protocol
 
-from ..clock import Clock, SystemClock
+from ..clock import Clock, SystemClock, rfc3339
 from ..errors import DeviceError
 from ..everest import EnforcedLimits, IntegerWithSource, LimitsRes, NumberWithSource, Powermeter
 from ..kernel.states import State
@@ -333,6 +334,13 @@ class EnergyManager:
         await control.manager.set_enforced_limits(limits)
         control.sent, control.sent_at = wanted, now
 
+    def _timer_ends_at(self, decision: Decision) -> str | None:
+        """When the running timer fires (RFC 3339, whole seconds), or None."""
+        if decision.timer is None or decision.timer_remaining_s is None:
+            return None
+        ends = self._clock.now() + timedelta(seconds=decision.timer_remaining_s)
+        return rfc3339(ends.replace(microsecond=0))
+
     def _explain(
         self,
         control: ConnectorControl,
@@ -346,6 +354,7 @@ class EnergyManager:
         body["grid_W"] = None if grid is None else grid.power_W
         body["fuse_A"] = self.settings.fuse_A
         body["limited_by"] = _limited_by(decision, fitted, amps)
+        body["timer_ends_at"] = self._timer_ends_at(decision)
         control.manager.publish(VAR, body)
 
 

@@ -22,6 +22,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -67,7 +68,7 @@ from .const import (
 )
 from .controller.config import probe_connector
 from .controller.errors import ConfigError, DeviceError, MapError
-from .controller.modbus.maps import available_maps
+from .controller.modbus.maps import available_maps, load_map
 from .mqtt import default_base_topic
 
 if TYPE_CHECKING:
@@ -81,11 +82,29 @@ PHASES_AUTO = "auto"
 POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
 
 
-def _maps(kind: str) -> list[str]:
-    return sorted(m for m, k in available_maps().items() if k == kind)
+def _maps(kind: str) -> list[SelectOptionDict]:
+    """The bundled maps of ``kind`` as "Manufacturer Model" choices (value: the map id),
+    sorted by what the user reads."""
+    ids = [m for m, k in available_maps().items() if k == kind]
+    choices = [SelectOptionDict(value=m, label=_device_name(m)) for m in ids]
+    return sorted(choices, key=lambda c: c["label"].casefold())
 
 
-def _select(options: list[str], key: str | None = None) -> SelectSelector:
+def _device_name(map_id: str) -> str:
+    device = load_map(map_id)
+    return f"{device.manufacturer} {device.model}"
+
+
+def _builtin_meter() -> SelectOptionDict:
+    """The charger's own counter (translated by the meter_map selector's key)."""
+    return SelectOptionDict(value=BUILTIN_METER, label="The charger's own meter")
+
+
+def _ids(choices: list[SelectOptionDict]) -> list[str]:
+    return [c["value"] for c in choices]
+
+
+def _select(options: list[str] | list[SelectOptionDict], key: str | None = None) -> SelectSelector:
     config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
     if key is not None:
         config["translation_key"] = key
@@ -96,7 +115,9 @@ def _int(low: int, high: int) -> NumberSelector:
     return NumberSelector(NumberSelectorConfig(min=low, max=high, mode=NumberSelectorMode.BOX))
 
 
-def modbus_schema(chargers: list[str], meters: list[str], d: Mapping[str, Any]) -> vol.Schema:
+def modbus_schema(
+    chargers: list[SelectOptionDict], meters: list[SelectOptionDict], d: Mapping[str, Any]
+) -> vol.Schema:
     """The connection form, prefilled from ``d`` (a previous attempt or the entry)."""
 
     def opt(key: str) -> vol.Optional:
@@ -105,7 +126,7 @@ def modbus_schema(chargers: list[str], meters: list[str], d: Mapping[str, Any]) 
     return vol.Schema(
         {
             vol.Required(CONF_NAME, default=d.get(CONF_NAME, "Wallbox")): TextSelector(),
-            vol.Required(CONF_MAP, default=d.get(CONF_MAP, chargers[0])): _select(chargers),
+            vol.Required(CONF_MAP, default=d.get(CONF_MAP, _ids(chargers)[0])): _select(chargers),
             vol.Required(CONF_KIND, default=d.get(CONF_KIND, "tcp")): _select(KINDS, "kind"),
             opt(CONF_HOST): TextSelector(),
             vol.Optional(CONF_PORT, default=d.get(CONF_PORT, 502)): _int(1, 65535),
@@ -113,7 +134,7 @@ def modbus_schema(chargers: list[str], meters: list[str], d: Mapping[str, Any]) 
             opt(CONF_SERIAL_PORT): TextSelector(),
             opt(CONF_BAUDRATE): _int(1200, 115200),
             vol.Required(CONF_METER_MAP, default=d.get(CONF_METER_MAP, BUILTIN_METER)): _select(
-                [BUILTIN_METER, *meters], "meter_map"
+                [_builtin_meter(), *meters], "meter_map"
             ),
             opt(CONF_METER_HOST): TextSelector(),
             opt(CONF_METER_PORT): _int(1, 65535),
@@ -226,7 +247,7 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
                     vol.Required(CONF_NAME, default="Simulated wallbox"): TextSelector(),
                     vol.Required(CONF_MAP, default="heidelberg_energy_control"): _select(chargers),
                     vol.Required(CONF_METER_MAP, default="eastron_sdm630"): _select(
-                        [BUILTIN_METER, *meters], "meter_map"
+                        [_builtin_meter(), *meters], "meter_map"
                     ),
                 }
             ),
@@ -260,7 +281,7 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    async def _map_lists(self) -> tuple[list[str], list[str]]:
+    async def _map_lists(self) -> tuple[list[SelectOptionDict], list[SelectOptionDict]]:
         return await self.hass.async_add_executor_job(lambda: (_maps("charger"), _maps("meter")))
 
     async def _probe(

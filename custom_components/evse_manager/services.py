@@ -21,6 +21,7 @@ from homeassistant.helpers import config_validation as cv
 
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
 from .controller.commands import COMMANDS, execute
+from .controller.errors import NoEnergyManager
 from .controller.simulator import Scenario, ScenarioError
 
 if TYPE_CHECKING:
@@ -72,6 +73,12 @@ async def _handle(name: str, call: ServiceCall) -> ServiceResponse:
     entry = _entry(call)
     args: dict[str, Any] = {k: v for k, v in call.data.items() if k != ATTR_CONFIG_ENTRY_ID}
     result = await execute(entry.runtime_data.manager, name, args)
+    if result.code == NoEnergyManager.code:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=NoEnergyManager.code,
+            translation_placeholders={"entry": entry.title},
+        )
     if not result.ok:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 import voluptuous_serialize
@@ -15,7 +16,9 @@ from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -391,5 +394,87 @@ async def test_the_energy_manager_stays_under_the_maximum_current(hass, sim):
         assert sim.simulator.charger.setpoint_A == 10
         assert float(entity(hass, entry, "sensor", "enforced_limit").state) == 10
         assert entity(hass, entry, "sensor", "energy_limited_by").state == "max_current"
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_energy_durations_and_errors_show_as_a_user_reads_them(hass, loaded, sim):
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, loaded, sim, steps=8)
+    await poll(hass, loaded, sim, seconds=5, steps=60)
+    registry = er.async_get(hass)
+    for key in ("energy", "session_energy", "last_session_energy"):
+        state = entity(hass, loaded, "sensor", key)
+        assert state.attributes["unit_of_measurement"] == "kWh", key
+        options = registry.async_get(state.entity_id).options["sensor"]
+        assert options["suggested_display_precision"] == 2, key
+    energy = entity(hass, loaded, "sensor", "session_energy")
+    assert float(energy.state) == pytest.approx(sim.station.energy_Wh / 1000, abs=0.01)
+    # Per session: no state class, so the Energy dashboard offers only the Energy counter.
+    assert "state_class" not in energy.attributes
+    assert entity(hass, loaded, "sensor", "energy").attributes["state_class"] == "total_increasing"
+    duration = entity(hass, loaded, "sensor", "session_duration")
+    assert duration.attributes["device_class"] == "duration"
+    assert duration.attributes["unit_of_measurement"] == "min"
+    error = entity(hass, loaded, "sensor", "error")
+    assert error.state == "no_error"
+    assert error.attributes["device_class"] == "enum"
+    assert "diode_fault" in error.attributes["options"]
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, loaded.unique_id)})
+    assert device.sw_version == "100"  # the simulator's firmware revision, not "0.0"
+
+
+async def test_energy_commands_without_an_energy_manager_speak_home_assistant(hass, loaded):
+    with pytest.raises(ServiceValidationError) as err:
+        await call(hass, loaded, "set_charge_mode", mode="fast")
+    assert err.value.translation_key == "no_energy_manager"
+    assert "energy section" not in str(err.value)
+
+
+async def test_flow_dropdowns_show_device_names(hass, socket_enabled):
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "modbus"}
+    )
+    fields = {
+        f["name"]: f
+        for f in voluptuous_serialize.convert(
+            result["data_schema"], custom_serializer=cv.custom_serializer
+        )
+    }
+    chargers = fields["map"]["selector"]["select"]["options"]
+    assert {
+        "value": "heidelberg_energy_control",
+        "label": "Heidelberg Wallbox Energy Control",
+    } in chargers
+    meters = fields["meter_map"]["selector"]["select"]["options"]
+    assert {"value": "eastron_sdm630", "label": "Eastron SDM630-Modbus"} in meters
+
+
+async def test_surplus_timer_is_the_moment_it_fires(hass, sim):
+    hass.states.async_set(GRID, "-5000", {"unit_of_measurement": "W", "device_class": "power"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Solar",
+        unique_id="solar",
+        data=entry_data(sim.simulator),
+        options={"poll_interval_s": 60.0, "grid_power_entity": GRID},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    try:
+        sim.station.plug_in()
+        sim.station.draw_power(16.0, 3)
+        await poll(hass, entry, sim, steps=4)
+        await call(hass, entry, "set_energy_settings", enable_delay_s=300)
+        before = dt_util.utcnow()
+        await entry.runtime_data.energy.step()
+        await hass.async_block_till_done()
+        timer = entity(hass, entry, "sensor", "energy_timer")
+        assert timer.attributes["device_class"] == "timestamp"
+        fires = dt_util.parse_datetime(timer.state)
+        assert before + timedelta(seconds=298) <= fires <= dt_util.utcnow() + timedelta(seconds=301)
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
