@@ -227,7 +227,9 @@ async def test_modbus_flow_refuses_a_unit_id_where_the_charger_is_silent(hass, s
         )
         assert result["type"] is FlowResultType.FORM
         assert result["errors"] == {"base": "cannot_connect"}
-        assert "unit 77" in result["description_placeholders"]["error"]
+        error = result["description_placeholders"]["error"]
+        assert "unit 77" in error
+        assert "exception_code=11" in error  # as a gateway answers for a unit it lacks
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {**form, "unit": 1}
         )
