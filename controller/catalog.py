@@ -40,13 +40,11 @@ CONFIG = "config"
 # The source and priority Home Assistant, MQTT and HTTP users vote with in enable_disable.
 LOCAL_SOURCE = EnableSource.LocalAPI
 LOCAL_PRIORITY = 100
-# The energy-manager source name of limits set by hand (max-current number).
-MANUAL_LIMIT_SOURCE = "manual"
 # Variables the energy manager publishes (controller.energy.manager).
 ENERGY_SETTINGS = "energy_settings"
 ENERGY_DECISION = "energy_manager"
 CHARGE_MODES = ("off", "fast", "pv", "minpv")
-LIMITED_BY = ("fuse", "surplus", "waiting", "off", "fast")
+LIMITED_BY = ("fuse", "max_current", "surplus", "waiting", "off", "fast")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,6 +68,8 @@ class EntitySpec:
     max_value: ValueFn | None = None
     step: float | None = None
     requires: str | None = None  # a variable that must exist for the entity to make sense
+    suggested_unit: str | None = None  # how Home Assistant shows it (kWh for Wh counters)
+    precision: int | None = None  # decimals shown
 
 
 def path(var: str, *keys: str) -> ValueFn:
@@ -86,9 +86,70 @@ def path(var: str, *keys: str) -> ValueFn:
     return get
 
 
+# EVerest's error names (errors/*.yaml of the interfaces a charger reports through), the
+# states of the Error sensor; a type outside them (a map may name any) shows as "other".
+ERROR_NAMES = (
+    # evse_manager
+    "Internal",
+    "MREC4OverCurrentFailure",
+    "MREC5OverVoltage",
+    "MREC9AuthorizationTimeout",
+    "PowermeterTransactionStartFailed",
+    "Inoperative",
+    "MREC22ResistanceFault",
+    "MREC11CableCheckFault",
+    "VoltagePlausibilityFault",
+    # evse_board_support
+    "DiodeFault",
+    "VentilationNotAvailable",
+    "BrownOut",
+    "EnergyManagement",
+    "PermanentFault",
+    "MREC2GroundFailure",
+    "MREC3HighTemperature",
+    "MREC6UnderVoltage",
+    "MREC8EmergencyStop",
+    "MREC10InvalidVehicleMode",
+    "MREC14PilotFault",
+    "MREC15PowerLoss",
+    "MREC17EVSEContactorFault",
+    "MREC18CableOverTempDerate",
+    "MREC19CableOverTempStop",
+    "MREC20PartialInsertion",
+    "MREC23ProximityFault",
+    "MREC24ConnectorVoltageHigh",
+    "MREC25BrokenLatch",
+    "MREC26CutCable",
+    "TiltDetected",
+    "WaterIngressDetected",
+    "EnclosureOpen",
+    "VendorError",
+    "VendorWarning",
+    "CommunicationFault",
+    # ac_rcd
+    "Selftest",
+    "DC",
+    "AC",
+    # connector_lock
+    "ConnectorLockCapNotCharged",
+    "ConnectorLockUnexpectedOpen",
+    "ConnectorLockUnexpectedClose",
+    "ConnectorLockFailedLock",
+    "ConnectorLockFailedUnlock",
+    "MREC1ConnectorLockFailure",
+)
+NO_ERROR = "NoError"
+OTHER_ERROR = "OtherError"
+
+
 def _errors_summary(values: Vars) -> str:
+    """The first active error's name (``evse_board_support/DiodeFault`` -> ``DiodeFault``),
+    ``NoError`` without one."""
     errors = values.get("errors") or []
-    return errors[0].type if errors else "none"
+    if not errors:
+        return NO_ERROR
+    name = errors[0].type.rpartition("/")[2]
+    return name if name in ERROR_NAMES else OTHER_ERROR
 
 
 def _enable_args(on: Any, _: Vars) -> dict[str, Any]:
@@ -103,25 +164,8 @@ def _enable_args(on: Any, _: Vars) -> dict[str, Any]:
     }
 
 
-def _limit_args(amps: Any, _: Vars) -> dict[str, Any]:
-    return {
-        "value": {
-            "uuid": MANUAL_LIMIT_SOURCE,
-            "valid_for": 0,
-            "limits_root_side": {
-                "ac_max_current_A": {"value": float(amps), "source": MANUAL_LIMIT_SOURCE}
-            },
-        }
-    }
-
-
-def _manual_limit(values: Vars) -> Any:
-    enforced = path("enforced_limits", "limits_root_side", "ac_max_current_A", "value")(values)
-    return (
-        enforced
-        if enforced is not None
-        else path("hw_capabilities", "max_current_A_import")(values)
-    )
+def _max_current_args(amps: Any, _: Vars) -> dict[str, Any]:
+    return {"max_current": float(amps)}
 
 
 def _stop_args(_: Any, __: Vars) -> dict[str, Any]:
@@ -224,6 +268,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         unit="Wh",
         device_class="energy",
         state_class="total_increasing",
+        suggested_unit="kWh",
+        precision=2,
     ),
     EntitySpec(
         key="energy_export",
@@ -234,6 +280,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         device_class="energy",
         state_class="total_increasing",
         enabled_default=False,
+        suggested_unit="kWh",
+        precision=2,
     ),
     *(_phase("current_A", "current", n, "A", "current") for n in (1, 2, 3)),
     *(_phase("voltage_V", "voltage", n, "V", "voltage") for n in (1, 2, 3)),
@@ -355,6 +403,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         platform=SENSOR,
         value=_errors_summary,
         name="Error",
+        device_class="enum",
+        options=(NO_ERROR, *ERROR_NAMES, OTHER_ERROR),
         category=DIAGNOSTIC,
     ),
     EntitySpec(
@@ -364,7 +414,12 @@ ENTITIES: tuple[EntitySpec, ...] = (
         name="Session energy",
         unit="Wh",
         device_class="energy",
-        state_class="total_increasing",
+        # No state class: a per-session figure is no meter. With total_increasing (or
+        # total) Home Assistant offers it in the Energy dashboard beside the Energy counter
+        # and records long-term statistics of both: the same energy counted twice. The
+        # energy device class allows no "measurement"; the Energy sensor is the statistic.
+        suggested_unit="kWh",
+        precision=2,
     ),
     EntitySpec(
         key="session_duration",
@@ -373,6 +428,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         name="Session duration",
         unit="s",
         device_class="duration",
+        suggested_unit="min",
+        precision=0,
     ),
     EntitySpec(
         key="last_session_energy",
@@ -381,6 +438,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         name="Last session energy",
         unit="Wh",
         device_class="energy",
+        suggested_unit="kWh",
+        precision=2,
     ),
     EntitySpec(
         key="last_session_duration",
@@ -389,6 +448,8 @@ ENTITIES: tuple[EntitySpec, ...] = (
         name="Last session duration",
         unit="s",
         device_class="duration",
+        suggested_unit="min",
+        precision=0,
     ),
     EntitySpec(
         key="plugged_in",
@@ -446,12 +507,12 @@ ENTITIES: tuple[EntitySpec, ...] = (
     EntitySpec(
         key="max_current",
         platform=NUMBER,
-        value=_manual_limit,
+        value=path("max_current"),  # the user's ceiling: no energy manager goes above it
         name="Maximum current",
         unit="A",
         device_class="current",
-        command="enforce_limits",
-        command_args=_limit_args,
+        command="set_max_current",
+        command_args=_max_current_args,
         min_value=lambda v: 0.0,
         max_value=path("hw_capabilities", "max_current_A_import"),
         step=1.0,
@@ -532,10 +593,11 @@ ENERGY_ENTITIES: tuple[EntitySpec, ...] = (
     EntitySpec(
         key="energy_timer",
         platform=SENSOR,
-        value=path(ENERGY_DECISION, "timer_remaining_s"),
-        name="Surplus timer",
-        unit="s",
-        device_class="duration",
+        # When the running start/stop/phase timer fires (a timestamp counts down by
+        # itself; the remaining seconds would only change at each energy-manager step).
+        value=path(ENERGY_DECISION, "timer_ends_at"),
+        name="Surplus timer ends",
+        device_class="timestamp",
         requires=ENERGY_SETTINGS,
     ),
     _tune(

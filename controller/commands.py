@@ -19,7 +19,7 @@ import voluptuous as vol
 from voluptuous.humanize import humanize_error
 
 from .energy.surplus import Mode
-from .errors import CommandError
+from .errors import CommandError, NoEnergyManager
 from .everest import (
     EnableDisableSource,
     EnergyTransferMode,
@@ -127,6 +127,7 @@ class CommandResult:
     result: Any = None
     error: str | None = None
     timed_out: bool = False  # the connector did not answer in time (not the caller's fault)
+    code: str | None = None  # what kind of refusal, for adapters that word it themselves
 
     def to_json(self) -> dict[str, Any]:
         """``{"ok": true, "result": ...}`` or ``{"ok": false, "error": "..."}``."""
@@ -135,8 +136,24 @@ class CommandResult:
         return {"ok": False, "error": self.error}
 
 
+def _connector(m: EvseManager, connector_id: int, *, whole_evse: bool) -> int:
+    """``connector_id`` if this EVSE has it (EVerest: 0 is the whole EVSE, then its
+    connectors), else a CommandError: a vote or unlock for a connector that does not
+    exist must not look accepted."""
+    known = ((0,) if whole_evse else ()) + (m.config.connector_id,)
+    if connector_id not in known:
+        names = " or ".join(str(k) for k in known)
+        raise CommandError(f"connector_id {connector_id}: this EVSE has connector_id {names}")
+    return connector_id
+
+
 async def _enable_disable(m: EvseManager, a: dict[str, Any]) -> bool:
-    return await m.enable_disable(a["connector_id"], EnableDisableSource.from_json(a["cmd_source"]))
+    connector_id = _connector(m, a["connector_id"], whole_evse=True)
+    return await m.enable_disable(connector_id, EnableDisableSource.from_json(a["cmd_source"]))
+
+
+async def _force_unlock(m: EvseManager, a: dict[str, Any]) -> bool:
+    return await m.force_unlock(_connector(m, a["connector_id"], whole_evse=False))
 
 
 async def _authorize_response(m: EvseManager, a: dict[str, Any]) -> None:
@@ -166,7 +183,9 @@ async def _enforce_limits(m: EvseManager, a: dict[str, Any]) -> None:
 
 def _energy(m: EvseManager) -> EnergyControl:
     if m.energy is None:
-        raise CommandError("no energy manager drives this connector (see the energy section)")
+        raise NoEnergyManager(
+            "no energy manager drives this connector (configure the energy section)"
+        )
     return m.energy
 
 
@@ -253,7 +272,7 @@ COMMANDS: dict[str, Command] = {
         Command(
             "force_unlock",
             CONNECTOR_ARGS,
-            lambda m, a: m.force_unlock(a["connector_id"]),
+            _force_unlock,
             returns=True,
         ),
         Command(
@@ -291,10 +310,22 @@ COMMANDS: dict[str, Command] = {
             returns=False,
         ),
         Command("set_energy_settings", ENERGY_SETTINGS, _set_energy_settings, returns=False),
+        # The user's ceiling (the "Maximum current" control), kept across restarts.
+        Command(
+            "set_max_current",
+            vol.Schema({vol.Required("max_current"): _number(0, 80)}),
+            lambda m, a: m.set_max_current(a["max_current"]),
+            returns=True,
+        ),
     )
 }
 
-EXTENSION_COMMANDS = ("enforce_limits", "set_charge_mode", "set_energy_settings")
+EXTENSION_COMMANDS = (
+    "enforce_limits",
+    "set_charge_mode",
+    "set_energy_settings",
+    "set_max_current",
+)
 INTERFACE_COMMANDS = tuple(name for name in COMMANDS if name not in EXTENSION_COMMANDS)
 
 
@@ -315,7 +346,7 @@ async def execute(manager: EvseManager, name: str, args: Any) -> CommandResult:
         async with asyncio.timeout(COMMAND_TIMEOUT_S):
             result = await command.run(manager, validated)
     except CommandError as err:
-        return CommandResult(False, error=f"{name}: {err}")
+        return CommandResult(False, error=f"{name}: {err}", code=getattr(err, "code", None))
     except TimeoutError:
         return CommandResult(False, error=_timeout_message(name), timed_out=True)
     return CommandResult(True, result=dump(result) if command.returns else None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from voluptuous.humanize import humanize_error
 
 from .clock import Clock
 from .energy import Mode, SiteSettings, SurplusSettings
-from .errors import ConfigError, MapError
+from .errors import ConfigError, DeviceError, MapError
 from .everest.model import coerced_float
 from .files import load_yaml, read_text
 from .kernel.machine import KernelConfig
@@ -439,14 +439,30 @@ def open_connector(
 
 async def probe_connector(config: ConnectorConfig, clock: Clock | None = None) -> ChargerInfo:
     """Talk to a connector's devices once, as a setup dialog does before saving them:
-    the charger's identity, or ``DeviceError`` naming the device that does not answer."""
+    the charger's identity, or ``DeviceError`` naming the device that does not answer.
+
+    Besides the identity (which some chargers serve on a fixed station unit, an Alfen on
+    200) it reads what charging needs, the charger's status and a meter sample, at the
+    units given: a wrong unit id fails here instead of in an entry that never loads."""
     registry = BusRegistry()
     try:
         c, m = config.charger, config.meter
         bus = registry.acquire(c.endpoint, request_gap_s=c.request_gap_s)
-        info = await ModbusCharger(c.map, bus, c.unit, config.charger_settings, clock).connect()
+        charger = ModbusCharger(c.map, bus, c.unit, config.charger_settings, clock)
+        info = await charger.connect()
+        await _probe_read(charger.read_status(), "charger", c.unit)
         bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)
-        await ModbusMeter(m.map, bus, m.unit, clock).connect()
+        meter = ModbusMeter(m.map, bus, m.unit, clock)
+        await meter.connect()
+        await _probe_read(meter.read(), "meter", m.unit)
         return info
     finally:
         await registry.close_all()
+
+
+async def _probe_read(read: Awaitable[object], device: str, unit: int) -> None:
+    """One read of the probe; its DeviceError says which device and unit did not answer."""
+    try:
+        await read
+    except DeviceError as err:
+        raise DeviceError(f"{device} at unit {unit}: {err}") from err

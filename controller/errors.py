@@ -32,5 +32,12 @@ class CommandError(EvseError, ValueError):
     """A command was called with invalid arguments; the message says which and why."""
 
 
+class NoEnergyManager(CommandError):
+    """An energy-manager command reached a connector no energy manager drives (each adapter
+    says in its own words how to add one)."""
+
+    code = "no_energy_manager"
+
+
 class IllegalTransition(EvseError):
     """The state machine was asked for a transition its table does not have (a bug)."""

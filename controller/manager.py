@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Protocol, TypeVar
@@ -62,6 +63,8 @@ T = TypeVar("T")
 MAX_SETTLE_POLLS = 3
 MAX_HELD_EVENTS = 1000  # session events held for adapters that are never released
 SESSION_EVENT = "session_event"
+MAX_CURRENT_VAR = "max_current"  # the user's ceiling (extension variable)
+MAX_CURRENT_SETTING = "max_current_A"  # ... and its row in the store's settings
 _UNSET = object()
 
 
@@ -107,8 +110,10 @@ class EvseManager:
         name: str = "evse1",
         clock: Clock | None = None,
         poll_interval: float = 1.0,
+        label: str | None = None,
     ) -> None:
-        self.name = name
+        self.name = name  # the connector's key in updates and in the store
+        self.label = label or name  # how the log names it (an adapter may name it better)
         self.config = config or KernelConfig()
         self.poll_interval = poll_interval
         self._charger = charger
@@ -152,6 +157,7 @@ class EvseManager:
             last_session=last[0] if last else None,
             stopped=self._store.load_stopped(self.name),
         )
+        self._restore_max_current(kernel)
         await self._flush()
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"evse_manager {self.name}")
@@ -162,6 +168,13 @@ class EvseManager:
         held, self._held = self._held, None
         for update in held or ():
             self._deliver(update)
+
+    def _restore_max_current(self, kernel: ChargingKernel) -> None:
+        """The user's maximum current as it was set before a restart (else the
+        installation's), applied before anything is written to the charger."""
+        saved = self.load_setting(MAX_CURRENT_SETTING)
+        ceiling = float(saved) if isinstance(saved, int | float) else math.inf
+        self.publish(MAX_CURRENT_VAR, kernel.set_max_current(ceiling))
 
     async def stop(self) -> None:
         """Stop the task and leave the charger in its safe state (no charging)."""
@@ -324,6 +337,15 @@ class EvseManager:
         """The energy-manager input (enforce_limits)."""
         await self._submit(lambda k: k.set_enforced_limits(limits))
 
+    async def set_max_current(self, amps: float) -> float:
+        """The user's maximum current: a ceiling for every limit (an energy manager's
+        too), kept across restarts and published as ``max_current``; returns the value
+        kept (at most the installation's maximum)."""
+        kept = await self._submit(lambda k: k.set_max_current(amps))
+        self.save_setting(MAX_CURRENT_SETTING, kept)
+        self.publish(MAX_CURRENT_VAR, kept)
+        return kept
+
     async def poll_now(self) -> None:
         """Poll the devices and run the timers now; returns when all effects are done."""
         await self._submit(lambda k: None, poll=True)
@@ -360,7 +382,7 @@ class EvseManager:
                 self.kernel.tick()
                 await self._flush()
             except Exception as err:  # the loop must survive anything a device does
-                _LOGGER.exception("%s: unexpected error in the kernel task", self.name)
+                _LOGGER.exception("%s: unexpected error in the kernel task", self.label)
                 failure = err
             if job is not None:
                 job.settle(failure)
@@ -402,7 +424,7 @@ class EvseManager:
             _LOGGER.warning(
                 "%s: meter counter reset from %s Wh to %s Wh (meter replaced or restarted); "
                 "counting on from the new reading, session energy kept",
-                self.name,
+                self.label,
                 before,
                 after,
             )
@@ -411,7 +433,7 @@ class EvseManager:
     def _link_lost(self, device: str, err: DeviceError) -> None:
         if device not in self._lost:
             what = "unusable" if isinstance(err, MeterCounterError) else "unreachable"
-            _LOGGER.warning("%s: %s %s: %s", self.name, device, what, err)
+            _LOGGER.warning("%s: %s %s: %s", self.label, device, what, err)
         self._lost[device] = err
         self._update_available()
         self._applied = None  # rewrite the whole output once the link is back
@@ -419,7 +441,7 @@ class EvseManager:
 
     def _link_restored(self, device: str) -> None:
         if device in self._lost:
-            _LOGGER.info("%s: %s reachable again", self.name, device)
+            _LOGGER.info("%s: %s reachable again", self.label, device)
             del self._lost[device]
         self._update_available()
         self.kernel.on_link_restored(device)
@@ -503,7 +525,7 @@ class EvseManager:
             try:
                 listener(update)
             except Exception:  # a broken adapter must not stop the kernel
-                _LOGGER.exception("%s: listener failed on %s", self.name, update.var)
+                _LOGGER.exception("%s: listener failed on %s", self.label, update.var)
 
 
 def _nothing(kernel: ChargingKernel) -> None:

@@ -22,7 +22,7 @@ INTERFACE_VARS = (
 )
 
 # Our additions: charger state, CP state, enable result, active errors, live session figures,
-# and the last finished session.
+# the last finished session and the user's maximum current.
 EXTENSION_VARS = (
     "state",
     "cp_state",
@@ -30,6 +30,7 @@ EXTENSION_VARS = (
     "errors",
     "session_info",
     "last_session",
+    "max_current",
 )
 
 # Events, not states: published as they happen, never retained as "the current value".

@@ -179,6 +179,15 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             ["AC_single_phase_core", "AC_three_phase_core"],
         ),
     },
+    "set_max_current": {
+        "max_current": _field(
+            "Maximum current",
+            "Your ceiling in A: the charger never offers more, whatever an energy "
+            "manager allows; kept across restarts (at most the installation's maximum).",
+            {"number": {"min": 0, "max": 80, "step": 0.5, "unit_of_measurement": "A"}},
+            10,
+        ),
+    },
     "enforce_limits": {
         "value": _field(
             "Limits",
@@ -223,6 +232,10 @@ SERVICE_TEXT = {
     "enforce_limits": (
         "Enforce limits",
         "Energy-manager input: the allowed current, power and phase count.",
+    ),
+    "set_max_current": (
+        "Set maximum current",
+        "Your maximum charging current (a ceiling every energy manager respects).",
     ),
     "set_charge_mode": (
         "Set charge mode",
@@ -403,7 +416,8 @@ OPTIONS = {
                         "mqtt_host": "Leave empty to not use MQTT.",
                         "mqtt_port": "1883, or the broker's port.",
                         "mqtt_username": "If the broker requires a login.",
-                        "mqtt_password": "If the broker requires a login.",
+                        "mqtt_password": "Not shown once saved: leave empty to keep the "
+                        "stored password; clear the username to remove the login.",
                         "mqtt_base_topic": "Topics are this, then /evse/ and the variable name.",
                         "mqtt_discovery": "Only for another Home Assistant: this one already "
                         "has the entities.",
@@ -438,6 +452,10 @@ EXCEPTIONS = {
     "not_a_simulator": {"message": "{entry} is not a simulator entry."},
     "invalid_scenario": {"message": "Invalid scenario: {error}"},
     "invalid_arguments": {"message": "Invalid arguments: {error}"},
+    "no_energy_manager": {
+        "message": "{entry} has no energy manager: choose a grid power sensor in the "
+        "entry's options (Configure, solar surplus)."
+    },
 }
 ISSUES = {
     "meter_counter": {
@@ -462,8 +480,14 @@ LABELS = {
     "pv": "Solar surplus only",
     "minpv": "Minimum + solar surplus",
     "fuse": "Main fuse",
+    "max_current": "Your maximum current",
     "surplus": "Solar surplus",
     "waiting": "Waiting for surplus",
+    "no_error": "No error",
+    "other_error": "Other error",
+    "dc": "DC residual current",
+    "ac": "AC residual current",
+    "selftest": "RCD self-test failed",
 }
 
 
@@ -471,7 +495,7 @@ def _words(value: str) -> str:
     key = state_key(value)
     if key in LABELS:
         return LABELS[key]
-    words = [ACRONYMS.get(w, w) for w in key.split("_")]
+    words = [w.upper() if w.startswith("mrec") else ACRONYMS.get(w, w) for w in key.split("_")]
     return " ".join([words[0][:1].upper() + words[0][1:], *words[1:]])
 
 
@@ -549,6 +573,7 @@ def icons() -> dict[str, Any]:
         "enforce_limits": "mdi:speedometer",
         "set_charge_mode": "mdi:solar-power-variant",
         "set_energy_settings": "mdi:tune-variant",
+        "set_max_current": "mdi:current-ac",
         "simulate_ev": "mdi:car-electric-outline",
     }
     names = (*COMMANDS, *EXTRA_SERVICES)

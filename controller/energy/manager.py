@@ -14,15 +14,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, Protocol
 
-from ..clock import Clock, SystemClock
+from ..clock import Clock, SystemClock, rfc3339
 from ..errors import DeviceError
 from ..everest import EnforcedLimits, IntegerWithSource, LimitsRes, NumberWithSource, Powermeter
 from ..kernel.states import State
-from ..manager import EvseManager
+from ..manager import MAX_CURRENT_VAR, EvseManager
 from ..ports import PowerMeterPort
 from .site import Demand, share
 from .surplus import Decision, Mode, SiteReading, SurplusController
@@ -151,7 +153,7 @@ class ConnectorControl:
             tuned = {k: v for k, v in saved.items() if k in TUNABLE}
             settings = replace(self.surplus.settings, **tuned)
         except (ValueError, TypeError) as err:
-            _LOGGER.warning("%s: ignoring saved energy settings: %s", self.manager.name, err)
+            _LOGGER.warning("%s: ignoring saved energy settings: %s", self.manager.label, err)
             return
         if settings.min_current_A <= settings.max_current_A:
             self.surplus.settings = settings
@@ -250,12 +252,16 @@ class EnergyManager:
             grid = None
         connectors = self.connectors  # add/remove replace the dict: this one stays whole
         decisions = self._decide_in_turn(grid, now)
-        limits = self._fit(decisions, grid)
+        fitted = self._fit(decisions, grid)
+        # The user's maximum current is a ceiling the energy manager respects.
+        limits = {
+            name: min(amps, _ceiling(connectors[name].manager)) for name, amps in fitted.items()
+        }
         for name, control in connectors.items():
             if not control.manager.running:
                 continue  # still waiting for its devices: nothing to enforce yet
             await self._enforce(control, decisions[name], limits[name], now)
-            self._explain(control, decisions[name], limits[name], grid)
+            self._explain(control, decisions[name], fitted[name], limits[name], grid)
         return limits
 
     def _decide_in_turn(self, grid: GridReading | None, now: float) -> dict[str, Decision]:
@@ -269,7 +275,8 @@ class EnergyManager:
             seen = None if grid is None else replace(grid, power_W=grid.power_W + claimed_W)
             decision = self._decide(control, seen, now)
             decisions[name] = decision
-            planned_W = decision.current_A * decision.phases * control.surplus.settings.voltage_V
+            amps = min(decision.current_A, _ceiling(control.manager))
+            planned_W = amps * decision.phases * control.surplus.settings.voltage_V
             if not _drawing(control.manager):
                 planned_W = 0.0  # no EV that wants energy: it will not draw what it may
             claimed_W += planned_W - _charge_power(control.manager)
@@ -327,10 +334,18 @@ class EnergyManager:
         await control.manager.set_enforced_limits(limits)
         control.sent, control.sent_at = wanted, now
 
+    def _timer_ends_at(self, decision: Decision) -> str | None:
+        """When the running timer fires (RFC 3339, whole seconds), or None."""
+        if decision.timer is None or decision.timer_remaining_s is None:
+            return None
+        ends = self._clock.now() + timedelta(seconds=decision.timer_remaining_s)
+        return rfc3339(ends.replace(microsecond=0))
+
     def _explain(
         self,
         control: ConnectorControl,
         decision: Decision,
+        fitted: float,
         amps: float,
         grid: GridReading | None,
     ) -> None:
@@ -338,12 +353,15 @@ class EnergyManager:
         body["limit_A"] = amps
         body["grid_W"] = None if grid is None else grid.power_W
         body["fuse_A"] = self.settings.fuse_A
-        body["limited_by"] = _limited_by(decision, amps)
+        body["limited_by"] = _limited_by(decision, fitted, amps)
+        body["timer_ends_at"] = self._timer_ends_at(decision)
         control.manager.publish(VAR, body)
 
 
-def _limited_by(decision: Decision, amps: float) -> str:
-    if amps + 1e-9 < decision.current_A:
+def _limited_by(decision: Decision, fitted: float, amps: float) -> str:
+    if amps + 1e-9 < fitted:
+        return "max_current"  # the user's ceiling
+    if fitted + 1e-9 < decision.current_A:
         return "fuse"
     if decision.mode in (Mode.PV, Mode.MINPV):
         return "surplus" if decision.current_A > 0 else "waiting"
@@ -363,6 +381,15 @@ def _without_reading(surplus: SurplusController) -> Decision:
         surplus_W=0.0,
         reason="no grid reading",
     )
+
+
+def _ceiling(manager: EvseManager) -> float:
+    """The user's maximum current at this connector (none set: no ceiling)."""
+    try:
+        value = manager.vars().get(MAX_CURRENT_VAR)
+    except RuntimeError:  # a connector still waiting for its devices
+        return math.inf
+    return float(value) if isinstance(value, int | float) else math.inf
 
 
 def _sample(manager: EvseManager) -> Powermeter | None:

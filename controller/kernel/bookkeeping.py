@@ -77,6 +77,9 @@ class BookkeepingMixin(KernelCore):
         self._deadlines.pop("auth_timeout", None)
         self._set_var("ev_info", EVInfo())
         self._set_var("session_info", None)
+        lifted = self._limits.lift_lapsed()
+        if lifted is not None:
+            self._set_var("enforced_limits", lifted)
         if self._errors.clear_on_unplug():
             self._publish_errors()
 

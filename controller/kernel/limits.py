@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..everest import Ampacity, EnforcedLimits, HardwareCapabilities
+from ..everest import Ampacity, EnforcedLimits, HardwareCapabilities, LimitsRes, NumberWithSource
+
+EXPIRED_SOURCE = "expired"
 
 
 class EnergyLimits:
@@ -11,6 +13,10 @@ class EnergyLimits:
     Without any energy-manager input the local maximum applies. An input with a positive
     ``valid_for`` expires after that many seconds and then allows 0 A (the EVSE pauses with
     NoEnergy until a new input arrives); ``valid_for <= 0`` means "until replaced".
+    An expired input is replaced by an explicit 0 A one (source ``expired``), so what is
+    published says why nothing is offered, and it does not outlive its session
+    (``lift_lapsed``): the next session starts at the user's maximum current.
+    The user's maximum current (``user_max_A``) caps everything, energy manager included.
     """
 
     def __init__(
@@ -21,11 +27,44 @@ class EnergyLimits:
         self.nominal_voltage = nominal_voltage
         self.enforced: EnforcedLimits | None = None
         self.expires_at: float | None = None
+        self.user_max_A: float | None = None
+        self.lapsed = False  # the last input expired: ``enforced`` is the 0 A stand-in
 
     def update(self, limits: EnforcedLimits, now: float) -> None:
         """Accept a new input from the energy manager."""
         self.enforced = limits
         self.expires_at = now + limits.valid_for if limits.valid_for > 0 else None
+        self.lapsed = False
+
+    def lapse(self, now: float) -> EnforcedLimits | None:
+        """If the input just ran out: the 0 A input that replaces it (to publish)."""
+        if self.enforced is None or not self.expired(now):
+            return None
+        zero = NumberWithSource(value=0.0, source=EXPIRED_SOURCE)
+        self.enforced = EnforcedLimits(
+            uuid=self.enforced.uuid,
+            valid_for=0,
+            limits_root_side=LimitsRes(ac_max_current_A=zero),
+        )
+        self.expires_at = None
+        self.lapsed = True
+        return self.enforced
+
+    def lift_lapsed(self) -> EnforcedLimits | None:
+        """At the end of a session: an expired input stops applying (returns the empty
+        input that replaces it, to publish)."""
+        if not self.lapsed or self.enforced is None:
+            return None
+        self.enforced = EnforcedLimits(
+            uuid=self.enforced.uuid, valid_for=0, limits_root_side=LimitsRes()
+        )
+        self.lapsed = False
+        return self.enforced
+
+    def set_user_max(self, amps: float) -> float:
+        """The user's ceiling, within 0 and the installation's maximum; the value kept."""
+        self.user_max_A = max(0.0, min(amps, self.local_max_A))
+        return self.user_max_A
 
     def expired(self, now: float) -> bool:
         """Whether the last input ran out."""
@@ -39,7 +78,7 @@ class EnergyLimits:
 
     def allowed_current(self, phases: int, ampacity: Ampacity, now: float) -> float:
         """Per-phase current the EV may draw now (0 means no power)."""
-        limit = self.local_max_A
+        limit = self.local_max_A if self.user_max_A is None else self.user_max_A
         # IECStateMachine.cpp set_pp_ampacity: 63 A or 70 A by the hardware's phase count.
         cable = ampacity.limit(self.hw.max_phase_count_import)
         if cable is not None:

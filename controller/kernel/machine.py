@@ -286,6 +286,9 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """Time passed: expire deadlines and limits."""
         self._ticked_at = self._now()
         self._check_auth_timeout()
+        lapsed = self._limits.lapse(self._now())
+        if lapsed is not None:
+            self._set_var("enforced_limits", lapsed)
         self._step()
 
     def _check_auth_timeout(self) -> None:
@@ -434,6 +437,13 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         if not modes:
             raise CommandError("allowed_energy_transfer_modes must not be empty")
         return UpdateAllowedEnergyTransferModesResult.NoHlc
+
+    def set_max_current(self, amps: float) -> float:
+        """The user's maximum current (a ceiling every limit stays under, the energy
+        manager's too); clamped to the installation's maximum. Returns the value kept."""
+        kept = self._limits.set_user_max(amps)
+        self._step()
+        return kept
 
     def set_enforced_limits(self, limits: EnforcedLimits) -> None:
         """Energy-manager input: allowed current/power and phase count."""

@@ -414,7 +414,12 @@ def _number(value: Value | None) -> float | None:
 
 
 def _text(value: Value | None) -> str | None:
-    return None if value is None or value == "" else str(value)
+    """A register as text: a whole number without ``.0`` (firmware revision 100)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _ampacity(value: Value | None) -> Ampacity:

@@ -43,6 +43,8 @@ from ..ports import ChargerOutput, CpMode
 from ..simulation import SimulatedStation
 
 _LOGGER = logging.getLogger(__name__)
+SIM_FIRMWARE = "evse_manager-sim 0.1.0"
+SIM_REVISION = 100
 TABLE_OF_FC = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 4: "input"}
 TABLE_OF_FC.update({6: "holding", 16: "holding", 22: "holding", 23: "holding"})
 TABLES = ("coil", "discrete", "holding", "input")  # pymodbus' block order
@@ -401,8 +403,13 @@ class SimulatedDevice:
             self.set(name, number)
         if not self.metered:
             self._unmetered()
-        for name in ("serial", "firmware", "model"):
-            self.set(name, f"SIM-{self.map.id}"[:32] if name != "firmware" else "1.0")
+        self.set("serial", f"SIM-{self.map.id}"[:32])
+        self.set("model", f"SIM-{self.map.id}"[:32])
+        firmware = self.map.get("firmware")
+        if firmware is not None:
+            # A string register gets a version string; a numeric one (a revision number,
+            # like Heidelberg's) the simulator's revision.
+            self.set("firmware", SIM_FIRMWARE if firmware.type == "string" else SIM_REVISION)
 
     def _unmetered(self) -> None:
         """No meter fitted: every measurement reads the map's invalid pattern."""

@@ -91,6 +91,8 @@ class Scenario:
 
     def __init__(self, steps: list[Step] | str, station: SimulatedStation) -> None:
         self.steps = parse(steps) if isinstance(steps, str) else list(steps)
+        if not self.steps:
+            raise ScenarioError("the scenario has no commands")
         self.station = station
 
     async def run(self, wait: Wait, on_step: Callable[[Step], None] | None = None) -> None:

@@ -14,7 +14,9 @@ import socket
 from typing import Any, Literal
 
 from pymodbus import FramerType
+from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
+from pymodbus.simulator.simcore import SimCore
 
 from ..modbus.maps import DeviceMap
 from ..modbus.transport import AnsweringAsciiFramer
@@ -32,6 +34,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
+class _KnownUnits(SimCore):
+    """The devices of one server, answering only their own unit ids.
+
+    pymodbus falls back to device 0 (or fails with a traceback) for any other unit; a real
+    RS-485 gateway answers exception 0x0B (target device failed to respond), which
+    pymodbus's server sends for NoSuchIdException. So a wrong unit id fails like it would
+    on site instead of reading another unit's registers."""
+
+    def _known(self, device_id: int) -> None:
+        if device_id not in self.devices:
+            raise NoSuchIdException(f"unit {device_id}")
+
+    async def async_getValues(self, device_id: int, *args: Any, **kwargs: Any) -> Any:
+        self._known(device_id)
+        return await super().async_getValues(device_id, *args, **kwargs)
+
+    async def async_setValues(self, device_id: int, *args: Any, **kwargs: Any) -> Any:
+        self._known(device_id)
+        return await super().async_setValues(device_id, *args, **kwargs)
+
+
 class _Served:
     """One device on one listening server."""
 
@@ -46,6 +69,7 @@ class _Served:
         self.server = ModbusTcpServer(
             self.device.sim_devices(), framer=self.framer, address=(self.host, self.port)
         )
+        self.server.context = _KnownUnits(self.device.sim_devices())
         await self.server.serve_forever(background=True)
 
     async def start_serial(self, tty: str, baudrate: int) -> None:
@@ -59,6 +83,7 @@ class _Served:
             port=tty,
             baudrate=baudrate,
         )
+        self.server.context = _KnownUnits(self.device.sim_devices())
         if ascii_ and transport.ascii_start == ">":
             self.server.framer = AnsweringAsciiFramer
         await self.server.serve_forever(background=True)

@@ -13,18 +13,21 @@ from functools import partial
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import slugify
 
-from .connector import EvseConnector, open_evse, store_path
+from .connector import EvseConnector, entry_evse_id, open_evse, store_path
 from .const import CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
+from .controller.catalog import entities
 from .controller.errors import ConfigError, DeviceError, MapError, MeterCounterError
 from .controller.manager import EvseManager, Update
+from .entity import unique_id
 from .grid import join_site, leave_site
 from .mqtt import mqtt_bridge, mqtt_settings
 from .services import async_setup_services
@@ -54,7 +57,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
     """Start the connector; not ready (retried by HA) while its devices do not answer."""
     path = store_path(hass, entry.entry_id)
     try:
-        connector = await open_evse(hass, CONNECTOR_NAME, entry.data, entry.options, path)
+        connector = await open_evse(
+            hass,
+            CONNECTOR_NAME,
+            entry.data,
+            entry.options,
+            path,
+            label=entry.title,
+            evse_id=entry_evse_id(entry.entry_id),
+        )
     except (ConfigError, MapError) as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
@@ -77,12 +88,16 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         connector.leave_site = partial(leave_site, hass, entry.entry_id, site)
     if entry.options.get(CONF_MQTT_HOST):
         await _start_mqtt(entry, connector)
+    _remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(_watch_meter_counter(hass, entry, connector.manager))
     # Every entity (the session event one too) and the bridge are subscribed now: the
     # start-up updates (SessionResumed, a power-loss finish) reach them all.
     connector.manager.release_updates()
     entry.async_on_unload(entry.add_update_listener(_reload_on_options))
+    entry.async_on_unload(
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, partial(_on_stop, connector))
+    )
     return True
 
 
@@ -125,6 +140,23 @@ def _watch_meter_counter(
         ir.async_delete_issue(hass, DOMAIN, issue_id)
 
     return stop
+
+
+def _remove_stale_entities(hass: HomeAssistant, entry: EvseConfigEntry) -> None:
+    """Entities this connector no longer has (the energy manager's, once the grid sensor
+    is removed from the options) leave the registry, instead of staying unavailable."""
+    values = entry.runtime_data.manager.vars()
+    wanted = {unique_id(entry, spec.key) for spec in entities(values=values)}
+    registry = er.async_get(hass)
+    for registered in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if registered.unique_id not in wanted:
+            registry.async_remove(registered.entity_id)
+
+
+async def _on_stop(connector: EvseConnector, event: Event) -> None:
+    """Home Assistant stops without unloading entries: leave the charger safe (not
+    charging, relays open) now, instead of charging on until its own watchdog."""
+    await connector.stop()
 
 
 async def _start_mqtt(entry: EvseConfigEntry, connector: EvseConnector) -> None:

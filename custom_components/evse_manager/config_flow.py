@@ -22,6 +22,7 @@ from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -67,7 +68,7 @@ from .const import (
 )
 from .controller.config import probe_connector
 from .controller.errors import ConfigError, DeviceError, MapError
-from .controller.modbus.maps import available_maps
+from .controller.modbus.maps import available_maps, load_map
 from .mqtt import default_base_topic
 
 if TYPE_CHECKING:
@@ -81,11 +82,29 @@ PHASES_AUTO = "auto"
 POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
 
 
-def _maps(kind: str) -> list[str]:
-    return sorted(m for m, k in available_maps().items() if k == kind)
+def _maps(kind: str) -> list[SelectOptionDict]:
+    """The bundled maps of ``kind`` as "Manufacturer Model" choices (value: the map id),
+    sorted by what the user reads."""
+    ids = [m for m, k in available_maps().items() if k == kind]
+    choices = [SelectOptionDict(value=m, label=_device_name(m)) for m in ids]
+    return sorted(choices, key=lambda c: c["label"].casefold())
 
 
-def _select(options: list[str], key: str | None = None) -> SelectSelector:
+def _device_name(map_id: str) -> str:
+    device = load_map(map_id)
+    return f"{device.manufacturer} {device.model}"
+
+
+def _builtin_meter() -> SelectOptionDict:
+    """The charger's own counter (translated by the meter_map selector's key)."""
+    return SelectOptionDict(value=BUILTIN_METER, label="The charger's own meter")
+
+
+def _ids(choices: list[SelectOptionDict]) -> list[str]:
+    return [c["value"] for c in choices]
+
+
+def _select(options: list[str] | list[SelectOptionDict], key: str | None = None) -> SelectSelector:
     config = SelectSelectorConfig(options=options, mode=SelectSelectorMode.DROPDOWN)
     if key is not None:
         config["translation_key"] = key
@@ -96,7 +115,9 @@ def _int(low: int, high: int) -> NumberSelector:
     return NumberSelector(NumberSelectorConfig(min=low, max=high, mode=NumberSelectorMode.BOX))
 
 
-def modbus_schema(chargers: list[str], meters: list[str], d: Mapping[str, Any]) -> vol.Schema:
+def modbus_schema(
+    chargers: list[SelectOptionDict], meters: list[SelectOptionDict], d: Mapping[str, Any]
+) -> vol.Schema:
     """The connection form, prefilled from ``d`` (a previous attempt or the entry)."""
 
     def opt(key: str) -> vol.Optional:
@@ -105,7 +126,7 @@ def modbus_schema(chargers: list[str], meters: list[str], d: Mapping[str, Any]) 
     return vol.Schema(
         {
             vol.Required(CONF_NAME, default=d.get(CONF_NAME, "Wallbox")): TextSelector(),
-            vol.Required(CONF_MAP, default=d.get(CONF_MAP, chargers[0])): _select(chargers),
+            vol.Required(CONF_MAP, default=d.get(CONF_MAP, _ids(chargers)[0])): _select(chargers),
             vol.Required(CONF_KIND, default=d.get(CONF_KIND, "tcp")): _select(KINDS, "kind"),
             opt(CONF_HOST): TextSelector(),
             vol.Optional(CONF_PORT, default=d.get(CONF_PORT, 502)): _int(1, 65535),
@@ -113,7 +134,7 @@ def modbus_schema(chargers: list[str], meters: list[str], d: Mapping[str, Any]) 
             opt(CONF_SERIAL_PORT): TextSelector(),
             opt(CONF_BAUDRATE): _int(1200, 115200),
             vol.Required(CONF_METER_MAP, default=d.get(CONF_METER_MAP, BUILTIN_METER)): _select(
-                [BUILTIN_METER, *meters], "meter_map"
+                [_builtin_meter(), *meters], "meter_map"
             ),
             opt(CONF_METER_HOST): TextSelector(),
             opt(CONF_METER_PORT): _int(1, 65535),
@@ -226,7 +247,7 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
                     vol.Required(CONF_NAME, default="Simulated wallbox"): TextSelector(),
                     vol.Required(CONF_MAP, default="heidelberg_energy_control"): _select(chargers),
                     vol.Required(CONF_METER_MAP, default="eastron_sdm630"): _select(
-                        [BUILTIN_METER, *meters], "meter_map"
+                        [_builtin_meter(), *meters], "meter_map"
                     ),
                 }
             ),
@@ -263,7 +284,7 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    async def _map_lists(self) -> tuple[list[str], list[str]]:
+    async def _map_lists(self) -> tuple[list[SelectOptionDict], list[SelectOptionDict]]:
         return await self.hass.async_add_executor_job(lambda: (_maps("charger"), _maps("meter")))
 
     async def _probe(
@@ -305,7 +326,7 @@ class EvseOptionsFlow(OptionsFlow):
         """One form with collapsible solar and MQTT sections."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            options = _options(user_input)
+            options = _options(user_input, self.config_entry.options)
             low, high = options.get(CONF_MIN_CURRENT), options.get(CONF_MAX_CURRENT)
             if low is not None and high is not None and low > high:
                 errors["base"] = "min_above_max"
@@ -313,7 +334,7 @@ class EvseOptionsFlow(OptionsFlow):
                 return self.async_create_entry(data=options)
         current = dict(self.config_entry.options)
         if user_input is not None:
-            current.update(_options(user_input))
+            current.update(_options(user_input, self.config_entry.options))
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(
@@ -375,7 +396,8 @@ def _mqtt_fields(current: Mapping[str, Any], slug: str) -> dict[Any, Any]:
         _suggested(CONF_MQTT_HOST, current): TextSelector(),
         vol.Required(CONF_MQTT_PORT, default=current.get(CONF_MQTT_PORT, 1883)): _int(1, 65535),
         _suggested(CONF_MQTT_USERNAME, current): TextSelector(),
-        _suggested(CONF_MQTT_PASSWORD, current): TextSelector(
+        # Never sent back to the browser: empty keeps the stored one (see _options).
+        vol.Optional(CONF_MQTT_PASSWORD): TextSelector(
             TextSelectorConfig(type=TextSelectorType.PASSWORD)
         ),
         vol.Required(
@@ -388,8 +410,11 @@ def _mqtt_fields(current: Mapping[str, Any], slug: str) -> dict[Any, Any]:
     }
 
 
-def _options(form: Mapping[str, Any]) -> dict[str, Any]:
-    """The flat options of the form (sections folded in; unset fields left out)."""
+def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The flat options of the form (sections folded in; unset fields left out).
+
+    The form never shows the stored MQTT password, so an empty password field keeps it;
+    clearing the username removes the whole login."""
     solar = form.get(SECTION_SOLAR, {})
     mqtt = form.get(SECTION_MQTT, {})
     options: dict[str, Any] = {
@@ -412,5 +437,8 @@ def _options(form: Mapping[str, Any]) -> dict[str, Any]:
         for key in (CONF_MQTT_USERNAME, CONF_MQTT_PASSWORD, CONF_MQTT_BASE_TOPIC):
             if mqtt.get(key):
                 options[key] = mqtt[key]
+        keep = CONF_MQTT_USERNAME in options and CONF_MQTT_PASSWORD not in options
+        if keep and stored.get(CONF_MQTT_PASSWORD):
+            options[CONF_MQTT_PASSWORD] = stored[CONF_MQTT_PASSWORD]
         options[CONF_MQTT_DISCOVERY] = bool(mqtt.get(CONF_MQTT_DISCOVERY, False))
     return options

@@ -8,6 +8,7 @@ session database) runs in the executor, never in the event loop.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,9 +58,17 @@ class EvseConnector:
     energy: EnergyManager | None = None  # the site's, shared with the other chargers on it
     bridge: MqttBridge | None = None
     leave_site: Callable[[], Awaitable[None]] | None = None
+    scenario: asyncio.Task[None] | None = None  # the simulated EV's running scenario
+
+    stopped: bool = False
 
     async def stop(self) -> None:
-        """Bridge stopped, out of the site, charger left safe, then everything released."""
+        """Bridge stopped, out of the site, charger left safe, then everything released.
+
+        Once only: Home Assistant's shutdown stops it, and a later unload finds it done."""
+        if self.stopped:
+            return
+        self.stopped = True
         try:
             if self.bridge is not None:
                 await self.bridge.stop()
@@ -77,9 +86,15 @@ class EvseConnector:
             await self.simulator.stop()
 
 
-def build_config(name: str, data: Mapping[str, Any], options: Mapping[str, Any]) -> ConnectorConfig:
+def build_config(
+    name: str,
+    data: Mapping[str, Any],
+    options: Mapping[str, Any],
+    evse_id: str | None = None,
+) -> ConnectorConfig:
     """The controller's connector configuration for entry data (raises ConfigError)."""
     raw: dict[str, Any] = {
+        **({"evse_id": evse_id} if evse_id else {}),
         CONF_CHARGER: dict(data[CONF_CHARGER]),
         CONF_METER: data.get(CONF_METER, BUILTIN_METER),
         CONF_FREE_CHARGING: True,  # a home wallbox charges when plugged in unless told
@@ -104,6 +119,12 @@ async def start_simulator(
     return simulator, simulator.devices()
 
 
+def entry_evse_id(entry_id: str) -> str:
+    """The EVSE ID of an entry, in the eMI3 form ``DE*EVM*E<id>*1``: derived from the
+    entry id, so it is unique per entry and survives restarts and renames."""
+    return f"DE*EVM*E{entry_id[-8:].upper()}*1"
+
+
 def store_path(hass: HomeAssistant, entry_id: str) -> Path:
     """Where an entry keeps its open transaction and session history."""
     return Path(hass.config.path(DOMAIN, f"{entry_id}.db"))
@@ -120,14 +141,19 @@ async def open_evse(
     data: Mapping[str, Any],
     options: Mapping[str, Any],
     path: Path,
+    *,
+    label: str | None = None,
+    evse_id: str | None = None,
 ) -> EvseConnector:
-    """Build (not start) an entry's connector; raises ConfigError/MapError for bad data."""
+    """Build (not start) an entry's connector; raises ConfigError/MapError for bad data.
+
+    ``label`` names it in the log (the entry's title), ``evse_id`` is its EVSE ID."""
     simulator = None
     if data.get(CONF_MODE) == MODE_SIMULATOR:
         maps = await hass.async_add_executor_job(simulator_maps, data)
         simulator, data = await start_simulator(*maps)
     try:
-        config = await hass.async_add_executor_job(build_config, name, data, options)
+        config = await hass.async_add_executor_job(build_config, name, data, options, evse_id)
         store = await hass.async_add_executor_job(_open_store, path)
     except Exception:
         if simulator is not None:
@@ -135,4 +161,5 @@ async def open_evse(
         raise
     registry = BusRegistry()
     manager = open_connector(config, registry, store)
+    manager.label = label or name
     return EvseConnector(manager, registry, store, simulator)

@@ -1,5 +1,5 @@
 """Diagnostics: the entry, the charger's identity, every variable and recent sessions,
-with tokens, serials and hosts redacted."""
+with tokens, serials, hosts and logins redacted."""
 
 from __future__ import annotations
 
@@ -13,6 +13,18 @@ from . import EvseConfigEntry
 from .controller.everest.model import dump
 
 TO_REDACT = {"host", "serial_port", "serial", "serial_number", "id_tag", "id_token", "value_id"}
+# The MQTT login and broker (options), and anything else a bridge or API could hold.
+SECRETS = {
+    "mqtt_host",
+    "mqtt_username",
+    "mqtt_password",
+    "username",
+    "password",
+    "token",
+    "keyfile",
+    "certfile",
+    "ca_file",
+}
 TOKEN_KEYS = {"id_token", "parent_id_token", "id_tag", "evse_id", "certificate"}
 
 
@@ -30,5 +42,5 @@ async def async_get_config_entry_diagnostics(
             "vars": {name: dump(value) for name, value in manager.vars().items()},
             "sessions": [dump(record) for record in manager.history(5)],
         },
-        TO_REDACT | TOKEN_KEYS,
+        TO_REDACT | TOKEN_KEYS | SECRETS,
     )

@@ -61,6 +61,11 @@ def device_info(entry: EvseConfigEntry) -> DeviceInfo:
     )
 
 
+def unique_id(entry: EvseConfigEntry, key: str) -> str:
+    """The unique id of the entry's entity for catalog ``key``."""
+    return f"{entry.unique_id or entry.entry_id}_{key}"
+
+
 class EvseEntity(Entity):
     """An entity described by one ``EntitySpec`` of the controller's catalog."""
 
@@ -70,7 +75,7 @@ class EvseEntity(Entity):
     def __init__(self, entry: EvseConfigEntry, spec: EntitySpec) -> None:
         self.spec = spec
         self.manager: EvseManager = entry.runtime_data.manager
-        self._attr_unique_id = f"{entry.unique_id or entry.entry_id}_{spec.key}"
+        self._attr_unique_id = unique_id(entry, spec.key)
         self._attr_translation_key = spec.key
         self._attr_device_info = device_info(entry)
         self._attr_entity_registry_enabled_default = spec.enabled_default

@@ -21,6 +21,7 @@ from homeassistant.helpers import config_validation as cv
 
 from .const import ATTR_CONFIG_ENTRY_ID, DOMAIN
 from .controller.commands import COMMANDS, execute
+from .controller.errors import NoEnergyManager
 from .controller.simulator import Scenario, ScenarioError
 
 if TYPE_CHECKING:
@@ -90,6 +91,12 @@ async def _handle(name: str, call: ServiceCall) -> ServiceResponse:
         names.get(k, k): v for k, v in call.data.items() if k != ATTR_CONFIG_ENTRY_ID
     }
     result = await execute(entry.runtime_data.manager, name, args)
+    if result.code == NoEnergyManager.code:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=NoEnergyManager.code,
+            translation_placeholders={"entry": entry.title},
+        )
     if not result.ok:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
@@ -119,7 +126,13 @@ async def _simulate_ev(call: ServiceCall) -> None:
             translation_key="invalid_scenario",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.async_create_background_task(
+    # One EV at a time: a new scenario replaces the running one, whose steps would
+    # otherwise interleave with the new ones on the same simulated EV.
+    running = entry.runtime_data.scenario
+    if running is not None and not running.done():
+        running.cancel()
+        _LOGGER.info("%s: EV scenario replaced by a new one", entry.title)
+    entry.runtime_data.scenario = entry.async_create_background_task(
         call.hass, _play(scenario), name=f"{DOMAIN} scenario {entry.title}"
     )
 

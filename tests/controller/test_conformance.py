@@ -50,6 +50,7 @@ EXTENSION_VARIABLES = frozenset(
         "errors",
         "session_info",
         "last_session",
+        "max_current",
         "energy_manager",
         "energy_settings",
     }

@@ -46,7 +46,7 @@ async def test_energy_sensor_fits_the_energy_dashboard(hass, loaded):
     attrs = hass.states.get(eid(hass, "sensor", "energy")).attributes
     assert attrs["device_class"] == "energy"
     assert attrs["state_class"] == "total_increasing"
-    assert attrs["unit_of_measurement"] == "Wh"
+    assert attrs["unit_of_measurement"] == "kWh"  # counted in Wh, shown in kWh
 
 
 async def test_entities_follow_a_session(hass, loaded, sim):
@@ -63,8 +63,8 @@ async def test_entities_follow_a_session(hass, loaded, sim):
     assert event.attributes["event_type"] == "ChargingStarted"
     assert event.attributes["uuid"]
     await poll(hass, loaded, sim, seconds=5, steps=120)  # 10 minutes
-    energy = float(state(hass, "sensor", "session_energy"))
-    assert energy == pytest.approx(sim.station.energy_Wh, abs=1.0)
+    energy = float(state(hass, "sensor", "session_energy")) * 1000  # shown in kWh
+    assert energy == pytest.approx(sim.station.energy_Wh, abs=10.0)
     assert energy > 1500
     await hass.services.async_call(
         "button", "press", {"entity_id": eid(hass, "button", "stop")}, blocking=True
@@ -73,7 +73,8 @@ async def test_entities_follow_a_session(hass, loaded, sim):
     sim.station.unplug()
     await poll(hass, loaded, sim, steps=2)
     assert state(hass, "binary_sensor", "plugged_in") == "off"
-    assert float(state(hass, "sensor", "last_session_energy")) == pytest.approx(energy, abs=30)
+    last = float(state(hass, "sensor", "last_session_energy")) * 1000
+    assert last == pytest.approx(energy, abs=30)
     assert (
         hass.states.get(eid(hass, "event", "session_event")).attributes["event_type"]
         == "SessionFinished"

@@ -151,8 +151,8 @@ async def test_number_and_button_controls(mosquitto, rig):
         await rig.poll()
 
     assert limit[0].json()["ok"] is True
-    enforced = rig.manager.vars()["enforced_limits"].limits_root_side.ac_max_current_A
-    assert enforced.value == 10.0
+    assert rig.manager.vars()["max_current"] == 10.0  # the user's ceiling
+    assert rig.manager.vars()["limits"].max_current == 10.0
     assert bad[1].json() == {
         "value": "lots",
         "ok": False,
