@@ -42,6 +42,7 @@ LOCAL_SOURCE = EnableSource.LocalAPI
 LOCAL_PRIORITY = 100
 # The energy-manager source name of limits set by hand (max-current number).
 MANUAL_LIMIT_SOURCE = "manual"
+MANUAL_LIMIT_VALID_S = 2**31 - 1  # "until replaced": the largest int32 valid_for
 # Variables the energy manager publishes (controller.energy.manager).
 ENERGY_SETTINGS = "energy_settings"
 ENERGY_DECISION = "energy_manager"
@@ -103,11 +104,13 @@ def _enable_args(on: Any, _: Vars) -> dict[str, Any]:
     }
 
 
-def _limit_args(amps: Any, _: Vars) -> dict[str, Any]:
+def _limit_args(amps: Any, values: Vars) -> dict[str, Any]:
+    # EVerest's enforce_limits takes only limits for the connector's own uuid (published
+    # in `limits`) that are still valid: a manual limit holds for MANUAL_LIMIT_VALID_S.
     return {
         "value": {
-            "uuid": MANUAL_LIMIT_SOURCE,
-            "valid_for": 0,
+            "uuid": path("limits", "uuid")(values) or "evse_manager",
+            "valid_for": MANUAL_LIMIT_VALID_S,
             "limits_root_side": {
                 "ac_max_current_A": {"value": float(amps), "source": MANUAL_LIMIT_SOURCE}
             },

@@ -315,7 +315,8 @@ class EnergyManager:
         if wanted == control.sent and not refresh:
             return
         limits = EnforcedLimits(
-            uuid=UUID,
+            # energyImpl.cpp handle_enforce_limits: addressed to the connector's own uuid.
+            uuid=control.manager.config.module_uuid,
             valid_for=int(self.settings.limit_valid_s),
             limits_root_side=LimitsRes(
                 ac_max_current_A=NumberWithSource(value=amps, source=f"{UUID}/{decision.mode}"),

@@ -46,7 +46,8 @@ class BookkeepingMixin(KernelCore):
         )
         self._set_var("ev_info", EVInfo())
         self._set_var("car_manufacturer", CarManufacturer.Unknown)
-        reservation = self._reservation if reason is StartSessionReason.Authorized else None
+        # evse_managerImpl.cpp session_started: reservation_id whenever reserved.
+        reservation = self._reservation
         self._emit(
             SessionEventEnum.SessionStarted,
             session_started=SessionStarted(

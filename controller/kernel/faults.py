@@ -7,12 +7,16 @@ from collections.abc import Iterable
 from ..everest import Error, EvseManagerError, Severity
 from ..everest.errors import CLEARED_BY_UNPLUG
 
+METER_LINK_ORIGIN = "link/meter"  # the runner lost the power meter
+
 
 class ActiveErrors:
     """Errors by (type, sub_type); ``Inoperative`` is raised while any fatal one is active."""
 
-    def __init__(self) -> None:
+    def __init__(self, meter_errors_fatal: bool = True) -> None:
         self._errors: dict[tuple[str, str], Error] = {}
+        # EvseManager fail_on_powermeter_errors: whether a failing meter is fatal.
+        self._meter_errors_fatal = meter_errors_fatal
 
     def raise_error(self, error: Error) -> bool:
         """Activate ``error``; True if it was not active yet."""
@@ -45,7 +49,10 @@ class ActiveErrors:
     @property
     def fatal(self) -> list[Error]:
         """Errors that make the EVSE inoperative."""
-        return [e for e in self._errors.values() if e.fatal]
+        return [e for e in self._errors.values() if e.fatal and not self._tolerated(e)]
+
+    def _tolerated(self, error: Error) -> bool:
+        return not self._meter_errors_fatal and error.origin == METER_LINK_ORIGIN
 
     @property
     def inoperative(self) -> bool:

@@ -8,9 +8,12 @@ from ..everest import Ampacity, EnforcedLimits, HardwareCapabilities
 class EnergyLimits:
     """Combines installation, hardware, cable and energy-manager limits.
 
-    Without any energy-manager input the local maximum applies. An input with a positive
-    ``valid_for`` expires after that many seconds and then allows 0 A (the EVSE pauses with
-    NoEnergy until a new input arrives); ``valid_for <= 0`` means "until replaced".
+    Without any energy-manager input the local maximum applies. An input expires after
+    ``valid_for`` seconds and then allows 0 A (the EVSE pauses with NoEnergy until a new
+    input arrives). Charger.cpp set_max_current refuses a limit that is already out of date
+    (``valid_for <= 0``): the previous one stays. A limit given only as ``total_power_W`` is
+    converted with the nominal voltage and the active phases (EVerest's energyImpl.cpp
+    starts from 0 A there and so never charges: a deviation on purpose).
     """
 
     def __init__(
@@ -22,20 +25,17 @@ class EnergyLimits:
         self.enforced: EnforcedLimits | None = None
         self.expires_at: float | None = None
 
-    def update(self, limits: EnforcedLimits, now: float) -> None:
-        """Accept a new input from the energy manager."""
+    def update(self, limits: EnforcedLimits, now: float) -> bool:
+        """Accept a new input from the energy manager; False (ignored) if out of date."""
+        if limits.valid_for <= 0:
+            return False
         self.enforced = limits
-        self.expires_at = now + limits.valid_for if limits.valid_for > 0 else None
+        self.expires_at = now + limits.valid_for
+        return True
 
     def expired(self, now: float) -> bool:
         """Whether the last input ran out."""
         return self.expires_at is not None and now >= self.expires_at
-
-    def requested_phases(self) -> int | None:
-        """The phase count the energy manager asks for, if any."""
-        if self.enforced is None or self.enforced.limits_root_side.ac_max_phase_count is None:
-            return None
-        return self.enforced.limits_root_side.ac_max_phase_count.value
 
     def allowed_current(self, phases: int, ampacity: Ampacity, now: float) -> float:
         """Per-phase current the EV may draw now (0 means no power)."""
