@@ -141,6 +141,7 @@ CONNECTOR_SCHEMA = vol.Schema(
             int, vol.Range(min=6000, max=600000)
         ),
         vol.Optional("raise_mrec9", default=False): bool,
+        vol.Optional("request_zero_power_in_idle", default=False): bool,
         vol.Optional("external_ready_to_start_charging", default=False): bool,
         vol.Optional("session_id_type", default="UUID"): vol.In(
             ("UUID", "UUID_BASE64", "SHORT_BASE64")
@@ -160,6 +161,7 @@ _EVEREST_OPTIONS = (
     "soft_over_current_measurement_noise_A",
     "soft_over_current_timeout_ms",
     "raise_mrec9",
+    "request_zero_power_in_idle",
     "session_id_type",
 )
 

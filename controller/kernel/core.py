@@ -78,6 +78,8 @@ class KernelConfig:
     fail_on_powermeter_errors: bool = True
     # EvseManager manifest: without ventilation, an EV in CP D gets no power.
     has_ventilation: bool = True
+    # EvseManager manifest: an EVSE without a car asks the energy manager for 0 A.
+    request_zero_power_in_idle: bool = False
     # EvseManager manifest (utils.hpp generate_session_id): UUID, UUID_BASE64, SHORT_BASE64.
     session_id_type: str = "UUID"
     pwm_update_s: float = 5.0

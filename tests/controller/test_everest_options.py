@@ -29,6 +29,7 @@ OPTIONS = {
     "soft_over_current_measurement_noise_A": (0.5, 1.0),
     "soft_over_current_timeout_ms": (7000, 10000),
     "raise_mrec9": (False, True),
+    "request_zero_power_in_idle": (False, True),
     "session_id_type": ("UUID", "SHORT_BASE64"),
     "lock_connector_in_state_b": (True, False),
 }
