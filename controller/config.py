@@ -142,6 +142,7 @@ CONNECTOR_SCHEMA = vol.Schema(
         ),
         vol.Optional("raise_mrec9", default=False): bool,
         vol.Optional("request_zero_power_in_idle", default=False): bool,
+        vol.Optional("inoperative_error_use_vendor_id", default=False): bool,
         vol.Optional("external_ready_to_start_charging", default=False): bool,
         vol.Optional("session_id_type", default="UUID"): vol.In(
             ("UUID", "UUID_BASE64", "SHORT_BASE64")
@@ -162,6 +163,7 @@ _EVEREST_OPTIONS = (
     "soft_over_current_timeout_ms",
     "raise_mrec9",
     "request_zero_power_in_idle",
+    "inoperative_error_use_vendor_id",
     "session_id_type",
 )
 

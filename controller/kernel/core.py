@@ -78,6 +78,8 @@ class KernelConfig:
     fail_on_powermeter_errors: bool = True
     # EvseManager manifest: without ventilation, an EV in CP D gets no power.
     has_ventilation: bool = True
+    # EvseManager manifest: evse_manager/Inoperative carries its cause's vendor_id.
+    inoperative_error_use_vendor_id: bool = False
     # EvseManager manifest: an EVSE without a car asks the energy manager for 0 A.
     request_zero_power_in_idle: bool = False
     # EvseManager manifest (utils.hpp generate_session_id): UUID, UUID_BASE64, SHORT_BASE64.

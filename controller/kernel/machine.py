@@ -90,7 +90,9 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
                 enable_priority=10000,
             )
         )
-        self._errors = ActiveErrors(config.fail_on_powermeter_errors)
+        self._errors = ActiveErrors(
+            config.fail_on_powermeter_errors, config.inoperative_error_use_vendor_id
+        )
         self._limits = EnergyLimits(
             charger.capabilities, config.max_current_A, config.nominal_voltage_V
         )

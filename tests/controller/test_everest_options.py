@@ -9,7 +9,7 @@ import pytest
 from controller.clock import ManualClock
 from controller.config import load_config
 from controller.errors import ConfigError
-from controller.everest import Ampacity, CpState, Energy, Powermeter
+from controller.everest import Ampacity, CpState, Energy, Error, Powermeter, Severity
 from controller.kernel.machine import ChargingKernel, KernelConfig
 from controller.kernel.states import State
 from controller.ports import ChargerInfo, ChargerStatus
@@ -30,6 +30,7 @@ OPTIONS = {
     "soft_over_current_timeout_ms": (7000, 10000),
     "raise_mrec9": (False, True),
     "request_zero_power_in_idle": (False, True),
+    "inoperative_error_use_vendor_id": (False, True),
     "session_id_type": ("UUID", "SHORT_BASE64"),
     "lock_connector_in_state_b": (True, False),
 }
@@ -116,6 +117,21 @@ def test_fail_on_powermeter_errors_false_keeps_charging_without_the_meter():
         assert "evse_board_support/CommunicationFault" in types
     kernel.on_link_lost("charger", "timeout")
     assert kernel.vars()["errors"][0].type == "evse_manager/Inoperative"
+
+
+def test_inoperative_error_use_vendor_id_takes_the_causes_vendor():
+    """ErrorHandling.cpp raise_inoperative_error: vendor_id of the cause if configured."""
+    fault = Error(
+        type="evse_board_support/VendorError", message="x", severity=Severity.High, vendor_id="ACME"
+    )
+    for use, vendor in ((False, None), (True, "ACME")):
+        kernel = _kernel(KernelConfig(inoperative_error_use_vendor_id=use))
+        kernel.on_charger_status(
+            ChargerStatus(cp=CpState.A, relays_on=False, errors=frozenset({fault}))
+        )
+        inoperative = kernel.vars()["errors"][0]
+        assert inoperative.type == "evse_manager/Inoperative"
+        assert inoperative.vendor_id == vendor
 
 
 @pytest.mark.parametrize(
