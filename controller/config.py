@@ -143,6 +143,8 @@ CONNECTOR_SCHEMA = vol.Schema(
         vol.Optional("raise_mrec9", default=False): bool,
         vol.Optional("request_zero_power_in_idle", default=False): bool,
         vol.Optional("inoperative_error_use_vendor_id", default=False): bool,
+        vol.Optional("session_logging", default=False): bool,
+        vol.Optional("session_logging_path", default="/tmp"): vol.All(str, vol.Length(min=1)),
         vol.Optional("external_ready_to_start_charging", default=False): bool,
         vol.Optional("session_id_type", default="UUID"): vol.In(
             ("UUID", "UUID_BASE64", "SHORT_BASE64")
@@ -164,6 +166,8 @@ _EVEREST_OPTIONS = (
     "raise_mrec9",
     "request_zero_power_in_idle",
     "inoperative_error_use_vendor_id",
+    "session_logging",
+    "session_logging_path",
     "session_id_type",
 )
 

@@ -78,6 +78,9 @@ class KernelConfig:
     fail_on_powermeter_errors: bool = True
     # EvseManager manifest: without ventilation, an EV in CP D gets no power.
     has_ventilation: bool = True
+    # EvseManager manifest: a log directory per session (controller.session_log).
+    session_logging: bool = False
+    session_logging_path: str = "/tmp"
     # EvseManager manifest: evse_manager/Inoperative carries its cause's vendor_id.
     inoperative_error_use_vendor_id: bool = False
     # EvseManager manifest: an EVSE without a car asks the energy manager for 0 A.

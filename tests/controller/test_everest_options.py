@@ -32,6 +32,8 @@ OPTIONS = {
     "request_zero_power_in_idle": (False, True),
     "inoperative_error_use_vendor_id": (False, True),
     "session_id_type": ("UUID", "SHORT_BASE64"),
+    "session_logging": (False, True),
+    "session_logging_path": ("/tmp", "/var/log/evse"),
     "lock_connector_in_state_b": (True, False),
 }
 
@@ -184,3 +186,37 @@ async def test_soft_over_current_options(tmp_path):
         path = tmp_path / str(i)
         path.mkdir()
         assert await _overcurrent_after(path, config, seconds) is raised, config
+
+
+async def test_session_logging_writes_one_log_per_session(tmp_path):
+    """manifest session_logging / session_logging_path (SessionLog.cpp): SessionStarted
+    names <path>/<timestamp>-<session id>; incomplete-eventlog.csv becomes eventlog.csv."""
+    from controller.session_log import SessionLog
+
+    logs = tmp_path / "logs"
+    config = KernelConfig(session_logging=True, session_logging_path=str(logs))
+    rig = await make_rig(tmp_path, config)
+    try:
+        rig.manager.subscribe(SessionLog(rig.clock).on_update)
+        await rig.start_charging()
+        (started,) = rig.event_payloads("SessionStarted")
+        folder = logs / f"{started.timestamp}-{started.uuid}"
+        assert started.session_started.logging_path == str(folder)
+        assert (folder / "incomplete-eventlog.csv").exists()
+        rig.station.unplug()
+        await rig.poll()
+        lines = (folder / "eventlog.csv").read_text().splitlines()
+        events = [line.split(",", 2)[2] for line in lines if ",session_event," in line]
+        assert '"event":"SessionStarted"' in events[0]
+        assert '"event":"SessionFinished"' in events[-1]
+        assert not (folder / "incomplete-eventlog.csv").exists()
+    finally:
+        await rig.manager.stop()
+        rig.store.close()
+
+
+async def test_without_session_logging_there_is_no_logging_path(rig):
+    rig.station.plug_in()
+    await rig.poll()
+    (started,) = rig.event_payloads("SessionStarted")
+    assert started.session_started.logging_path is None
