@@ -61,7 +61,7 @@ def limits(amps: float) -> EnforcedLimits:
     """An energy-manager limit of ``amps`` until replaced."""
     return EnforcedLimits(
         uuid="evse_manager",
-        valid_for=0,
+        valid_for=60,
         limits_root_side=LimitsRes(ac_max_current_A=NumberWithSource(value=amps, source="bench")),
     )
 

@@ -32,6 +32,7 @@ from .errors import DeviceError
 from .manager import EvseManager, Update
 from .modbus.meter import ModbusMeter
 from .modbus.transport import BusRegistry
+from .session_log import SessionLog
 from .store import SessionStore
 
 if TYPE_CHECKING:
@@ -84,6 +85,8 @@ class Controller:
             manager = open_connector(connector, self._registry, self._store, self._clock)
             self.managers[connector.name] = manager
             manager.subscribe(_log_session_event)
+            if connector.kernel.session_logging:
+                manager.subscribe(SessionLog(self._clock).on_update)
             try:
                 await manager.start()
             except DeviceError as err:

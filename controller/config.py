@@ -124,8 +124,53 @@ CONNECTOR_SCHEMA = vol.Schema(
         vol.Optional("auth_timeout_s", default=60.0): vol.All(
             coerced_float, vol.Range(min=1, max=3600)
         ),
+        # EVerest EvseManager options (manifest.yaml names and defaults).
         vol.Optional("lock_connector_in_state_b", default=True): bool,
+        vol.Optional("has_ventilation", default=True): bool,
+        vol.Optional("state_F_after_fault_ms", default=300): vol.All(
+            int, vol.Range(min=0, max=10000)
+        ),
+        vol.Optional("fail_on_powermeter_errors", default=True): bool,
+        vol.Optional("switch_3ph1ph_delay_s", default=10): vol.All(int, vol.Range(min=0, max=600)),
+        vol.Optional("switch_3ph1ph_cp_state", default="X1"): vol.In(("X1", "F")),
+        vol.Optional("soft_over_current_tolerance_percent", default=10.0): vol.All(
+            vol.Coerce(float), vol.Range(min=0, max=100)
+        ),
+        vol.Optional("soft_over_current_measurement_noise_A", default=0.5): vol.All(
+            vol.Coerce(float), vol.Range(min=0, max=10)
+        ),
+        vol.Optional("soft_over_current_timeout_ms", default=7000): vol.All(
+            int, vol.Range(min=6000, max=600000)
+        ),
+        vol.Optional("raise_mrec9", default=False): bool,
+        vol.Optional("request_zero_power_in_idle", default=False): bool,
+        vol.Optional("inoperative_error_use_vendor_id", default=False): bool,
+        vol.Optional("session_logging", default=False): bool,
+        vol.Optional("session_logging_path", default="/tmp"): vol.All(str, vol.Length(min=1)),
+        vol.Optional("external_ready_to_start_charging", default=False): bool,
+        vol.Optional("session_id_type", default="UUID"): vol.In(
+            ("UUID", "UUID_BASE64", "SHORT_BASE64")
+        ),
     }
+)
+
+
+# Connector options passed to KernelConfig under EVerest's own names.
+_EVEREST_OPTIONS = (
+    "has_ventilation",
+    "state_F_after_fault_ms",
+    "fail_on_powermeter_errors",
+    "switch_3ph1ph_delay_s",
+    "switch_3ph1ph_cp_state",
+    "soft_over_current_tolerance_percent",
+    "soft_over_current_measurement_noise_A",
+    "soft_over_current_timeout_ms",
+    "raise_mrec9",
+    "request_zero_power_in_idle",
+    "inoperative_error_use_vendor_id",
+    "session_logging",
+    "session_logging_path",
+    "session_id_type",
 )
 
 
@@ -263,6 +308,8 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         free_charging=c["free_charging"],
         auth_timeout_s=c["auth_timeout_s"],
         lock_connector_in_state_b=c["lock_connector_in_state_b"],
+        external_ready=c["external_ready_to_start_charging"],
+        **{k: c[k] for k in _EVEREST_OPTIONS},
     )
     settings = ChargerSettings(
         max_current_A=c.get("max_current_A"),

@@ -191,13 +191,14 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
     "enforce_limits": {
         "value": _field(
             "Limits",
-            "EnforcedLimits from an energy manager: uuid, valid_for (s, 0 = until "
-            "replaced) and limits_root_side (ac_max_current_A, total_power_W, "
-            "ac_max_phase_count, each with a value and a source).",
+            "EnforcedLimits from an energy manager: uuid (the connector's own, as in "
+            "its limits variable; others are ignored), valid_for (s, > 0) and "
+            "limits_root_side (ac_max_current_A, total_power_W, ac_max_phase_count, "
+            "each with a value and a source).",
             OBJECT,
             {
-                "uuid": "my_automation",
-                "valid_for": 0,
+                "uuid": "evse_manager",
+                "valid_for": 3600,
                 "limits_root_side": {"ac_max_current_A": {"value": 10, "source": "solar"}},
             },
         ),

@@ -292,7 +292,10 @@ class EnergyManager:
 
     def _fit(self, decisions: dict[str, Decision], grid: GridReading | None) -> dict[str, float]:
         fuse = self.settings.fuse_A
-        wanted = {name: d.current_A for name, d in decisions.items()}
+        wanted = {
+            name: 0.0 if _requests_zero(self.connectors[name].manager) else d.current_A
+            for name, d in decisions.items()
+        }
         if fuse is None:
             return wanted
         if grid is None or grid.currents_A is None:
@@ -310,8 +313,9 @@ class EnergyManager:
                 household[phase - 1] -= amps
             d = decisions[name]
             phases = control.grid_phases[: d.phases]
-            min_a = control.surplus.settings.min_current_A
-            demands.append(Demand(name=name, phases=phases, min_A=min_a, max_A=d.current_A))
+            max_a = wanted[name]
+            min_a = min(control.surplus.settings.min_current_A, max_a)
+            demands.append(Demand(name=name, phases=phases, min_A=min_a, max_A=max_a))
         return share(fuse, [max(0.0, h) for h in household], demands)
 
     async def _enforce(
@@ -322,7 +326,8 @@ class EnergyManager:
         if wanted == control.sent and not refresh:
             return
         limits = EnforcedLimits(
-            uuid=UUID,
+            # energyImpl.cpp handle_enforce_limits: addressed to the connector's own uuid.
+            uuid=control.manager.config.module_uuid,
             valid_for=int(self.settings.limit_valid_s),
             limits_root_side=LimitsRes(
                 ac_max_current_A=NumberWithSource(value=amps, source=f"{UUID}/{decision.mode}"),
@@ -398,6 +403,15 @@ def _sample(manager: EvseManager) -> Powermeter | None:
     except RuntimeError:  # a connector still waiting for its devices
         return None
     return value if isinstance(value, Powermeter) else None
+
+
+def _requests_zero(manager: EvseManager) -> bool:
+    """EvseManager request_zero_power_in_idle (energyImpl.cpp): no car, no power, so the
+    other connectors get the fuse's share."""
+    try:
+        return manager.config.request_zero_power_in_idle and manager.state is State.Idle
+    except RuntimeError:
+        return False
 
 
 def _drawing(manager: EvseManager) -> bool:

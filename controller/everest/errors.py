@@ -65,6 +65,7 @@ class Error(EverestModel):
     severity: Severity = Severity.Medium
     sub_type: str = ""
     origin: str = "evse_manager"
+    vendor_id: str | None = None  # the device vendor's, where a board reports one
 
     @property
     def key(self) -> tuple[str, str]:

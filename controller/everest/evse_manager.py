@@ -47,9 +47,10 @@ class StartSessionReason(StrEnum):
 class PauseChargingEVSEReason(StrEnum):
     """Why the EVSE (not the EV) holds charging."""
 
-    UserPause = "UserPause"
+    # In the order Charger.cpp ChargingPausedEVSE lists them (events order by this).
     Error = "Error"
     NoEnergy = "NoEnergy"
+    UserPause = "UserPause"
 
 
 class SessionEventEnum(StrEnum):

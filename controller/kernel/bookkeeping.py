@@ -47,11 +47,21 @@ class BookkeepingMixin(KernelCore):
         )
         self._set_var("ev_info", EVInfo())
         self._set_var("car_manufacturer", CarManufacturer.Unknown)
-        reservation = self._reservation if reason is StartSessionReason.Authorized else None
+        # evse_managerImpl.cpp session_started: reservation_id whenever reserved.
+        reservation = self._reservation
+        # evse_managerImpl.cpp session_started: SessionLog.cpp startSession's directory.
+        log = None
+        if self.config.session_logging:
+            session = self._session
+            log = f"{self.config.session_logging_path}/{session.started_at}-{session.uuid}"
         self._emit(
             SessionEventEnum.SessionStarted,
             session_started=SessionStarted(
-                reason=reason, meter_value=self._meter, id_tag=token, reservation_id=reservation
+                reason=reason,
+                meter_value=self._meter,
+                id_tag=token,
+                reservation_id=reservation,
+                logging_path=log,
             ),
         )
         if reason is StartSessionReason.Authorized:

@@ -8,6 +8,8 @@ clock and deadlines, published variables and session events, the kernel's own er
 
 from __future__ import annotations
 
+import base64
+import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -64,8 +66,27 @@ class KernelConfig:
     wakeup_x1_s: float = 0.75
     wakeup_pause_s: float = 10.0
     stopping_timeout_s: float = 20.0
-    phase_switch_s: float = 10.0
-    overcurrent_s: float = 7.0
+    # EvseManager manifest: the SwitchPhases pause and its CP state ("X1" or "F").
+    switch_3ph1ph_delay_s: int = 10
+    switch_3ph1ph_cp_state: str = "X1"
+    # EvseManager manifest soft_over_current_*: MREC4 when a phase draws more than
+    # (signalled + noise) * (1 + tolerance/100) for the timeout.
+    soft_over_current_tolerance_percent: float = 10.0
+    soft_over_current_measurement_noise_A: float = 0.5
+    soft_over_current_timeout_ms: int = 7000
+    # EvseManager manifest: a failing power meter makes the EVSE inoperative.
+    fail_on_powermeter_errors: bool = True
+    # EvseManager manifest: without ventilation, an EV in CP D gets no power.
+    has_ventilation: bool = True
+    # EvseManager manifest: a log directory per session (controller.session_log).
+    session_logging: bool = False
+    session_logging_path: str = "/tmp"
+    # EvseManager manifest: evse_manager/Inoperative carries its cause's vendor_id.
+    inoperative_error_use_vendor_id: bool = False
+    # EvseManager manifest: an EVSE without a car asks the energy manager for 0 A.
+    request_zero_power_in_idle: bool = False
+    # EvseManager manifest (utils.hpp generate_session_id): UUID, UUID_BASE64, SHORT_BASE64.
+    session_id_type: str = "UUID"
     pwm_update_s: float = 5.0
     # IECStateMachine.hpp power_off_under_load_in_c1_timeout: after PWM off in C, the relays
     # stay permitted until the EV goes to B or this passes (IEC 61851-1 Table A.6 seq. 10.2).
@@ -76,6 +97,17 @@ class KernelConfig:
     unlock_in_state_f_timeout_s: float = 5.0
     # EvseManager manifest: F for this long when a fault arrives during an EVSE pause.
     state_F_after_fault_ms: int = 300
+
+
+def new_session_id(kind: str = "UUID") -> str:
+    """utils.hpp generate_session_id: a UUID (36 characters), a UUID in base64 without
+    padding (UUID_BASE64, 22) or 12 random bytes in base64 (SHORT_BASE64, 16)."""
+    raw = uuidlib.uuid4().bytes
+    if kind == "UUID_BASE64":
+        return base64.b64encode(raw).decode().rstrip("=")
+    if kind == "SHORT_BASE64":
+        return base64.b64encode(raw[:12]).decode()
+    return str(uuidlib.UUID(bytes=raw))
 
 
 class KernelCore:
@@ -91,8 +123,8 @@ class KernelCore:
     _arbiter: EnableArbiter
     _errors: ActiveErrors
     _limits: EnergyLimits
-    _phases: int
-    _phase_target: int | None
+    _phases: int  # EvseManager ac_nr_phases_active: as last requested
+    _bsp_phases: int  # what the hardware is told (lags only during SwitchPhases)
     _status: ChargerStatus
     _meter: Powermeter
     _session: Session | None
@@ -112,7 +144,8 @@ class KernelCore:
     _deadlines: dict[str, float]
     _paused_reasons: frozenset[PauseChargingEVSEReason]
     _signalled_A: float
-    _signalled_at: float
+    _signalled_at: float  # Charger.cpp last_pwm_update
+    _pwm_on: bool = False
     _overcurrent_since: float | None
     _trigger: Trigger | None
     _fault_seen: bool = False  # a fatal error was active at the end of the last step

@@ -83,7 +83,7 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
 
     def _enter_SwitchPhases(self, trigger: Trigger) -> None:
         self._emit(SessionEventEnum.SwitchingPhases)
-        self._deadlines["phase_switch"] = self._now() + self.config.phase_switch_s
+        self._deadlines["phase_switch"] = self._now() + self.config.switch_3ph1ph_delay_s
 
     def _enter_Finished(self, trigger: Trigger) -> None:
         self._deadlines.pop("auth_timeout", None)

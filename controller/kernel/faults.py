@@ -7,12 +7,18 @@ from collections.abc import Iterable
 from ..everest import Error, EvseManagerError, Severity
 from ..everest.errors import CLEARED_BY_UNPLUG
 
+METER_LINK_ORIGIN = "link/meter"  # the runner lost the power meter
+
 
 class ActiveErrors:
     """Errors by (type, sub_type); ``Inoperative`` is raised while any fatal one is active."""
 
-    def __init__(self) -> None:
+    def __init__(self, meter_errors_fatal: bool = True, cause_vendor_id: bool = False) -> None:
         self._errors: dict[tuple[str, str], Error] = {}
+        # EvseManager fail_on_powermeter_errors: whether a failing meter is fatal.
+        self._meter_errors_fatal = meter_errors_fatal
+        # EvseManager inoperative_error_use_vendor_id: Inoperative takes the cause's vendor.
+        self._cause_vendor_id = cause_vendor_id
 
     def raise_error(self, error: Error) -> bool:
         """Activate ``error``; True if it was not active yet."""
@@ -45,7 +51,10 @@ class ActiveErrors:
     @property
     def fatal(self) -> list[Error]:
         """Errors that make the EVSE inoperative."""
-        return [e for e in self._errors.values() if e.fatal]
+        return [e for e in self._errors.values() if e.fatal and not self._tolerated(e)]
+
+    def _tolerated(self, error: Error) -> bool:
+        return not self._meter_errors_fatal and error.origin == METER_LINK_ORIGIN
 
     @property
     def inoperative(self) -> bool:
@@ -56,12 +65,16 @@ class ActiveErrors:
         """All active errors, with Inoperative first when it applies."""
         errors = sorted(self._errors.values(), key=lambda e: e.key)
         if self.inoperative:
-            causes = ", ".join(e.type for e in self.fatal)
+            fatal = self.fatal
+            causes = ", ".join(e.type for e in fatal)
+            # ErrorHandling.cpp raise_inoperative_error: the cause's vendor_id if configured.
+            vendor = fatal[0].vendor_id if self._cause_vendor_id else None
             # ErrorHandling.cpp raise_inoperative_error: Inoperative is always High.
             inoperative = Error(
                 type=EvseManagerError.Inoperative.value,
                 message=f"Charging is not possible: {causes}",
                 severity=Severity.High,
+                vendor_id=vendor,
             )
             errors.insert(0, inoperative)
         return errors

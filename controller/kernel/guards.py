@@ -66,9 +66,9 @@ class GuardsMixin(EntriesMixin):
         return not self._status.cp.plugged or self._stop is not None
 
     def _phase_switch_wanted(self) -> bool:
-        return self._phase_target is not None and (
-            self._info.capabilities.supports_changing_phases_during_charging
-        )
+        """Charger.cpp switch_three_phases_while_charging: only Charging switches via
+        SwitchPhases; in other states the hardware is told at once (_sync_bsp_phases)."""
+        return self._bsp_phases != self._phases
 
     def _guard_PrepareCharging(self) -> Trigger | None:
         # Charger.cpp PrepareCharging: only a fatal error stops here; without power it waits
@@ -77,8 +77,6 @@ class GuardsMixin(EntriesMixin):
             return Trigger.STOP
         if self._errors.inoperative:
             return Trigger.EVSE_PAUSE
-        if self._phase_switch_wanted():
-            return Trigger.SWITCH_PHASES
         if self._signalled_A < MIN_CURRENT_A:
             return None
         if self._status.cp.requests_power:
@@ -115,8 +113,6 @@ class GuardsMixin(EntriesMixin):
         # until the EV asks for power (then Charging stops it).
         if self.pause_reasons() - {PauseChargingEVSEReason.UserPause}:
             return Trigger.EVSE_PAUSE
-        if self._phase_switch_wanted():
-            return Trigger.SWITCH_PHASES
         if self._status.cp.requests_power:
             return Trigger.EV_REQUESTS_POWER
         return None
@@ -135,8 +131,7 @@ class GuardsMixin(EntriesMixin):
         if self._stop_wanted():
             return Trigger.STOP
         if self._due("phase_switch"):
-            self._phases = self._phase_target or self._phases
-            self._phase_target = None
+            self._bsp_phases = self._phases
             return Trigger.PHASES_SWITCHED
         return None
 

@@ -10,9 +10,12 @@ EXPIRED_SOURCE = "expired"
 class EnergyLimits:
     """Combines installation, hardware, cable and energy-manager limits.
 
-    Without any energy-manager input the local maximum applies. An input with a positive
-    ``valid_for`` expires after that many seconds and then allows 0 A (the EVSE pauses with
-    NoEnergy until a new input arrives); ``valid_for <= 0`` means "until replaced".
+    Without any energy-manager input the local maximum applies. An input expires after
+    ``valid_for`` seconds and then allows 0 A (the EVSE pauses with NoEnergy until a new
+    input arrives). Charger.cpp set_max_current refuses a limit that is already out of date
+    (``valid_for <= 0``): the previous one stays. A limit given only as ``total_power_W`` is
+    converted with the nominal voltage and the active phases (EVerest's energyImpl.cpp
+    starts from 0 A there and so never charges: a deviation on purpose).
     An expired input is replaced by an explicit 0 A one (source ``expired``), so what is
     published says why nothing is offered, and it does not outlive its session
     (``lift_lapsed``): the next session starts at the user's maximum current.
@@ -30,11 +33,14 @@ class EnergyLimits:
         self.user_max_A: float | None = None
         self.lapsed = False  # the last input expired: ``enforced`` is the 0 A stand-in
 
-    def update(self, limits: EnforcedLimits, now: float) -> None:
-        """Accept a new input from the energy manager."""
+    def update(self, limits: EnforcedLimits, now: float) -> bool:
+        """Accept a new input from the energy manager; False (ignored) if out of date."""
+        if limits.valid_for <= 0:
+            return False
         self.enforced = limits
-        self.expires_at = now + limits.valid_for if limits.valid_for > 0 else None
+        self.expires_at = now + limits.valid_for
         self.lapsed = False
+        return True
 
     def lapse(self, now: float) -> EnforcedLimits | None:
         """If the input just ran out: the 0 A input that replaces it (to publish)."""
@@ -69,12 +75,6 @@ class EnergyLimits:
     def expired(self, now: float) -> bool:
         """Whether the last input ran out."""
         return self.expires_at is not None and now >= self.expires_at
-
-    def requested_phases(self) -> int | None:
-        """The phase count the energy manager asks for, if any."""
-        if self.enforced is None or self.enforced.limits_root_side.ac_max_phase_count is None:
-            return None
-        return self.enforced.limits_root_side.ac_max_phase_count.value
 
     def allowed_current(self, phases: int, ampacity: Ampacity, now: float) -> float:
         """Per-phase current the EV may draw now (0 means no power)."""

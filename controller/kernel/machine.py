@@ -14,7 +14,6 @@ the entry/exit actions (``entries.py``), session and transaction bookkeeping
 
 from __future__ import annotations
 
-import uuid as uuidlib
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -49,15 +48,15 @@ from ..everest import (
 from ..ports import ChargerInfo, ChargerStatus
 from .arbitration import EnableArbiter
 from .bookkeeping import BookkeepingMixin
-from .core import KernelConfig
+from .core import KernelConfig, new_session_id
 from .effects import Effect
 from .entries import EntriesMixin
-from .faults import ActiveErrors
+from .faults import METER_LINK_ORIGIN, ActiveErrors
 from .guards import GuardsMixin
 from .limits import EnergyLimits
 from .output import OutputMixin
 from .session import SessionRecord, StoppedSession, TransactionRecord
-from .states import ACTIVE_STATES, State, Trigger
+from .states import State, Trigger
 from .transitions import next_state
 
 __all__ = ["COMMUNICATION_FAULT", "MAX_STEPS", "ChargingKernel", "KernelConfig"]
@@ -80,7 +79,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self.config = config
         self._clock = clock
         self._info = charger
-        self._new_id = new_id or (lambda: str(uuidlib.uuid4()))
+        self._new_id = new_id or (lambda: new_session_id(config.session_id_type))
         self.state = State.Disabled
         self._effects = []
         self._vars = {}
@@ -91,13 +90,15 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
                 enable_priority=10000,
             )
         )
-        self._errors = ActiveErrors()
+        self._errors = ActiveErrors(
+            config.fail_on_powermeter_errors, config.inoperative_error_use_vendor_id
+        )
         self._limits = EnergyLimits(
             charger.capabilities, config.max_current_A, config.nominal_voltage_V
         )
         caps = charger.capabilities
         self._phases = caps.max_phase_count_import
-        self._phase_target = None
+        self._bsp_phases = self._phases
         self._status = ChargerStatus(cp=CpState.A, relays_on=False)
         self._meter = meter_sample
         self._session = None
@@ -135,15 +136,21 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._publish_static()
         if last_session is not None:
             self._set_var("last_session", last_session)
-        self._emit(
-            SessionEventEnum.Enabled if self.enabled else SessionEventEnum.Disabled,
-            source=self._arbiter.winner(),
-        )
+        if self._ready:
+            self._publish_initial_state()
         if restored is not None:
             self._restore(restored)
         elif stopped is not None:
             self._restore_stopped(stopped)
         self._step()
+
+    def _publish_initial_state(self) -> None:
+        """EvseManager.cpp ready_to_start_charging: Enabled/Disabled, then ready (true)."""
+        self._emit(
+            SessionEventEnum.Enabled if self.enabled else SessionEventEnum.Disabled,
+            source=self._arbiter.winner(),
+        )
+        self._set_var("ready", True)
 
     def _publish_static(self) -> None:
         caps = self._info.capabilities
@@ -152,9 +159,8 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
             modes.append(EnergyTransferMode.AC_three_phase_core)
         self._set_var("evse_id", self.config.evse_id)
         self._set_var("hw_capabilities", caps)
-        self._set_var("selected_protocol", "IEC61851-1")
+        self._set_var("selected_protocol", "Unknown")
         self._set_var("supported_energy_transfer_modes", modes)
-        self._set_var("ready", self._ready)
         self._set_var("waiting_for_external_ready", self.config.external_ready and not self._ready)
         self._set_var("ev_info", EVInfo())
         self._set_var("car_manufacturer", CarManufacturer.Unknown)
@@ -228,6 +234,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._status = status
         self._set_var("cp_state", status.cp)
         self._errors.sync_origin("board", (replace(e, origin="board") for e in status.errors))
+        self._check_ventilation(status.cp)
         if previous.cp.plugged and not status.cp.plugged:
             self._errors.clear_on_unplug()
         self._publish_errors()
@@ -260,7 +267,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
             sub_type=device,
             message=f"{device} unreachable: {detail}",
             severity=Severity.High,
-            origin="link",
+            origin=METER_LINK_ORIGIN if device == "meter" else "link",
         )
         if self._errors.raise_error(error):
             self._publish_errors()
@@ -312,23 +319,23 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """Record a source's vote; returns whether the EVSE is enabled afterwards."""
         if connector_id not in (0, self.config.connector_id):
             return self.enabled
+        # Charger.cpp enable_disable: an event when the winner's state changes to or from
+        # Disable, even if the connector flag keeps the EVSE in Disabled; the table's
+        # verdict is the answer.
         before = self._arbiter.winner()
-        was_enabled = self.enabled
-        self._arbiter.vote(source)
+        verdict = self._arbiter.vote(connector_id, source)
         after = self._arbiter.winner()
-        disable_involved = any(
-            w is not None and w.enable_state is EnableState.Disable for w in (before, after)
-        )
-        if disable_involved and was_enabled != self.enabled:
+        states = (before.enable_state, after.enable_state)
+        if EnableState.Disable in states and states[0] is not states[1]:
             self._emit(
-                SessionEventEnum.Enabled if self.enabled else SessionEventEnum.Disabled,
-                source=after or source,
+                SessionEventEnum.Enabled if verdict else SessionEventEnum.Disabled,
+                source=after,
                 connector_id=1 if connector_id else None,
             )
         if not self.enabled:
             self._end_reservation()
         self._step()
-        return self.enabled
+        return verdict
 
     def authorize_response(self, token: ProvidedIdToken, result: ValidationResult) -> None:
         """The authorization module's verdict on ``token``."""
@@ -363,15 +370,22 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._step()
 
     def reserve(self, reservation_id: int) -> bool:
-        """Reserve the idle EVSE; negative ids reserve it for a global reservation."""
+        """Reserve the idle EVSE; a negative id reserves it for a global reservation (-1).
+
+        EvseManager.cpp reserve: a global reservation may be made specific by a later id
+        (ReservationStart again); the same specific id again is accepted silently.
+        """
         if self.state is not State.Idle or self._session is not None:
             return False
         if not self.enabled or self._errors.inoperative:
             return False
-        if self._reservation is not None:
-            return self._reservation == reservation_id
-        self._reservation = reservation_id
-        self._emit(SessionEventEnum.ReservationStart, uuid="")
+        stored = -1 if self._reservation is None else self._reservation
+        overwrite = stored == reservation_id
+        if self._reservation is not None and stored != -1 and not overwrite:
+            return False
+        self._reservation = reservation_id if reservation_id >= 0 else stored
+        if not overwrite or self._reservation == -1:
+            self._emit(SessionEventEnum.ReservationStart, uuid="")
         return True
 
     def cancel_reservation(self) -> None:
@@ -408,7 +422,8 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def force_unlock(self, connector_id: int) -> bool:
         """Unlock now (stopping the transaction first); False without a lock."""
-        if connector_id != self.config.connector_id or not self._info.has_lock:
+        # evse_managerImpl.cpp handle_force_unlock does not look at the connector id.
+        if connector_id not in (0, self.config.connector_id) or not self._info.has_lock:
             return False
         if self._transaction is not None and self._stop is None:
             self._stop = StopTransactionRequest(reason=StopTransactionReason.UnlockCommand)
@@ -420,10 +435,11 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """Signal from another module that charging may start; only if configured."""
         if not self.config.external_ready:
             return False
-        self._ready = True
-        self._set_var("ready", True)
-        self._set_var("waiting_for_external_ready", False)
-        self._step()
+        if not self._ready:
+            self._ready = True
+            self._publish_initial_state()
+            self._set_var("waiting_for_external_ready", False)
+            self._step()
         return True
 
     def set_plug_and_charge_configuration(self, config: PlugAndChargeConfiguration) -> None:
@@ -446,14 +462,30 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         return kept
 
     def set_enforced_limits(self, limits: EnforcedLimits) -> None:
-        """Energy-manager input: allowed current/power and phase count."""
-        self._limits.update(limits, self._now())
+        """Energy-manager input: allowed current/power and phase count.
+
+        energyImpl.cpp handle_enforce_limits: a limit for another node's uuid is ignored,
+        and Charger.cpp set_max_current refuses one that is no longer valid (valid_for <= 0).
+        Both are refused here with an error, as the command is addressed to this connector.
+        Otherwise the limit is published, a phase count is applied (Charger.cpp
+        switch_three_phases_while_charging) and the current limit is set.
+        """
+        if limits.uuid != self.config.module_uuid:
+            raise CommandError(
+                f"limits for uuid {limits.uuid!r} ignored: this connector is "
+                f"{self.config.module_uuid!r} (see the limits variable)"
+            )
+        if limits.valid_for <= 0:
+            raise CommandError("limits with valid_for <= 0 are already out of date: ignored")
         self._set_var("enforced_limits", limits)
-        requested = self._limits.requested_phases()
+        count = limits.limits_root_side.ac_max_phase_count
+        requested = None if count is None else count.value
         caps = self._info.capabilities
         if requested is not None and requested != self._phases:
             possible = caps.min_phase_count_import <= requested <= caps.max_phase_count_import
-            self._phase_target = requested if possible else None
+            if possible and caps.supports_changing_phases_during_charging:
+                self._phases = requested
+        self._limits.update(limits, self._now())
         self._step()
 
     # ------------------------------------------------------------------ the machine
@@ -471,7 +503,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
                 EvseManagerError.Internal, f"state machine does not settle ({self.state})"
             )
         self._update_fault_f(start_state)
-        self._after_step()
+        self._after_step(start_state)
 
     def _transition(self, trigger: Trigger) -> None:
         target = next_state(self.state, trigger)
@@ -481,20 +513,25 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._enter(target, trigger)
         self._set_var("state", target)
 
-    def _after_step(self) -> None:
+    def _after_step(self, start_state: State) -> None:
         """Keep the signalled current, limits and session figures current."""
         self._set_var("enabled", self.enabled)
-        self._update_signalled_current()
+        # evse_managerImpl.cpp: "IEC61851-1" from SessionStarted, "Unknown" again from
+        # TransactionFinished / SessionFinished.
+        in_session = self._session is not None and self.state is not State.Finished
+        self._set_var("selected_protocol", "IEC61851-1" if in_session else "Unknown")
+        self._update_signalled_current(entered=start_state is not self.state)
+        # evse_managerImpl.cpp signal_max_current: the limit as set (get_max_current_internal),
+        # not the PWM current the EV sees; nr_of_phases_available as requested.
         self._set_var(
             "limits",
             Limits(
                 uuid=self.config.module_uuid,
-                max_current=self._signalled_A,
+                max_current=self._allowed_current(),
                 nr_of_phases_available=self._phases,
             ),
         )
-        if self._phase_target is not None and self.state not in ACTIVE_STATES:
-            self._phases, self._phase_target = self._phase_target, None
+        self._sync_bsp_phases()
         if self._errors.inoperative:
             self._end_reservation()
         self._publish_session_info()

@@ -12,14 +12,18 @@ from ..everest import (
     Ampacity,
     ConnectorType,
     CpState,
+    Error,
     EvseManagerError,
     PauseChargingEVSEReason,
     Powermeter,
+    Severity,
 )
 from ..ports import ChargerOutput, ChargerStatus, CpMode
 from .core import KernelCore
 from .pwm import MIN_CURRENT_A, duty_cycle
 from .states import State
+
+VENTILATION_NOT_AVAILABLE = "evse_board_support/VentilationNotAvailable"
 
 
 class OutputMixin(KernelCore):
@@ -46,7 +50,7 @@ class OutputMixin(KernelCore):
             duty_cycle=duty_cycle(current) if cp is CpMode.PWM else 100.0,
             current_A=current,
             allow_power=self._allow_power(cp),
-            phases=self._phases,
+            phases=self._bsp_phases,
             locked=self._locked(),
             overcurrent_limit_A=current,
         )
@@ -80,6 +84,8 @@ class OutputMixin(KernelCore):
         if "fault_f_end" in self._deadlines and not self._due("fault_f_end"):
             return CpMode.F
         if "wakeup_f_end" in self._deadlines:
+            return CpMode.F
+        if self.state is State.SwitchPhases and self.config.switch_3ph1ph_cp_state == "F":
             return CpMode.F
         if "wakeup_x1_end" in self._deadlines:
             return CpMode.X1
@@ -147,39 +153,69 @@ class OutputMixin(KernelCore):
         elif status.pp_ampacity is not Ampacity.None_:
             self._cable = status.pp_ampacity
 
-    def _update_signalled_current(self) -> None:
-        """New current limits apply at once when lower, at most every 5 s when higher."""
+    def _sync_bsp_phases(self) -> None:
+        """Charger.cpp: outside Charging a phase request goes to the hardware at once; a
+        SwitchPhases left early (stop, disable) still switches ("clean up")."""
+        if self.state not in (State.Charging, State.SwitchPhases):
+            self._bsp_phases = self._phases
+
+    def _update_signalled_current(self, entered: bool) -> None:
+        """Charger.cpp: PrepareCharging and the entry into Charging set the PWM at once
+        (update_pwm_now_if_changed_ampere); later in Charging and in ChargingPausedEV
+        every change, up or down, waits until 5 s after the last PWM update
+        (update_pwm_max_every_5seconds_ampere, IEC 61851-1). A lack of power pauses at once
+        through the guards, whatever the PWM."""
         target = self._allowed_current()
         target = 0.0 if target < MIN_CURRENT_A else target
+        limited = self.state is State.ChargingPausedEV or (
+            self.state is State.Charging and not entered
+        )
+        changed = False
         if target == self._signalled_A:
             self._deadlines.pop("pwm_update", None)
-            return
-        held = (
-            self.state is State.Charging
-            and target > self._signalled_A
-            and self._now() - self._signalled_at < self.config.pwm_update_s
-        )
-        if held:
+        elif limited and self._now() - self._signalled_at < self.config.pwm_update_s:
             self._deadlines["pwm_update"] = self._signalled_at + self.config.pwm_update_s
-            return
-        self._deadlines.pop("pwm_update", None)
-        self._signalled_A = target
-        self._signalled_at = self._now()
+        else:
+            self._deadlines.pop("pwm_update", None)
+            self._signalled_A = target
+            changed = True
+        # Charger.cpp update_pwm_now stamps last_pwm_update; PWM off (X1/F) does not.
+        pwm_on = self._cp_mode() is CpMode.PWM
+        if pwm_on and (changed or not self._pwm_on):
+            self._signalled_at = self._now()
+        self._pwm_on = pwm_on
+
+    def _check_ventilation(self, cp: CpState) -> None:
+        """Manifest has_ventilation (passed to the board, BoardSupport VentilationNotAvailable):
+        an EV asking for ventilated charging (D) gets no power without ventilation."""
+        if cp is CpState.D and not self.config.has_ventilation:
+            error = Error(
+                type=VENTILATION_NOT_AVAILABLE,
+                message="The EV asks for ventilation (CP D); this EVSE has none",
+                severity=Severity.High,
+            )
+            self._errors.raise_error(error)
+        else:
+            self._errors.clear(VENTILATION_NOT_AVAILABLE)
 
     def _check_overcurrent(self, sample: Powermeter) -> None:
-        """MREC4: any phase above (signalled + 0.5 A) * 1.1 for 7 s while charging."""
+        """Charger.cpp check_soft_over_current: MREC4 when a phase draws more than
+        (signalled + noise) * (1 + tolerance) for soft_over_current_timeout_ms."""
         current = sample.current_A
         if self.state is not State.Charging or current is None:
             self._overcurrent_since = None
             return
-        limit = (self._signalled_A + 0.5) * 1.1
+        cfg = self.config
+        limit = (self._signalled_A + cfg.soft_over_current_measurement_noise_A) * (
+            1.0 + cfg.soft_over_current_tolerance_percent / 100.0
+        )
         phases = [c for c in (current.L1, current.L2, current.L3) if c is not None]
         if not phases or max(phases) <= limit:
             self._overcurrent_since = None
             return
         if self._overcurrent_since is None:
             self._overcurrent_since = self._now()
-        elif self._now() - self._overcurrent_since >= self.config.overcurrent_s:
+        elif self._now() - self._overcurrent_since >= cfg.soft_over_current_timeout_ms / 1000:
             self._raise_own(
                 EvseManagerError.MREC4OverCurrentFailure,
                 f"{max(phases):.1f} A drawn, {self._signalled_A:.1f} A allowed",

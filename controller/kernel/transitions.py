@@ -35,7 +35,6 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
         T.DISABLE: S.Disabled,
         T.STOP: S.StoppingCharging,
         T.EVSE_PAUSE: S.StoppingCharging,
-        T.SWITCH_PHASES: S.SwitchPhases,
         T.EV_REQUESTS_POWER: S.Charging,
         T.WAKEUP_TIMEOUT: S.ChargingPausedEV,
     },
@@ -56,7 +55,6 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
         T.DISABLE: S.Disabled,
         T.STOP: S.StoppingCharging,
         T.EVSE_PAUSE: S.ChargingPausedEVSE,
-        T.SWITCH_PHASES: S.SwitchPhases,
         T.EV_REQUESTS_POWER: S.PrepareCharging,
     },
     S.ChargingPausedEVSE: {

@@ -35,7 +35,7 @@ TOKEN = ProvidedIdToken(
 ACCEPTED = ValidationResult(authorization_status=AuthorizationStatus.Accepted)
 
 
-def limits(amps=None, watts=None, phases=None, valid_for=0):
+def limits(amps=None, watts=None, phases=None, valid_for=3600):
     return EnforcedLimits(
         uuid="evse_manager",
         valid_for=valid_for,

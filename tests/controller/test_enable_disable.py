@@ -53,13 +53,19 @@ async def test_higher_priority_disable_wins(rig):
 async def test_external_ready(tmp_path):
     rig = await make_rig(tmp_path, KernelConfig(external_ready=True))
     try:
-        assert rig.manager.vars()["ready"] is False
+        # EvseManager.cpp ready(): without the signal there is no `ready` and no Enabled
+        # yet; ready_to_start_charging publishes Enabled, then ready = true (never false).
+        assert "ready" not in rig.manager.vars()
+        assert rig.events() == []
         assert rig.manager.vars()["waiting_for_external_ready"] is True
         rig.station.plug_in()
         await rig.poll()
         assert rig.manager.state is State.Idle
         assert await rig.manager.external_ready_to_start_charging() is True
-        assert rig.manager.vars()["ready"] is True
+        assert rig.events()[0] == "Enabled"
+        assert [u.value for u in rig.updates if u.var == "ready"] == [True]
+        assert await rig.manager.external_ready_to_start_charging() is True
+        assert rig.events().count("Enabled") == 1
         assert rig.manager.vars()["waiting_for_external_ready"] is False
         assert rig.manager.state is State.WaitingForAuthentication
     finally:

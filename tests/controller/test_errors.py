@@ -78,6 +78,8 @@ async def test_error_while_waiting_for_auth_finishes_session(rig):
 async def test_overcurrent_for_seven_seconds_raises_mrec4(rig):
     await rig.start_charging()
     await rig.manager.set_enforced_limits(limits(amps=10.0))
+    await rig.advance(5)  # Charger.cpp: the PWM drops 5 s after its last update
+    assert rig.station.output.current_A == 10.0
     rig.station.ev.fixed_current_A = 16.0  # draws 16 A although 10 A are signalled
     await rig.advance(6)
     assert "evse_manager/MREC4OverCurrentFailure" not in error_types(rig)

@@ -9,9 +9,13 @@ from controller.ports import CpMode
 from .conftest import limits
 
 
-async def test_limit_lowers_pwm_at_once(rig):
+async def test_limit_lowers_pwm_five_seconds_after_the_last_update(rig):
+    """Charger.cpp Charging: update_pwm_max_every_5seconds_ampere, down as well."""
     await rig.start_charging()
     await rig.manager.set_enforced_limits(limits(amps=10))
+    assert rig.station.output.current_A == 32
+    assert rig.manager.vars()["limits"].max_current == 10  # the limit as set, at once
+    await rig.advance(5)
     assert rig.station.output.current_A == 10
     assert rig.station.output.duty_cycle == pytest.approx(duty_cycle(10))
     assert rig.manager.vars()["limits"].max_current == 10
@@ -22,6 +26,8 @@ async def test_limit_lowers_pwm_at_once(rig):
 async def test_increase_applied_after_five_seconds(rig):
     await rig.start_charging()
     await rig.manager.set_enforced_limits(limits(amps=10))
+    await rig.advance(5)
+    assert rig.station.output.current_A == 10
     await rig.manager.set_enforced_limits(limits(amps=20))
     assert rig.station.output.current_A == 10
     await rig.advance(5)
@@ -31,6 +37,8 @@ async def test_increase_applied_after_five_seconds(rig):
 async def test_total_power_limit_divides_by_voltage_and_phases(rig):
     await rig.start_charging()
     await rig.manager.set_enforced_limits(limits(watts=6900))
+    assert rig.manager.vars()["limits"].max_current == pytest.approx(10.0)
+    await rig.advance(5)
     assert rig.station.output.current_A == pytest.approx(10.0)
 
 
@@ -56,7 +64,7 @@ async def test_no_energy_reason_and_changing_reason_set(rig):
     rig.updates.clear()
     assert await rig.manager.pause_charging() is True
     (event,) = rig.event_payloads("ChargingPausedEVSE")
-    assert event.to_json()["charging_paused_evse"] == {"reasons": ["UserPause", "NoEnergy"]}
+    assert event.to_json()["charging_paused_evse"] == {"reasons": ["NoEnergy", "UserPause"]}
 
 
 async def test_limit_expiry_pauses(rig):

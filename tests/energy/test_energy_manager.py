@@ -28,7 +28,7 @@ async def test_pv_surplus_sets_the_kernel_limit_and_explains(rigs):
     source.push(house([rig], 6900))
     limits = await em.step()
     assert limits == {"garage": 10}
-    await rig.poll()
+    await rig.advance(5)  # Charger.cpp: the PWM changes at most every 5 s while charging
     assert rig.station.output.current_A == 10
     assert rig.manager.state is State.Charging
     explanation = rig.manager.vars()["energy_manager"]
@@ -163,6 +163,8 @@ async def test_two_pv_connectors_share_the_surplus_without_overshooting(rigs):
     # the 10 A, the other waits (no relay cycling from cycle to cycle).
     assert sorted(allocations[0]) == [0, 10]
     assert all(a == allocations[0] for a in allocations)
+    for rig in (first, second):  # Charger.cpp: the PWM changes at most every 5 s
+        await rig.advance(5)
     total_W = sum(r.station.power_W() for r in (first, second))
     assert total_W == pytest.approx(6900, rel=0.01)
 
@@ -195,3 +197,31 @@ async def test_a_connector_still_starting_is_skipped(rigs, tmp_path):
         assert "energy_manager" not in late._extra
     finally:
         store.close()
+
+
+async def test_request_zero_power_in_idle_leaves_the_fuse_to_the_others(tmp_path):
+    """EvseManager request_zero_power_in_idle (energyImpl.cpp): an EVSE without a car asks
+    for 0 A, so the connector with the car gets the whole spare fuse current."""
+    from controller.kernel.machine import KernelConfig
+    from tests.controller.conftest import make_rig
+
+    made = []
+    for i, zero in enumerate((True, False)):
+        path = tmp_path / f"z{i}"
+        path.mkdir()
+        made.append(await make_rig(path, KernelConfig(request_zero_power_in_idle=zero)))
+    idle, busy = made
+    try:
+        busy.station.plug_in()
+        await busy.poll()
+        controls = {"idle": control(idle), "busy": control(busy)}
+        for c in controls.values():
+            c.surplus.set_mode(Mode.FAST)
+        source = PushedGridSource(clock=idle.clock)
+        em = EnergyManager(controls, source, SiteSettings(fuse_A=20), clock=idle.clock)
+        source.push(GridReading(power_W=1000, currents_A=(5.0, 5.0, 5.0)))
+        assert await em.step() == {"idle": 0, "busy": 15}
+    finally:
+        for rig in made:
+            await rig.manager.stop()
+            rig.store.close()

@@ -56,7 +56,7 @@ async def test_pause_resume_stop_during_a_session(hass, loaded, sim):
     assert loaded.runtime_data.manager.state is State.Finished
 
 
-async def test_enable_disable_and_enforce_limits(hass, loaded, sim):
+async def test_enable_disable_and_enforce_limits(hass, loaded, sim, freezer):
     await charging(hass, loaded, sim)
     source = {"enable_source": "FirmwareUpdate", "enable_state": "Disable", "enable_priority": 5}
     result = await call(hass, loaded, "enable_disable", True, connector_id=0, cmd_source=source)
@@ -70,11 +70,12 @@ async def test_enable_disable_and_enforce_limits(hass, loaded, sim):
         loaded,
         "enforce_limits",
         value={
-            "uuid": "solar",
-            "valid_for": 0,
+            "uuid": "evse_manager",
+            "valid_for": 60,
             "limits_root_side": {"ac_max_current_A": {"value": 8, "source": "pv"}},
         },
     )
+    freezer.tick(5)  # Charger.cpp: the PWM changes at most every 5 s while charging
     await poll(hass, loaded, sim, steps=6)
     assert sim.simulator.charger.setpoint_A == 8
     assert loaded.runtime_data.manager.state is State.Charging

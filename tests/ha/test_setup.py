@@ -81,7 +81,7 @@ async def test_entities_follow_a_session(hass, loaded, sim):
     )
 
 
-async def test_switch_number_and_buttons_reach_the_charger(hass, loaded, sim):
+async def test_switch_number_and_buttons_reach_the_charger(hass, loaded, sim, freezer):
     sim.station.plug_in()
     sim.station.draw_power(16.0, 3)
     await poll(hass, loaded, sim, steps=8)
@@ -91,6 +91,7 @@ async def test_switch_number_and_buttons_reach_the_charger(hass, loaded, sim):
         {"entity_id": eid(hass, "number", "max_current"), "value": 10},
         blocking=True,
     )
+    freezer.tick(5)  # Charger.cpp: the PWM changes at most every 5 s while charging
     await poll(hass, loaded, sim, steps=2)
     assert sim.simulator.charger.setpoint_A == 10
     assert float(state(hass, "number", "max_current")) == 10

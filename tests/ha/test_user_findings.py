@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -339,7 +338,7 @@ async def test_an_expired_enforced_limit_shows_and_ends_with_its_session(hass, o
     sim.station.draw_power(16.0, 3)
     await poll(hass, loaded, sim, steps=8)
     limits = {
-        "uuid": "my_automation",
+        "uuid": "evse_manager",  # the connector's own (its limits variable)
         "valid_for": 60,
         "limits_root_side": {"ac_max_current_A": {"value": 8, "source": "solar"}},
     }
@@ -365,7 +364,7 @@ async def test_an_expired_enforced_limit_shows_and_ends_with_its_session(hass, o
     assert sim.simulator.charger.setpoint_A == 16
 
 
-async def test_the_energy_manager_stays_under_the_maximum_current(hass, sim):
+async def test_the_energy_manager_stays_under_the_maximum_current(hass, sim, freezer):
     hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
     entry = MockConfigEntry(
         domain=DOMAIN,
@@ -379,9 +378,13 @@ async def test_the_energy_manager_stays_under_the_maximum_current(hass, sim):
     await hass.async_block_till_done()
     try:
         energy = entry.runtime_data.energy
-        # Resend the limits at every step (as after its refresh interval), so a number
-        # the energy manager overwrites shows at once.
-        energy.settings = replace(energy.settings, limit_valid_s=0)
+
+        def due() -> None:
+            """Resend the limits at the next step (as after its refresh interval), so a
+            number the energy manager overwrote would show at once."""
+            for control in energy.connectors.values():
+                control.sent_at = -1e18
+
         sim.station.plug_in()
         sim.station.draw_power(16.0, 3)
         await call(hass, entry, "set_charge_mode", mode="fast")
@@ -390,6 +393,8 @@ async def test_the_energy_manager_stays_under_the_maximum_current(hass, sim):
         assert sim.simulator.charger.setpoint_A == 16
         await set_number(hass, entry, "max_current", 10)
         for _ in range(3):  # the energy manager keeps deciding: it must not undo the number
+            due()
+            freezer.tick(5)  # Charger.cpp: the PWM changes at most every 5 s while charging
             await energy.step()
             await poll(hass, entry, sim, seconds=6)
         assert float(entity(hass, entry, "number", "max_current").state) == 10
