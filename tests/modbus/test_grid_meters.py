@@ -100,6 +100,9 @@ SOURCE = {
         (R_INPUT, 5019, 1, ("u16", 0.1, V)),
         (R_INPUT, 5606, 2, ("i32s", 1, "W/3")),
         (R_INPUT, 5020, 1, ("u16", 0.1, V)),
+        # Tinkerforge sungrow.py (one-based addresses, start_address_offset 1)
+        (R_INPUT, 13045, 2, ("u32s", 0.1, ZERO)),
+        (R_INPUT, 5035, 1, ("u16", 0.1, HZ)),
     ],
     "sma_grid": [  # evcc sma-hybrid.yaml and sma-homemanager-modbus.yaml
         (R_INPUT, 30865, 2, ("i32", 1, W)),
