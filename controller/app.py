@@ -127,7 +127,8 @@ class Controller:
         if energy.grid_meter is not None:
             g = energy.grid_meter
             bus = self._registry.acquire(g.endpoint, request_gap_s=g.request_gap_s)
-            source = MeterGridSource(ModbusMeter(g.map, bus, g.unit, self._clock))
+            meter = ModbusMeter(g.map, bus, g.unit, self._clock, invert_power=g.invert_power)
+            source = MeterGridSource(meter)
         else:
             pushed = PushedGridSource(max_age_s=energy.grid_max_age_s, clock=self._clock)
             source = pushed

@@ -49,6 +49,7 @@ CONNECTION_SCHEMA = vol.Schema(
         vol.Optional("unit"): vol.All(int, vol.Range(min=0, max=255)),
         vol.Optional("timeout_s"): vol.All(coerced_float, vol.Range(min=0.05, max=30)),
         vol.Optional("request_gap_ms"): vol.All(int, vol.Range(min=0, max=5000)),
+        vol.Optional("invert_power"): bool,  # a meter counting export as + (overrides the map)
     }
 )
 DEVICE_SCHEMA = vol.Schema(
@@ -199,6 +200,7 @@ class DeviceConfig:
     endpoint: Endpoint
     unit: int
     request_gap_s: float = 0.0
+    invert_power: bool | None = None  # None: the map's sign
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -279,6 +281,7 @@ def device_config(map_id: str, connection: Mapping[str, Any], where: str) -> Dev
         endpoint=endpoint,
         unit=connection.get("unit", t.unit),
         request_gap_s=t.request_gap_s if gap is None else gap / 1000,
+        invert_power=connection.get("invert_power"),
     )
 
 
@@ -472,7 +475,7 @@ def open_connector(
     charger = ModbusCharger(c.map, charger_bus, c.unit, config.charger_settings, clock)
     m = config.meter
     meter_bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)
-    meter = ModbusMeter(m.map, meter_bus, m.unit, clock)
+    meter = ModbusMeter(m.map, meter_bus, m.unit, clock, invert_power=m.invert_power)
     return EvseManager(
         charger,
         meter,
@@ -499,7 +502,7 @@ async def probe_connector(config: ConnectorConfig, clock: Clock | None = None) -
         info = await charger.connect()
         await _probe_read(charger.read_status(), "charger", c.unit)
         bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)
-        meter = ModbusMeter(m.map, bus, m.unit, clock)
+        meter = ModbusMeter(m.map, bus, m.unit, clock, invert_power=m.invert_power)
         await meter.connect()
         await _probe_read(meter.read(), "meter", m.unit)
         return info

@@ -100,6 +100,9 @@ CHARGER_BINDINGS: dict[str, tuple[str | None, str]] = {
 }
 METER_BINDINGS: dict[str, tuple[str | None, str]] = {
     **{name: (unit, "r") for name, unit in _MEASURES.items()},
+    # Power fed to the grid where the device reports it apart from the power drawn, both
+    # unsigned (SMA 30865/30867): the meter's power is ``power`` minus this.
+    "power_export": ("W", "r"),
     "serial": (None, "r"),
     "firmware": (None, "r"),
     "model": (None, "r"),

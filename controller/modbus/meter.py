@@ -36,6 +36,7 @@ SAMPLE_NAMES = (
     "energy_import_l3",
     "energy_export",
     "power",
+    "power_export",
     "power_l1",
     "power_l2",
     "power_l3",
@@ -207,13 +208,19 @@ def _sum(values: dict[str, Value | None], prefix: str) -> float | None:
 
 def _power(values: dict[str, Value | None], sign: float = 1.0) -> Power | None:
     """``sign`` -1 for a meter that counts export as positive (SolarEdge), so that
-    + is import from the grid, as everywhere else."""
+    + is import from the grid, as everywhere else. A map with ``power_export`` reports
+    the power fed apart: the total is drawn minus fed."""
     phases = [_num(values.get(f"power_l{n}")) for n in (1, 2, 3)]
     total = _num(values.get("power"))
     if total is None and any(p is not None for p in phases):
         total = sum(p or 0.0 for p in phases)
     if total is None:
         return None
+    if "power_export" in values:  # drawn and fed apart (SMA): unknown if either is
+        fed = _num(values["power_export"])
+        if fed is None:
+            return None
+        total -= fed
     signed = [None if p is None else sign * p + 0.0 for p in phases]
     return Power(total=sign * total + 0.0, L1=signed[0], L2=signed[1], L3=signed[2])
 

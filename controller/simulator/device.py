@@ -60,6 +60,7 @@ MEASUREMENTS = (
     "power_l1",
     "power_l2",
     "power_l3",
+    "power_export",
     "energy_import",
     "energy_export",
     "frequency",
@@ -391,6 +392,7 @@ class SimulatedDevice:
             "power_l1": l1 * v,
             "power_l2": l2 * v,
             "power_l3": l3 * v,
+            "power_export": 0.0,  # the station only draws
             "energy_import": sample.energy_Wh_import.total,
             **_thirds(sample.energy_Wh_import.total),
             "energy_export": 0.0,

@@ -69,6 +69,7 @@ async def start_rig(
     device: str | None = None,
     without: tuple[str, ...] = (),
     before_start: Callable[[ModbusSimulator], None] | None = None,
+    meter_connection: dict | None = None,
     **extra,
 ):
     """Simulator + controller, started; the caller stops both (``stop_rig``).
@@ -78,6 +79,7 @@ async def start_rig(
     instead. ``device`` is the map the simulator serves when it differs from the one the
     controller is configured with (the user picked the wrong map), ``without`` the registers
     its firmware lacks, and ``before_start`` prepares it before the controller connects.
+    ``meter_connection`` adds options to the meter's connection (``invert_power``).
     """
     clock = ManualClock()
     station = SimulatedStation(clock=clock)
@@ -94,6 +96,8 @@ async def start_rig(
     await simulator.start()
     data = {**simulator.devices(timeout_s=0.5), "free_charging": True, **extra}
     data["charger"]["map"] = charger_id
+    if meter_connection:
+        data["meter"]["connection"].update(meter_connection)
     if serial is not None:
         await simulator.serve_serial(serial[0], 19200)
         data["charger"]["connection"] = {

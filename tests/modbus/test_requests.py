@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from controller.clock import ManualClock
 from controller.modbus.charger import ModbusCharger
-from controller.modbus.maps import available_maps, load_map
+from controller.modbus.maps import BUNDLED_MAPS, available_maps, load_map
 from controller.modbus.meter import ModbusMeter
 from controller.modbus.transport import Endpoint, ModbusBus
 from controller.simulation import SimulatedStation
@@ -81,3 +82,29 @@ async def test_a_repeating_map_doubles_its_requests(socket_enabled, map_id):
     status, _ = await _per_poll(map_id)
     assert status is not None
     assert status % load_map(map_id).transport.repeat == 0
+
+
+def _device_rows() -> dict[str, str]:
+    """README's device table: each map id and its "Unverified" cell."""
+    readme = README.read_text(encoding="utf-8")
+    start = readme.index("| Map | Kind | Device |")
+    rows: dict[str, str] = {}
+    for line in readme[start:].split("\n\n", 1)[0].splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for map_id in cells[0].replace("`", "").split(","):
+            rows[map_id.strip()] = cells[-1]
+    return rows
+
+
+def _has_unverified(map_id: str) -> bool:
+    data = yaml.safe_load((BUNDLED_MAPS / f"{map_id}.yaml").read_text(encoding="utf-8"))
+    sections = [data["transport"], data.get("watchdog") or {}, *data["registers"].values()]
+    return any(section.get("unverified") for section in sections)
+
+
+def test_every_map_is_in_the_device_table_with_what_is_unverified():
+    rows = _device_rows()
+    assert set(available_maps()) <= set(rows), set(available_maps()) - set(rows)
+    for map_id in available_maps():
+        if _has_unverified(map_id):
+            assert rows[map_id] not in ("", "-", "\u2013"), f"{map_id}: say what is unverified"
