@@ -268,6 +268,19 @@ EVCC = {
         (R_HOLD, 0x0001, 8, OK),  # Diagnose: firmware
         (R_HOLD, 0x0013, 8, OK),  # Diagnose: serial
     ],
+    "victron_evcs": [  # victron.go, victronEVCS
+        (R_HOLD, 5009, 1, OK),  # NewVictron: mode
+        (R_HOLD, 5100, 1, OK),  # NewVictron: three phase enabled
+        (R_HOLD, 5015, 1, OK),  # Status
+        (R_HOLD, 5010, 1, OK),  # Enabled
+        (W_ONE, 5010, [1], OK),  # Enable(true)
+        (W_ONE, 5010, [0], OK),  # Enable(false)
+        (W_ONE, 5016, [16], OK),  # MaxCurrent
+        (R_HOLD, 5014, 1, OK),  # CurrentPower
+        (R_HOLD, 5021, 1, OK),  # ChargedEnergy
+        (W_ONE, 5055, [1], OK),  # phases1p3p(1)
+        (R_HOLD, 5055, 1, OK),  # getPhases
+    ],
 }
 
 
