@@ -88,9 +88,11 @@ async def test_keba_p30_or_p40_is_told_by_the_product_code(
         await stop_rig(rig)
 
 
-@pytest.mark.parametrize("map_id", ["keba_p30", "mennekes_amtron_compact"])
+@pytest.mark.parametrize(
+    "map_id", ["keba_p30", "mennekes_amtron_compact", "victron_evcs", "cfos_power_brain"]
+)
 async def test_the_enable_register_pauses_and_resumes(tmp_path, socket_enabled, map_id):
-    """KEBA P30 5014 / Mennekes 0x0D05: release 0 pauses, the current stays a current."""
+    """KEBA P30 5014, Mennekes 0x0D05, Victron 5010, cFos 8094: release 0 pauses."""
     rig = await start_rig(tmp_path, map_id)
     try:
         await charges(rig)

@@ -281,6 +281,22 @@ EVCC = {
         (W_ONE, 5055, [1], OK),  # phases1p3p(1)
         (R_HOLD, 5055, 1, OK),  # getPhases
     ],
+    "cfos_power_brain": [  # cfos.go
+        (R_HOLD, 8112, 1, OK),  # NewCfosPowerBrain: meter present
+        (R_HOLD, 8057, 1, OK),  # meter flags
+        (R_HOLD, 8113, 1, OK),  # solar flags (phase switching)
+        (R_HOLD, 8092, 1, OK),  # Status
+        (R_HOLD, 8094, 1, OK),  # Enabled
+        (W_ONE, 8094, [1], OK),  # Enable(true)
+        (W_ONE, 8094, [0], OK),  # Enable(false)
+        (W_ONE, 8093, [160], OK),  # MaxCurrentMillis(16)
+        (R_HOLD, 8062, 2, OK),  # currentPower
+        (R_HOLD, 8058, 4, OK),  # totalEnergy
+        (R_HOLD, 8064, 6, OK),  # currents
+        (W_ONE, 8087, [1], OK),  # phases1p3p(1)
+        (W_ONE, 8086, [5], OK),  # WakeUp
+        (R_HOLD, 8096, 15, OK),  # Identify
+    ],
 }
 
 
