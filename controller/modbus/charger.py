@@ -36,6 +36,7 @@ _LOGGER = logging.getLogger(__name__)
 
 STATUS_NAMES = (
     "cp_state",
+    "plugged",
     "relays",
     "error_code",
     "current_l1",
@@ -90,6 +91,7 @@ class ModbusCharger:
         self._phases_active: int | None = None
         self._phases_refused = False
         self._keepalive_s = math.inf
+        self._timeout_s: float | None = None
 
     @property
     def map(self) -> DeviceMap:
@@ -173,22 +175,30 @@ class ModbusCharger:
         if watchdog is None:
             return
         self._keepalive_s = watchdog.interval_s
+        self._timeout_s = watchdog.timeout_s
         if self.device.has("failsafe_current"):
             await self._settle("failsafe_current", self._failsafe_words())
-        if self.device.has("watchdog_timeout"):
+        if self.device.has("watchdog_timeout") or self.device.has("watchdog_timeout_state"):
             timeout = await self._device_timeout()
             wanted = self.settings.watchdog_timeout_s or timeout or watchdog.timeout_s
-            await self._settle("watchdog_timeout", self.map["watchdog_timeout"].encode(wanted))
+            if self.device.has("watchdog_timeout"):
+                await self._settle("watchdog_timeout", self.map["watchdog_timeout"].encode(wanted))
             # Keep alive at the device's own timeout, as evcc does (every timeout / 2).
             self._keepalive_s = min(watchdog.interval_s, wanted / 2)
+            self._timeout_s = wanted
 
     async def _device_timeout(self) -> float | None:
-        """The watchdog timeout the device reports (None: off or unreadable)."""
-        reg = self.map["watchdog_timeout"]
-        if not reg.readable:
+        """The watchdog timeout the device reports (None: off or unreadable); KEBA reports
+        it in a register of its own (1602) beside the one written (5018)."""
+        name = (
+            "watchdog_timeout_state"
+            if self.device.has("watchdog_timeout_state")
+            else "watchdog_timeout"
+        )
+        if not self.map[name].readable:
             return None
         try:
-            value = (await self.device.read(("watchdog_timeout",))).get("watchdog_timeout")
+            value = (await self.device.read((name,))).get(name)
         except RefusedError:
             return None
         return float(value) if isinstance(value, (int, float)) and value > 0 else None
@@ -238,6 +248,10 @@ class ModbusCharger:
         cp_value = values.get("cp_state")
         if not isinstance(cp_value, str):
             raise DeviceError(f"{self.map.id}: cp_state unreadable ({words.get('cp_state')})")
+        if values.get("plugged") == "unplugged":
+            # The charging state alone does not say whether a car is there (KEBA, Vestel,
+            # openWB): without a plugged car the CP state is A.
+            cp_value = "A"
         cp = CpState(cp_value[0])
         await self._recover(words["cp_state"])
         await self._keepalive()
@@ -330,7 +344,11 @@ class ModbusCharger:
         self._last_keepalive = now
 
     def _heartbeat_value(self) -> Value:
+        """The map's beat value, 1, or - for a heartbeat with a time unit (KEBA 5018) - the
+        watchdog timeout itself, which the device restarts on every write."""
         reg = self.map["heartbeat"]
+        if reg.unit is not None and self._timeout_s is not None:
+            return self._timeout_s
         return next(iter(reg.values.values())) if reg.values else 1
 
     # ------------------------------------------------------------------ output

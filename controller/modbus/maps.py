@@ -76,6 +76,7 @@ _MEASURES = {
 CHARGER_BINDINGS: dict[str, tuple[str | None, str]] = {
     **{name: (unit, "r") for name, unit in _MEASURES.items()},
     "cp_state": (None, "r"),
+    "plugged": (None, "r"),
     "max_current": ("A", "w"),
     "max_current_readback": ("A", "r"),
     "enable": (None, "w"),
@@ -91,6 +92,7 @@ CHARGER_BINDINGS: dict[str, tuple[str | None, str]] = {
     "hw_max_current": ("A", "r"),
     "hw_min_current": ("A", "r"),
     "watchdog_timeout": ("s", "w"),
+    "watchdog_timeout_state": ("s", "r"),
     "failsafe_current": ("A", "w"),
     "heartbeat": (None, "w"),
     "session_energy": ("Wh", "r"),
@@ -147,7 +149,7 @@ REGISTER_SCHEMA = vol.Schema(
         vol.Optional("access", default="r"): vol.In(("r", "w", "rw")),
         vol.Optional("word_order"): vol.In(("big", "little")),
         vol.Optional("byte_order", default="big"): vol.In(("big", "little")),
-        vol.Optional("mask"): vol.All(int, vol.Range(min=1, max=0xFFFF)),
+        vol.Optional("mask"): vol.All(int, vol.Range(min=1, max=0xFFFFFFFF)),
         vol.Optional("unit_id"): vol.All(int, vol.Range(min=0, max=255)),
         vol.Optional("values"): {_KEY: _MEANING},
         vol.Optional("errors"): {_KEY: str},
@@ -162,6 +164,7 @@ REGISTER_SCHEMA = vol.Schema(
         vol.Optional("recover"): {
             int: vol.Schema({vol.Required("register"): str, vol.Required("value"): int})
         },
+        vol.Optional("sample"): int,
         vol.Optional("unverified", default=False): bool,
         vol.Optional("note"): str,
     }
@@ -288,6 +291,7 @@ class Register:
     read_from: int | None = None  # the device answers it only in a block from here (ABL 0x2E)
     optional: bool = False  # some firmware lacks it: probed at connect, dropped if refused
     recover: Mapping[int, tuple[str, int]] = field(default_factory=dict)
+    sample: int | None = None  # a raw value the device reports (served by the simulator)
     unverified: bool = False
 
     @property
@@ -640,6 +644,7 @@ def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
         read_from=raw.get("read_from"),
         optional=raw["optional"],
         recover={k: (v["register"], v["value"]) for k, v in raw.get("recover", {}).items()},
+        sample=raw.get("sample"),
         unverified=raw["unverified"],
     )
 
@@ -662,6 +667,10 @@ def _check_binding(kind: str, reg: Register) -> None:
         raise vol.Invalid("this binding is read: access must be r or rw", path=[*path, "access"])
     if "w" in reg.access and reg.table in ("input", "discrete"):
         raise vol.Invalid(f"{reg.table} registers cannot be written", path=[*path, "access"])
+    if reg.name == "plugged" and set(reg.values.values()) != {"plugged", "unplugged"}:
+        raise vol.Invalid(
+            "values must map raw values to plugged and unplugged", path=[*path, "values"]
+        )
     if reg.name == "cp_state":
         bad = [v for v in reg.values.values() if v not in CP_VALUES]
         if not reg.values or bad:

@@ -135,6 +135,9 @@ class SimulatedDevice:
         if device_map.sunspec is not None:
             self.map, fixed = sunspec_layout(device_map)
             self.words.update(fixed)
+        for reg in self.map.registers.values():
+            if reg.sample is not None:  # what the device reports (KEBA's product code)
+                self.words[reg.name] = reg.encode_raw(reg.sample)
         self.exponents: dict[str, int] = {}
         for reg in self.map.registers.values():
             if reg.scale_register is not None and reg.scale_register not in self.exponents:
@@ -515,6 +518,8 @@ class SimulatedCharger(SimulatedDevice):
             self.locked = value == "locked"
         elif name == "heartbeat":
             self._refresh_watchdog("heartbeat")
+            if reg.unit is not None and isinstance(value, (int, float)):
+                self.watchdog_s = float(value)  # KEBA 5018: the timeout, restarted
             self.words[name] = reg.encode_raw(0)  # the device acknowledges by clearing it
         elif name == "watchdog_timeout" and isinstance(value, (int, float)):
             self.watchdog_s = float(value)
@@ -578,6 +583,8 @@ class SimulatedCharger(SimulatedDevice):
         relays = self.phases if self.station.relays_on() else 0
         self.set("relays", relays)
         self.set("phases_state", self.phases)
+        self.set("plugged", "unplugged" if self.station.cp_state() is CpState.A else "plugged")
+        self.set("watchdog_timeout_state", self.watchdog_s)
         self.set("lock_state", "locked" if self.locked else "unlocked")
         self.set("pp_ampacity", 32.0)
         self.set("temperature", 25.0)
@@ -600,6 +607,10 @@ class SimulatedCharger(SimulatedDevice):
                     continue
         if raw is None and cp is not CpState.A:
             raw = reg.raw_for("F") if "F" in [str(v)[:1] for v in reg.values.values()] else None
+        if raw is None and cp is CpState.A and "plugged" in self.map.registers:
+            # A device that tells "no car" by its plug register shows a charging state
+            # without a car: not ready (B1) or ready (B2), whichever it has.
+            raw = next(iter(reg.values))
         if raw is not None:
             self.words["cp_state"] = reg.encode_raw(raw)
 

@@ -14,6 +14,7 @@ from controller.modbus.maps import (
     CHARGER_BINDINGS,
     METER_BINDINGS,
     REQUIRED,
+    UNIT_FACTORS,
     WORDS,
     DeviceMap,
     Register,
@@ -286,9 +287,11 @@ def _check_numbers(reg: Register) -> None:
                 continue
             # abs: a negative scale is a device that counts the other way (Huawei currents)
             assert abs(reg.decode(reg.encode(off_grid)) - off_grid) <= abs(resolution) / 2 + 1e-9
+    unit_factor = float(UNIT_FACTORS[reg.unit][1]) if reg.unit else 1.0
     for limit in (reg.min, reg.max):
-        if limit is not None:
-            assert reg.decode(reg.encode(limit)) == pytest.approx(limit, abs=abs(resolution) / 2)
+        if limit is not None:  # min/max are in the register's unit (mA for a mA setpoint)
+            amps = limit * unit_factor
+            assert reg.decode(reg.encode(amps)) == pytest.approx(amps, abs=abs(resolution) / 2)
     if reg.off_value is not None:
         off = reg.decode(reg.encode_raw(reg.off_value))
         assert isinstance(off, float)

@@ -141,6 +141,162 @@ EVCC = {
         (W_COIL, 20000, [1], OK),
         (W_ONE, 22000, [16], OK),
     ],
+    "schneider_evlink_pro_ac": [  # schneider-v3.go
+        (R_HOLD, 4004, 1, OK),  # NewSchneiderV3: initial current
+        (R_HOLD, 4000, 1, OK),  # NewSchneiderV3: life bit (2 = no heartbeat)
+        (W_ONE, 4000, [1], OK),  # heartbeat
+        (R_HOLD, 1, 1, OK),  # Status
+        (W_ONE, 4004, [16], OK),  # MaxCurrent
+        (W_ONE, 4004, [0], OK),  # Enable(false)
+        (R_HOLD, 4004, 1, OK),  # Enabled
+        (R_HOLD, 3059, 2, OK),  # CurrentPower
+        (R_HOLD, 3203, 4, OK),  # TotalEnergy
+        (R_HOLD, 2999, 6, OK),  # Currents
+        (R_HOLD, 3027, 6, OK),  # Voltages
+        (R_HOLD, 4009, 2, OK),  # ChargeDuration
+        *[(R_HOLD, a, 1, OK) for a in (150, 1150, 4001, 4011)],  # Diagnose
+        (R_HOLD, 4002, 2, OK),  # Diagnose: command status
+    ],
+    "peblar": [  # peblar.go
+        (R_INPUT, 30092, 1, OK),  # NewPeblar: connected phases
+        (R_INPUT, 30093, 1, OK),  # NewPeblar: independent relays
+        (R_INPUT, 30110, 1, OK),  # Status
+        (W_MANY, 40000, [0, 16000], OK),  # MaxCurrentMillis(16)
+        (W_MANY, 40000, [0, 0], OK),  # Enable(false)
+        (R_INPUT, 30014, 2, OK),  # CurrentPower
+        (R_INPUT, 30000, 4, OK),  # TotalEnergy
+        (R_INPUT, 30022, 6, OK),  # Currents (3 phases)
+        (R_INPUT, 30016, 6, OK),  # Voltages
+        (W_ONE, 40002, [1], OK),  # phases1p3p(1)
+        (R_HOLD, 40002, 1, OK),  # getPhases
+        *[(R_INPUT, a, 12, OK) for a in (30050, 30062, 30074)],  # Diagnose
+    ],
+    "openwb_series2": [  # openwb-2.0.go
+        (R_INPUT, 10115, 1, OK),  # Status: charging
+        (R_INPUT, 10114, 1, OK),  # Status: plugged
+        (W_ONE, 10171, [1600], OK),  # MaxCurrentMillis(16)
+        (W_ONE, 10171, [0], OK),  # Enable(false)
+        (R_INPUT, 10100, 2, OK),  # CurrentPower
+        (R_INPUT, 10102, 2, OK),  # TotalEnergy
+        (R_INPUT, 10107, 3, OK),  # Currents
+        (R_INPUT, 10104, 3, OK),  # Voltages
+        (W_ONE, 10180, [1], OK),  # phases1p3p: target
+        (W_ONE, 10181, [1], OK),  # phases1p3p: trigger
+        (W_ONE, 10198, [1], OK),  # WakeUp
+        (R_INPUT, 10160, 10, OK),  # identify
+    ],
+    "vestel_evc04": [  # vestel.go
+        (R_INPUT, 404, 1, OK),  # NewVestel: number of phases
+        (R_INPUT, 230, 50, OK),  # NewVestel: firmware
+        (R_HOLD, 2002, 1, OK),  # NewVestel: failsafe timeout
+        (W_ONE, 6000, [1], OK),  # heartbeat
+        (R_INPUT, 1004, 1, OK),  # Status: cable
+        (R_INPUT, 1001, 1, OK),  # Status: charging
+        (W_ONE, 5004, [16], OK),  # MaxCurrent
+        (W_ONE, 5004, [0], OK),  # Enable(false)
+        (R_HOLD, 5004, 1, OK),  # GetMaxCurrent
+        (R_INPUT, 1508, 2, OK),  # ChargeDuration
+        (R_INPUT, 1020, 2, OK),  # CurrentPower
+        (R_INPUT, 1036, 2, OK),  # TotalEnergy
+        (R_INPUT, 1502, 2, OK),  # ChargedEnergy
+        *[(R_INPUT, a, 1, OK) for a in (1008, 1010, 1012, 1014, 1016, 1018)],  # getPhaseValues
+        (W_ONE, 405, [1], OK),  # phases1p3p(3)
+        (R_HOLD, 405, 1, OK),  # getPhases
+        (R_INPUT, 1516, 15, OK),  # identify
+        (R_INPUT, 190, 10, OK),  # Diagnose: brand
+        (R_INPUT, 210, 5, OK),  # Diagnose: model
+        (R_INPUT, 100, 25, OK),  # Diagnose: serial
+    ],
+    "abb_terra_ac": [  # abb.go
+        (R_HOLD, 0x400C, 2, OK),  # status (also the 30 s keep-alive)
+        (R_HOLD, 0x400A, 2, OK),  # Status in state 5: socket lock
+        (R_HOLD, 0x400E, 2, OK),  # Enabled
+        (W_MANY, 0x4100, [0, 16000], OK),  # MaxCurrentMillis(16)
+        (W_MANY, 0x4100, [0, 0], OK),  # Enable(false)
+        (R_HOLD, 0x401C, 2, OK),  # CurrentPower
+        (R_HOLD, 0x401E, 2, OK),  # ChargedEnergy
+        (R_HOLD, 0x4010, 6, OK),  # Currents
+        (R_HOLD, 0x4016, 6, OK),  # Voltages
+        (R_HOLD, 0x4000, 4, OK),  # Diagnose: serial
+        *[(R_HOLD, a, 2, OK) for a in (0x4004, 0x4006, 0x4008)],  # Diagnose
+    ],
+    "keba_p30": [  # keba-modbus.go, a P30 (6-digit product code)
+        (R_HOLD, 1016, 2, OK),  # NewKebaFromConfig: product code
+        (R_HOLD, 1550, 2, OK),  # phase switch source (not 3: no phase switching)
+        (R_HOLD, 1602, 2, OK),  # failsafe timeout
+        (W_ONE, 5018, [30], OK),  # heartbeat: the timeout read
+        (R_HOLD, 1004, 2, OK),  # isConnected
+        (R_HOLD, 1000, 2, OK),  # getChargingState
+        (W_ONE, 5004, [16000], OK),  # MaxCurrentMillis(16)
+        (W_ONE, 5014, [1], OK),  # Enable(true)
+        (W_ONE, 5014, [0], OK),  # Enable(false)
+        (R_HOLD, 1020, 2, OK),  # currentPower
+        (R_HOLD, 1036, 2, OK),  # totalEnergy
+        *[(R_HOLD, a, 2, OK) for a in (1008, 1010, 1012)],  # currents, one phase each
+        (R_HOLD, 1500, 2, OK),  # identify
+        *[(R_HOLD, a, 2, OK) for a in (1014, 1018, 1552)],  # Diagnose
+    ],
+    "keba_p40": [  # keba-modbus.go, a P40 (7-digit product code)
+        (R_HOLD, 1016, 2, OK),  # NewKebaFromConfig: product code
+        (R_HOLD, 1018, 2, OK),  # P40: firmware (energy factor)
+        (R_HOLD, 1550, 2, OK),
+        (R_HOLD, 1602, 2, OK),
+        (W_ONE, 5018, [30], OK),  # heartbeat
+        (R_HOLD, 1004, 2, OK),
+        (R_HOLD, 1000, 2, OK),
+        (R_HOLD, 5004, 1, OK),  # Enabled (P40: the current register)
+        (W_ONE, 5004, [16000], OK),  # MaxCurrentMillis(16)
+        (W_ONE, 5004, [0], OK),  # Enable(false)
+        (R_HOLD, 1020, 2, OK),
+        (R_HOLD, 1036, 2, OK),
+        *[(R_HOLD, a, 2, OK) for a in (1008, 1010, 1012)],
+    ],
+    "mennekes_amtron_compact": [  # mennekes-compact.go
+        (R_HOLD, 0x030C, 1, OK),  # NewMennekesCompact: phase options
+        (W_ONE, 0x0D00, [0x55AA], OK),  # heartbeat
+        (R_HOLD, 0x0100, 1, OK),  # Status
+        (W_MANY, 0x0302, [0, 0], OK),  # Status in state 6: 0 A ...
+        (W_ONE, 0x0D05, [1], OK),  # ... and release
+        (R_HOLD, 0x0D05, 1, OK),  # Enabled
+        (W_ONE, 0x0D05, [0], OK),  # Enable(false)
+        (W_MANY, 0x0302, [0x4180, 0x0000], OK),  # MaxCurrentMillis(16.0)
+        (R_HOLD, 0x0512, 2, OK),  # CurrentPower
+        (R_HOLD, 0x1000, 2, OK),  # TotalEnergy
+        (R_HOLD, 0x0500, 6, OK),  # Currents
+        (R_HOLD, 0x0506, 6, OK),  # Voltages
+        (R_HOLD, 0x0000, 1, OK),  # Diagnose: Modbus version
+        (R_HOLD, 0x0001, 8, OK),  # Diagnose: firmware
+        (R_HOLD, 0x0013, 8, OK),  # Diagnose: serial
+    ],
+    "victron_evcs": [  # victron.go, victronEVCS
+        (R_HOLD, 5009, 1, OK),  # NewVictron: mode
+        (R_HOLD, 5100, 1, OK),  # NewVictron: three phase enabled
+        (R_HOLD, 5015, 1, OK),  # Status
+        (R_HOLD, 5010, 1, OK),  # Enabled
+        (W_ONE, 5010, [1], OK),  # Enable(true)
+        (W_ONE, 5010, [0], OK),  # Enable(false)
+        (W_ONE, 5016, [16], OK),  # MaxCurrent
+        (R_HOLD, 5014, 1, OK),  # CurrentPower
+        (R_HOLD, 5021, 1, OK),  # ChargedEnergy
+        (W_ONE, 5055, [1], OK),  # phases1p3p(1)
+        (R_HOLD, 5055, 1, OK),  # getPhases
+    ],
+    "cfos_power_brain": [  # cfos.go
+        (R_HOLD, 8112, 1, OK),  # NewCfosPowerBrain: meter present
+        (R_HOLD, 8057, 1, OK),  # meter flags
+        (R_HOLD, 8113, 1, OK),  # solar flags (phase switching)
+        (R_HOLD, 8092, 1, OK),  # Status
+        (R_HOLD, 8094, 1, OK),  # Enabled
+        (W_ONE, 8094, [1], OK),  # Enable(true)
+        (W_ONE, 8094, [0], OK),  # Enable(false)
+        (W_ONE, 8093, [160], OK),  # MaxCurrentMillis(16)
+        (R_HOLD, 8062, 2, OK),  # currentPower
+        (R_HOLD, 8058, 4, OK),  # totalEnergy
+        (R_HOLD, 8064, 6, OK),  # currents
+        (W_ONE, 8087, [1], OK),  # phases1p3p(1)
+        (W_ONE, 8086, [5], OK),  # WakeUp
+        (R_HOLD, 8096, 15, OK),  # Identify
+    ],
 }
 
 
