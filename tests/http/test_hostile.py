@@ -147,6 +147,9 @@ async def test_foreign_host_header_is_refused_without_a_token(open_server, host)
 
 async def test_access_token_never_reaches_the_access_log(server, caplog):
     caplog.set_level(logging.DEBUG)
+    # Its own level too: an in-process `python -m controller` run earlier in the session
+    # (tests/app) leaves the access logger at WARNING, as it is without -v.
+    caplog.set_level(logging.DEBUG, logger="controller.http.api.access")
     async with server.ws(auth=False, params={"access_token": TOKEN}) as ws:
         assert (await ws.receive_json())["type"] == "snapshot"
     await server.call("GET", f"/api/connectors?access_token={TOKEN}&x=1", auth=False)
