@@ -21,6 +21,7 @@ from .everest import (
     SessionEventEnum,
     StopTransactionReason,
 )
+from .everest.errors import ERROR_TYPES
 from .everest.model import dump
 from .kernel.states import State
 
@@ -86,58 +87,9 @@ def path(var: str, *keys: str) -> ValueFn:
     return get
 
 
-# EVerest's error names (errors/*.yaml of the interfaces a charger reports through), the
-# states of the Error sensor; a type outside them (a map may name any) shows as "other".
-ERROR_NAMES = (
-    # evse_manager
-    "Internal",
-    "MREC4OverCurrentFailure",
-    "MREC5OverVoltage",
-    "MREC9AuthorizationTimeout",
-    "PowermeterTransactionStartFailed",
-    "Inoperative",
-    "MREC22ResistanceFault",
-    "MREC11CableCheckFault",
-    "VoltagePlausibilityFault",
-    # evse_board_support
-    "DiodeFault",
-    "VentilationNotAvailable",
-    "BrownOut",
-    "EnergyManagement",
-    "PermanentFault",
-    "MREC2GroundFailure",
-    "MREC3HighTemperature",
-    "MREC6UnderVoltage",
-    "MREC8EmergencyStop",
-    "MREC10InvalidVehicleMode",
-    "MREC14PilotFault",
-    "MREC15PowerLoss",
-    "MREC17EVSEContactorFault",
-    "MREC18CableOverTempDerate",
-    "MREC19CableOverTempStop",
-    "MREC20PartialInsertion",
-    "MREC23ProximityFault",
-    "MREC24ConnectorVoltageHigh",
-    "MREC25BrokenLatch",
-    "MREC26CutCable",
-    "TiltDetected",
-    "WaterIngressDetected",
-    "EnclosureOpen",
-    "VendorError",
-    "VendorWarning",
-    "CommunicationFault",
-    # ac_rcd
-    "Selftest",
-    "DC",
-    "AC",
-    # connector_lock
-    "ConnectorLockCapNotCharged",
-    "ConnectorLockUnexpectedOpen",
-    "ConnectorLockUnexpectedClose",
-    "ConnectorLockFailedLock",
-    "ConnectorLockFailedUnlock",
-    "MREC1ConnectorLockFailure",
-)
+# The states of the Error sensor: EVerest's error names (errors/*.yaml of the interfaces a
+# charger reports through), each once; a type outside them (a map may name any) shows as "other".
+ERROR_NAMES = tuple(dict.fromkeys(t.rpartition("/")[2] for t in ERROR_TYPES))
 NO_ERROR = "NoError"
 OTHER_ERROR = "OtherError"
 

@@ -25,6 +25,7 @@ import yaml
 from voluptuous.humanize import humanize_error
 
 from ..errors import MapError
+from ..everest.errors import ERROR_TYPES
 from ..files import load_yaml, read_text
 
 Kind = Literal["charger", "meter"]
@@ -152,7 +153,9 @@ REGISTER_SCHEMA = vol.Schema(
         vol.Optional("mask"): vol.All(int, vol.Range(min=1, max=0xFFFFFFFF)),
         vol.Optional("unit_id"): vol.All(int, vol.Range(min=0, max=255)),
         vol.Optional("values"): {_KEY: _MEANING},
-        vol.Optional("errors"): {_KEY: str},
+        vol.Optional("errors"): {
+            _KEY: vol.In(ERROR_TYPES, msg="not an error type of EVerest's errors/*.yaml")
+        },
         vol.Optional("invalid"): [int],
         vol.Optional("min"): vol.Coerce(float),
         vol.Optional("max"): vol.Coerce(float),

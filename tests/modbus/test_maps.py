@@ -5,6 +5,7 @@ import struct
 from dataclasses import replace
 from importlib import resources
 from itertools import pairwise
+from pathlib import Path
 
 import pytest
 import yaml
@@ -26,60 +27,11 @@ from controller.modbus.maps import (
 MAP_IDS = sorted(available_maps())
 CHARGER_IDS = [m for m, kind in available_maps().items() if kind == "charger"]
 
-# The error types of EVerest's errors/*.yaml that a map may name.
+# The error types of EVerest's errors/*.yaml that a map may name, read from EVerest's own
+# files (tests/everest_reference/errors, copied verbatim), not from the controller.
 EVEREST_ERRORS = {
-    "ac_rcd": {"Selftest", "DC", "AC", "MREC2GroundFailure", "VendorError", "VendorWarning"},
-    "connector_lock": {
-        "ConnectorLockCapNotCharged",
-        "ConnectorLockUnexpectedOpen",
-        "ConnectorLockUnexpectedClose",
-        "ConnectorLockFailedLock",
-        "ConnectorLockFailedUnlock",
-        "MREC1ConnectorLockFailure",
-        "VendorError",
-        "VendorWarning",
-    },
-    "evse_board_support": {
-        "DiodeFault",
-        "VentilationNotAvailable",
-        "BrownOut",
-        "EnergyManagement",
-        "PermanentFault",
-        "MREC2GroundFailure",
-        "MREC3HighTemperature",
-        "MREC4OverCurrentFailure",
-        "MREC5OverVoltage",
-        "MREC6UnderVoltage",
-        "MREC8EmergencyStop",
-        "MREC10InvalidVehicleMode",
-        "MREC14PilotFault",
-        "MREC15PowerLoss",
-        "MREC17EVSEContactorFault",
-        "MREC18CableOverTempDerate",
-        "MREC19CableOverTempStop",
-        "MREC20PartialInsertion",
-        "MREC23ProximityFault",
-        "MREC24ConnectorVoltageHigh",
-        "MREC25BrokenLatch",
-        "MREC26CutCable",
-        "TiltDetected",
-        "WaterIngressDetected",
-        "EnclosureOpen",
-        "VendorError",
-        "VendorWarning",
-        "CommunicationFault",
-    },
-    "evse_manager": {
-        "Internal",
-        "MREC4OverCurrentFailure",
-        "MREC5OverVoltage",
-        "MREC9AuthorizationTimeout",
-        "PowermeterTransactionStartFailed",
-        "Inoperative",
-        "MREC22ResistanceFault",
-        "MREC11CableCheckFault",
-        "VoltagePlausibilityFault",
-    },
+    path.stem: {error["name"] for error in yaml.safe_load(path.read_text())["errors"]}
+    for path in (Path(__file__).parents[1] / "everest_reference" / "errors").glob("*.yaml")
 }
 
 
@@ -582,6 +534,13 @@ BROKEN = {
     "capabilities_outside_register_range": (
         VALID_CHARGER.replace("unit: A, access: rw}", "unit: A, access: rw, min: 6, max: 10}"),
         "capabilities > max_current_A",
+    ),
+    "unknown_error_type": (
+        VALID_CHARGER.replace(
+            "values: {1: A, 2: B, 3: C}",
+            "values: {1: A, 2: B, 3: C}, errors: {9: evse_board_support/Melted}",
+        ),
+        "['registers']['cp_state']['errors'][9]",
     ),
     "address_out_of_range": (
         VALID_CHARGER.replace("address: 20,", "address: 70000,"),
