@@ -83,3 +83,38 @@ async def poll(hass, entry, sim: Sim, seconds: float = 1.0, steps: int = 1) -> N
         sim.clock.advance(seconds)
         await entry.runtime_data.manager.poll_now()
     await hass.async_block_till_done()
+
+
+GRID = "sensor.house_grid_power"
+
+
+async def call(hass, entry, service, response=False, **args):
+    """One of the integration's actions on ``entry``, as an automation calls it."""
+    return await hass.services.async_call(
+        DOMAIN,
+        service,
+        {"config_entry_id": entry.entry_id, **args},
+        blocking=True,
+        return_response=response,
+    )
+
+
+async def set_up(hass, entry: MockConfigEntry) -> MockConfigEntry:
+    """Add ``entry`` to Home Assistant and set it up."""
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def solar_entry(hass, sim: Sim, grid_W: str = "0", **options) -> MockConfigEntry:
+    """An entry whose energy manager reads the grid power from the HA sensor ``GRID``."""
+    hass.states.async_set(GRID, grid_W, {"unit_of_measurement": "W", "device_class": "power"})
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Solar",
+        unique_id="solar",
+        data=entry_data(sim.simulator),
+        options={"poll_interval_s": 60.0, "grid_power_entity": GRID, **options},
+    )
+    return await set_up(hass, entry)

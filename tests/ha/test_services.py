@@ -9,19 +9,9 @@ from custom_components.evse_manager.const import DOMAIN
 from custom_components.evse_manager.controller.commands import COMMANDS
 from custom_components.evse_manager.controller.kernel.states import State
 
-from .conftest import CHARGER, poll
+from .conftest import CHARGER, call, poll
 
 TOKEN = {"id_token": {"value": "DEADBEEF", "type": "ISO14443"}, "authorization_type": "RFID"}
-
-
-async def call(hass, entry, service, response=False, **args):
-    return await hass.services.async_call(
-        DOMAIN,
-        service,
-        {"config_entry_id": entry.entry_id, **args},
-        blocking=True,
-        return_response=response,
-    )
 
 
 async def charging(hass, entry, sim):

@@ -11,9 +11,7 @@ from custom_components.evse_manager.const import DOMAIN
 from custom_components.evse_manager.controller.catalog import entities
 from custom_components.evse_manager.controller.kernel.states import State
 
-from .conftest import entry_data, poll
-
-GRID = "sensor.house_grid_power"
+from .conftest import GRID, entry_data, poll, solar_entry
 
 
 def eid(hass, platform: str, key: str) -> str:
@@ -24,21 +22,7 @@ def eid(hass, platform: str, key: str) -> str:
 
 @pytest.fixture
 async def solar(hass, sim):
-    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Solar",
-        unique_id="solar",
-        data=entry_data(sim.simulator),
-        options={
-            "poll_interval_s": 60.0,
-            "grid_power_entity": GRID,
-            "grid_power_inverted": False,
-        },
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await solar_entry(hass, sim, grid_power_inverted=False)
     try:
         yield entry
     finally:

@@ -32,9 +32,8 @@ from custom_components.evse_manager.controller.simulation import SimulatedStatio
 from custom_components.evse_manager.controller.simulator import ModbusSimulator, free_port
 from custom_components.evse_manager.controller.simulator.scenarios import power_ready
 
-from .conftest import CHARGER, METER, entry_data, poll
+from .conftest import CHARGER, METER, call, entry_data, poll, set_up, solar_entry
 
-GRID = "sensor.house_grid_power"
 SECRET = "s3cret-pw"
 LOGIN = {
     "mqtt_username": "evse-user",
@@ -62,9 +61,7 @@ def mqtt_entry(sim) -> MockConfigEntry:
 
 async def test_diagnostics_redact_the_mqtt_login_and_broker(hass, hass_client, sim):
     entry = mqtt_entry(sim)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, entry)
     text = json.dumps(await get_diagnostics_for_config_entry(hass, hass_client, entry))
     for secret in (SECRET, "evse-user", "127.0.0.1"):
         assert secret not in text
@@ -81,9 +78,7 @@ def shown(result) -> str:
 
 async def test_options_form_never_sends_the_password_and_keeps_it(hass, sim):
     entry = mqtt_entry(sim)
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, entry)
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert SECRET not in shown(result)
     assert "evse-user" in shown(result)  # the username is no secret to its owner
@@ -103,16 +98,6 @@ async def test_options_form_never_sends_the_password_and_keeps_it(hass, sim):
     assert "mqtt_password" not in entry.options  # no username: the login is removed
     assert "mqtt_username" not in entry.options
     await hass.config_entries.async_unload(entry.entry_id)
-
-
-async def call(hass, entry, service, response=False, **args):
-    return await hass.services.async_call(
-        DOMAIN,
-        service,
-        {"config_entry_id": entry.entry_id, **args},
-        blocking=True,
-        return_response=response,
-    )
 
 
 def vote(connector_id: int, state: str = "Disable") -> dict:
@@ -142,9 +127,7 @@ async def test_simulate_ev_refuses_an_empty_scenario_and_a_new_one_replaces_the_
         data={"mode": "simulator", "charger": {"map": CHARGER}, "meter": {"map": METER}},
         options={"poll_interval_s": 60.0},
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, entry)
     try:
         for empty in ("", " ; ;"):
             with pytest.raises(ServiceValidationError) as err:
@@ -256,17 +239,7 @@ async def test_stopping_home_assistant_stops_charging(hass, loaded, sim):
 
 
 async def test_removing_the_grid_sensor_removes_the_energy_manager_entities(hass, sim):
-    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Solar",
-        unique_id="solar",
-        data=entry_data(sim.simulator),
-        options={"poll_interval_s": 60.0, "grid_power_entity": GRID},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await solar_entry(hass, sim)
     registry = er.async_get(hass)
 
     def keys() -> set[str]:
@@ -325,9 +298,7 @@ async def on_sim_time(hass, entry, sim, monkeypatch):
         "open_connector",
         lambda config, registry, store: real(config, registry, store, sim.clock),
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await set_up(hass, entry)
     yield entry
     await hass.config_entries.async_unload(entry.entry_id)
 
@@ -365,17 +336,7 @@ async def test_an_expired_enforced_limit_shows_and_ends_with_its_session(hass, o
 
 
 async def test_the_energy_manager_stays_under_the_maximum_current(hass, sim, freezer):
-    hass.states.async_set(GRID, "0", {"unit_of_measurement": "W", "device_class": "power"})
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Solar",
-        unique_id="solar",
-        data=entry_data(sim.simulator),
-        options={"poll_interval_s": 60.0, "grid_power_entity": GRID},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await solar_entry(hass, sim)
     try:
         energy = entry.runtime_data.energy
 
@@ -460,17 +421,7 @@ async def test_flow_dropdowns_show_device_names(hass, socket_enabled):
 
 
 async def test_surplus_timer_is_the_moment_it_fires(hass, sim):
-    hass.states.async_set(GRID, "-5000", {"unit_of_measurement": "W", "device_class": "power"})
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Solar",
-        unique_id="solar",
-        data=entry_data(sim.simulator),
-        options={"poll_interval_s": 60.0, "grid_power_entity": GRID},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await solar_entry(hass, sim, "-5000")
     try:
         sim.station.plug_in()
         sim.station.draw_power(16.0, 3)
