@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .clock import Clock
-from .config import ControllerConfig, open_connector
+from .config import ControllerConfig, EnergyConfig, open_connector
 from .energy import (
     ConnectorControl,
     EnergyManager,
@@ -116,29 +116,9 @@ class Controller:
             for c in self.config.connectors
             if c.energy is not None
         }
-        return EnergyManager(controls, self._grid_source(), energy.site, self._clock)
-
-    def _grid_source(self) -> GridSource:
-        """The grid meter, or the readings pushed from ``grid_topic`` (via ``inputs``)."""
-        energy = self.config.energy
-        assert energy is not None
-        source: GridSource
-        pushed: PushedGridSource | None = None
-        if energy.grid_meter is not None:
-            g = energy.grid_meter
-            bus = self._registry.acquire(g.endpoint, request_gap_s=g.request_gap_s)
-            meter = ModbusMeter(g.map, bus, g.unit, self._clock, invert_power=g.invert_power)
-            source = MeterGridSource(meter)
-        else:
-            pushed = PushedGridSource(max_age_s=energy.grid_max_age_s, clock=self._clock)
-            source = pushed
-        if not energy.topics:
-            return source
-        from .mqtt.grid import BatteryMergedSource, GridFeed  # noqa: PLC0415
-
-        feed = GridFeed(pushed, max_age_s=energy.grid_max_age_s, clock=self._clock)
-        self.inputs.update(feed.inputs(energy.grid_topic, energy.battery_topic))
-        return source if pushed is not None else BatteryMergedSource(source, feed)
+        source, inputs = grid_source(energy, self._registry, self._clock)
+        self.inputs.update(inputs)
+        return EnergyManager(controls, source, energy.site, self._clock)
 
     async def _retry(self, manager: EvseManager) -> None:
         delay = RETRY_MIN_S
@@ -176,6 +156,30 @@ class Controller:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+
+def grid_source(
+    energy: EnergyConfig, registry: BusRegistry, clock: Clock | None = None
+) -> tuple[GridSource, dict[str, InputHandler]]:
+    """The grid meter, or the readings pushed from ``grid_topic``, and the MQTT input
+    topics (topic -> payload callback) the owner's bridge must subscribe to for them."""
+    source: GridSource
+    pushed: PushedGridSource | None = None
+    if energy.grid_meter is not None:
+        g = energy.grid_meter
+        bus = registry.acquire(g.endpoint, request_gap_s=g.request_gap_s)
+        meter = ModbusMeter(g.map, bus, g.unit, clock, invert_power=g.invert_power)
+        source = MeterGridSource(meter)
+    else:
+        pushed = PushedGridSource(max_age_s=energy.grid_max_age_s, clock=clock)
+        source = pushed
+    if not energy.topics:
+        return source, {}
+    from .mqtt.grid import BatteryMergedSource, GridFeed  # noqa: PLC0415
+
+    feed = GridFeed(pushed, max_age_s=energy.grid_max_age_s, clock=clock)
+    inputs = feed.inputs(energy.grid_topic, energy.battery_topic)
+    return (source if pushed is not None else BatteryMergedSource(source, feed)), inputs
 
 
 def build_adapters(

@@ -24,7 +24,7 @@ from ..clock import Clock, SystemClock, rfc3339
 from ..errors import DeviceError
 from ..everest import EnforcedLimits, IntegerWithSource, LimitsRes, NumberWithSource, Powermeter
 from ..kernel.states import State
-from ..manager import MAX_CURRENT_VAR, EvseManager
+from ..manager import MAX_CURRENT_VAR, EnergyControl
 from ..ports import PowerMeterPort
 from .site import Demand, share
 from .surplus import Decision, Mode, SiteReading, SurplusController
@@ -117,6 +117,50 @@ class PushedGridSource:
         return self._reading
 
 
+class LimitTarget(Protocol):
+    """What the energy manager needs of a connector's kernel configuration."""
+
+    @property
+    def module_uuid(self) -> str:
+        """The uuid its enforced limits are addressed to."""
+        ...
+
+    @property
+    def request_zero_power_in_idle(self) -> bool:
+        """Whether it gives up its share of the fuse without a car."""
+        ...
+
+
+class ManagedConnector(Protocol):
+    """A connector as the energy manager sees it: an ``EvseManager`` in this process, or a
+    ``RemoteConnector`` of another controller process seen over MQTT. ``state`` and
+    ``vars()`` raise ``RuntimeError`` while the connector is not running."""
+
+    energy: EnergyControl | None
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def state(self) -> State: ...
+
+    @property
+    def config(self) -> LimitTarget: ...
+
+    def vars(self) -> dict[str, Any]: ...
+
+    def publish(self, var: str, value: Any) -> None: ...
+
+    def save_setting(self, name: str, value: Any) -> None: ...
+
+    def load_setting(self, name: str) -> Any: ...
+
+    async def set_enforced_limits(self, limits: EnforcedLimits) -> None: ...
+
+
 @dataclass(frozen=True, kw_only=True)
 class SiteSettings:
     """The house: main fuse per phase and how often to decide."""
@@ -131,7 +175,7 @@ class ConnectorControl:
     """One connector under the energy manager; registered as the manager's ``energy``
     handle so the command API can change its mode and tuning."""
 
-    manager: EvseManager
+    manager: ManagedConnector
     surplus: SurplusController
     grid_phases: tuple[int, ...] = (1, 2, 3)  # which house phases its L1, L2, L3 are on
     sent: tuple[float, int] | None = None
@@ -293,7 +337,7 @@ class EnergyManager:
     def _fit(self, decisions: dict[str, Decision], grid: GridReading | None) -> dict[str, float]:
         fuse = self.settings.fuse_A
         wanted = {
-            name: 0.0 if _requests_zero(self.connectors[name].manager) else d.current_A
+            name: 0.0 if _gives_up_share(self.connectors[name].manager) else d.current_A
             for name, d in decisions.items()
         }
         if fuse is None:
@@ -388,7 +432,7 @@ def _without_reading(surplus: SurplusController) -> Decision:
     )
 
 
-def _ceiling(manager: EvseManager) -> float:
+def _ceiling(manager: ManagedConnector) -> float:
     """The user's maximum current at this connector (none set: no ceiling)."""
     try:
         value = manager.vars().get(MAX_CURRENT_VAR)
@@ -397,7 +441,7 @@ def _ceiling(manager: EvseManager) -> float:
     return float(value) if isinstance(value, int | float) else math.inf
 
 
-def _sample(manager: EvseManager) -> Powermeter | None:
+def _sample(manager: ManagedConnector) -> Powermeter | None:
     try:
         value = manager.vars().get("powermeter")
     except RuntimeError:  # a connector still waiting for its devices
@@ -405,7 +449,14 @@ def _sample(manager: EvseManager) -> Powermeter | None:
     return value if isinstance(value, Powermeter) else None
 
 
-def _requests_zero(manager: EvseManager) -> bool:
+def _gives_up_share(manager: ManagedConnector) -> bool:
+    """A connector that is not running cannot take a limit (what its charger draws at its
+    failsafe current is household load at the grid meter), nor one idle with
+    request_zero_power_in_idle: the others get its share of the fuse."""
+    return not manager.running or _requests_zero(manager)
+
+
+def _requests_zero(manager: ManagedConnector) -> bool:
     """EvseManager request_zero_power_in_idle (energyImpl.cpp): no car, no power, so the
     other connectors get the fuse's share."""
     try:
@@ -414,7 +465,7 @@ def _requests_zero(manager: EvseManager) -> bool:
         return False
 
 
-def _drawing(manager: EvseManager) -> bool:
+def _drawing(manager: ManagedConnector) -> bool:
     """Whether an EV at this connector draws (or is about to draw) what it is allowed."""
     try:
         return manager.state in DRAWING_STATES
@@ -422,12 +473,12 @@ def _drawing(manager: EvseManager) -> bool:
         return False
 
 
-def _charge_power(manager: EvseManager) -> float:
+def _charge_power(manager: ManagedConnector) -> float:
     sample = _sample(manager)
     return sample.power_W.total if sample is not None and sample.power_W is not None else 0.0
 
 
-def _ev_currents(manager: EvseManager) -> tuple[float, float, float]:
+def _ev_currents(manager: ManagedConnector) -> tuple[float, float, float]:
     sample = _sample(manager)
     if sample is None or sample.current_A is None:
         return (0.0, 0.0, 0.0)

@@ -1,0 +1,72 @@
+"""Staying connected to the broker: one connection at a time, capped exponential backoff,
+one log line per loss (not one per retry), for every MQTT client of the project."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import NoReturn
+
+import aiomqtt
+
+from .settings import MqttSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def new_client(settings: MqttSettings, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+    """A client for ``settings`` (login, TLS, client id) with an optional last will."""
+    return aiomqtt.Client(
+        hostname=settings.host,
+        port=settings.port,
+        username=settings.username,
+        password=settings.password,
+        identifier=settings.client_id,
+        tls_context=settings.ssl_context(),
+        will=will,
+    )
+
+
+async def stay_connected(
+    settings: MqttSettings,
+    make_client: Callable[[], aiomqtt.Client],
+    serve: Callable[[aiomqtt.Client], Awaitable[None]],
+    on_disconnect: Callable[[], None] | None = None,
+) -> NoReturn:
+    """Connect, ``serve`` the connection, and on any loss reconnect (until cancelled)."""
+    delay = settings.reconnect_min_s
+    failures = 0
+    while True:
+        was_connected = False
+        try:
+            async with make_client() as client:
+                was_connected = True
+                _LOGGER.info("MQTT: connected to %s:%d", settings.host, settings.port)
+                failures, delay = 0, settings.reconnect_min_s
+                await serve(client)
+        except (aiomqtt.MqttError, OSError) as err:
+            failures += 1
+            _log_failure(settings, err, was_connected, failures, delay)
+        finally:
+            if on_disconnect is not None:
+                on_disconnect()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, settings.reconnect_max_s)
+
+
+def _log_failure(
+    s: MqttSettings, err: Exception, was_connected: bool, failures: int, delay: float
+) -> None:
+    if was_connected:
+        _LOGGER.warning("MQTT: connection to %s:%d lost: %s", s.host, s.port, err)
+    elif failures == 1:
+        _LOGGER.error(
+            "MQTT: cannot connect to %s:%d: %s (retrying, next in %.1f s)",
+            s.host,
+            s.port,
+            err,
+            delay,
+        )
+    else:
+        _LOGGER.debug("MQTT: connect attempt %d failed: %s", failures, err)
