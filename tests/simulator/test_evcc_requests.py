@@ -297,6 +297,18 @@ EVCC = {
         (W_ONE, 8086, [5], OK),  # WakeUp
         (R_HOLD, 8096, 15, OK),  # Identify
     ],
+    "mennekes_amtron_hcc3": [  # mennekes-hcc3.go
+        (R_INPUT, 0x0302, 1, OK),  # Status
+        (R_HOLD, 0x0400, 1, OK),  # Enabled
+        (W_ONE, 0x0400, [16], OK),  # MaxCurrent
+        (W_ONE, 0x0400, [0], OK),  # Enable(false)
+        (W_ONE, 0x0400, [6], OK),  # Enable(true): the last current, 6 A at start
+        (R_INPUT, 0x030F, 2, OK),  # CurrentPower
+        (R_INPUT, 0x030D, 2, OK),  # ChargedEnergy
+        (R_INPUT, 0x0311, 11, OK),  # Diagnose: name
+        (R_INPUT, 0x0308, 1, OK),  # Diagnose: phases
+        (R_INPUT, 0x030B, 2, OK),  # Diagnose: serial
+    ],
 }
 
 
