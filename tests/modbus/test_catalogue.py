@@ -152,3 +152,32 @@ async def test_vestel_failsafe_timeout_is_read_not_written(tmp_path, socket_enab
         assert sim.writes["watchdog_timeout_state"] == 0
     finally:
         await stop_rig(rig)
+
+
+@pytest.mark.parametrize(("map_id", "step_W"), [("compleo", 100)])
+async def test_a_power_limit_is_the_current_times_230_v_times_the_phases(
+    tmp_path, socket_enabled, map_id, step_W
+):
+    """compleo.go / delta.go: the limit is 230 V x current x phases, truncated to the
+    register's step (Compleo 100 W); the box signals that power as a current."""
+    rig = await start_rig(tmp_path, map_id)
+    try:
+        await rig.start_charging()
+        sim = rig.simulator.charger
+        amps = sim.map.capabilities.max_current_A  # free charging offers the maximum
+        written = sim.map["max_current"].decode(sim.words["max_current"])
+        assert written == (amps * 230 * 3) // step_W * step_W
+        assert amps - step_W / 690 <= sim.setpoint_A <= amps
+        assert rig.station.output.current_A == pytest.approx(sim.setpoint_A)
+    finally:
+        await stop_rig(rig)
+
+
+def test_a_power_limit_must_be_in_watts():
+    text = (
+        "kind: charger\nmanufacturer: X\nmodel: Y\ntransport: {kind: tcp}\nregisters:\n"
+        "  cp_state: {table: holding, address: 1, values: {0: A, 1: B}}\n"
+        "  max_current: {table: holding, address: 2, unit: A, access: w, per_phase_V: 230}\n"
+    )
+    with pytest.raises(Exception, match="power limit"):
+        parse_map(text, map_id="bad")

@@ -309,6 +309,21 @@ EVCC = {
         (R_INPUT, 0x0308, 1, OK),  # Diagnose: phases
         (R_INPUT, 0x030B, 2, OK),  # Diagnose: serial
     ],
+    "compleo": [  # compleo.go, connector 1
+        (R_INPUT, 0x0008, 1, OK),  # NewCompleo: connectors
+        (R_HOLD, 0x0005, 1, OK),  # NewCompleo: fallback timeout
+        (R_INPUT, 0x0101, 1, OK),  # Status (also the heartbeat)
+        (R_HOLD, 0x0100, 1, OK),  # Enabled
+        (W_ONE, 0x0100, [41], OK),  # Enable(true) at the assumed minimum 3 x 230 V x 6 A
+        (W_ONE, 0x0100, [110], OK),  # MaxCurrentMillis(16) on 3 phases: 11040 W / 100
+        (W_ONE, 0x0100, [0], OK),  # Enable(false)
+        (R_INPUT, 0x0102, 1, OK),  # CurrentPower
+        (R_INPUT, 0x0108, 1, OK),  # ChargedEnergy
+        (R_INPUT, 0x0103, 3, OK),  # Currents
+        (R_INPUT, 0x010D, 3, OK),  # Voltages
+        (R_INPUT, 0x0106, 2, OK),  # ChargeDuration
+        (R_INPUT, 0x1000, 10, OK),  # Identify
+    ],
 }
 
 
