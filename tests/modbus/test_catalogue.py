@@ -8,6 +8,7 @@ P40 told apart by the product code. Facts from evcc's charger/*.go (named per te
 from __future__ import annotations
 
 import pytest
+from pymodbus.constants import ExcCodes
 
 from controller.clock import ManualClock
 from controller.everest import CpState
@@ -16,6 +17,7 @@ from controller.modbus.maps import load_map, parse_map
 from controller.modbus.transport import Endpoint, ModbusBus
 from controller.simulation import SimulatedStation
 from controller.simulator import ModbusSimulator
+from controller.simulator.device import SimulatedCharger
 
 from .conftest import start_rig, stop_rig
 from .test_devices import COMM, charges, error_types
@@ -181,3 +183,50 @@ def test_a_power_limit_must_be_in_watts():
     )
     with pytest.raises(Exception, match="power limit"):
         parse_map(text, map_id="bad")
+
+
+async def test_innogy_limits_every_phase_and_charges_with_the_lowest(tmp_path, socket_enabled):
+    """innogy.go setCurrent: one float32 written to 1012, 1014 and 1016 (FC16 each); a box
+    whose L2/L3 limits were left at 0 would not charge at all."""
+    rig = await start_rig(tmp_path, "innogy_ebox")
+    try:
+        await rig.start_charging()
+        sim = rig.simulator.charger
+        reg = sim.map["max_current"]
+        limits = [reg.decode(sim.words[n]) for n in sim.limits]  # 1012, @1014, @1016
+        assert len(limits) == 3
+        assert len(set(limits)) == 1
+        assert limits[0] >= 6
+        assert sim.function_codes[6] == 0
+        await rig.manager.pause_charging()
+        await rig.advance(5, step=1)
+        assert set(sim.limits.values()) == {0.0}
+        assert rig.station.phase_currents()[0] == 0.0
+    finally:
+        await stop_rig(rig)
+
+
+def test_innogy_refuses_a_partial_phase_limit():
+    """Each per-phase limit is a float32: one word of it is refused (exception 2)."""
+    sim = SimulatedCharger(load_map("innogy_ebox"), SimulatedStation(clock=ManualClock()))
+    answer = sim.handle(
+        sim.unit,
+        function_code=16,
+        start_address=1014,
+        address=1014,
+        count=1,
+        registers=[0] * 8,
+        set_values=[0x4180],
+    )
+    assert answer == ExcCodes.ILLEGAL_ADDRESS
+
+
+async def test_innogy_charges_on_an_old_table_without_voltages(tmp_path, socket_enabled):
+    """innogy.go: voltages 301-305 and energy 307 only from table version 6."""
+    old = ("voltage_l1", "voltage_l2", "voltage_l3", "energy_import")
+    rig = await start_rig(tmp_path, "innogy_ebox", without=old)
+    try:
+        await charges(rig)
+        assert all(not rig.manager._charger.device.has(name) for name in old)
+    finally:
+        await stop_rig(rig)

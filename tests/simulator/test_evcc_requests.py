@@ -324,6 +324,17 @@ EVCC = {
         (R_INPUT, 0x0106, 2, OK),  # ChargeDuration
         (R_INPUT, 0x1000, 10, OK),  # Identify
     ],
+    "innogy_ebox": [  # innogy.go
+        (R_INPUT, 175, 1, OK),  # NewInnogyFromConfig: table version
+        (R_INPUT, 275, 2, OK),  # Status
+        (R_HOLD, 1012, 2, OK),  # Enabled
+        *[(W_MANY, a, [0x4180, 0], OK) for a in (1012, 1014, 1016)],  # MaxCurrentMillis(16)
+        *[(W_MANY, a, [0, 0], OK) for a in (1012, 1014, 1016)],  # Enable(false)
+        (R_INPUT, 1006, 6, OK),  # Currents
+        (R_INPUT, 301, 6, OK),  # voltages
+        (R_INPUT, 307, 2, OK),  # totalEnergy
+        *[(R_INPUT, a, 25, OK) for a in (100, 0, 25, 50, 200)],  # Diagnose
+    ],
 }
 
 
