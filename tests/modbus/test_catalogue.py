@@ -230,3 +230,16 @@ async def test_innogy_charges_on_an_old_table_without_voltages(tmp_path, socket_
         assert all(not rig.manager._charger.device.has(name) for name in old)
     finally:
         await stop_rig(rig)
+
+
+async def test_etrel_limit_is_written_never_read(tmp_path, socket_enabled):
+    """etrel.go: holding 8 is write-only (float32, FC16); everything read is FC04."""
+    rig = await start_rig(tmp_path, "etrel_inch")
+    try:
+        await charges(rig)
+        sim = rig.simulator.charger
+        assert sim.function_codes[3] == 0
+        assert sim.function_codes[6] == 0
+        assert sim.function_codes[16] > 0
+    finally:
+        await stop_rig(rig)

@@ -335,6 +335,19 @@ EVCC = {
         (R_INPUT, 307, 2, OK),  # totalEnergy
         *[(R_INPUT, a, 25, OK) for a in (100, 0, 25, 50, 200)],  # Diagnose
     ],
+    "etrel_inch": [  # etrel.go, connector 1
+        (R_INPUT, 0, 1, OK),  # Status
+        (R_INPUT, 4, 2, OK),  # Enabled: target current
+        (W_MANY, 8, [0x4180, 0], OK),  # MaxCurrentMillis(16)
+        (W_MANY, 8, [0, 0], OK),  # Enable(false)
+        (W_MANY, 8, [0x40C0, 0], OK),  # Enable(true): the last current, 6 A at start
+        (R_INPUT, 26, 2, OK),  # CurrentPower
+        (R_INPUT, 14, 6, OK),  # Currents
+        (R_INPUT, 1000, 10, OK),  # Diagnose: model
+        (R_INPUT, 990, 10, OK),  # Diagnose: serial
+        (R_INPUT, 1010, 5, OK),  # Diagnose: hardware
+        (R_INPUT, 1015, 5, OK),  # Diagnose: software
+    ],
 }
 
 
