@@ -156,7 +156,7 @@ async def test_vestel_failsafe_timeout_is_read_not_written(tmp_path, socket_enab
         await stop_rig(rig)
 
 
-@pytest.mark.parametrize(("map_id", "step_W"), [("compleo", 100)])
+@pytest.mark.parametrize(("map_id", "step_W"), [("compleo", 100), ("delta_ac_max", 1)])
 async def test_a_power_limit_is_the_current_times_230_v_times_the_phases(
     tmp_path, socket_enabled, map_id, step_W
 ):
@@ -241,5 +241,27 @@ async def test_etrel_limit_is_written_never_read(tmp_path, socket_enabled):
         assert sim.function_codes[3] == 0
         assert sim.function_codes[6] == 0
         assert sim.function_codes[16] > 0
+    finally:
+        await stop_rig(rig)
+
+
+async def test_delta_rewrites_the_limit_within_its_timeout(tmp_path, socket_enabled):
+    """delta.go heartbeat: the limit 1600 is rewritten every 202 / 2 (here 10 s); 202 is
+    only read."""
+
+    def installed(sim: ModbusSimulator) -> None:
+        sim.charger.watchdog_s = 10.0
+
+    rig = await start_rig(tmp_path, "delta_ac_max", before_start=installed)
+    try:
+        await rig.start_charging()
+        sim = rig.simulator.charger
+        writes = sim.writes["max_current"]
+        for _ in range(30):
+            await rig.advance(1, step=1)
+            rig.simulator.tick()
+            assert not sim.failsafe_active
+        assert sim.writes["max_current"] - writes >= 30 // 5
+        assert sim.writes["watchdog_timeout_state"] == 0
     finally:
         await stop_rig(rig)

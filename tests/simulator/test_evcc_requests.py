@@ -348,6 +348,22 @@ EVCC = {
         (R_INPUT, 1010, 5, OK),  # Diagnose: hardware
         (R_INPUT, 1015, 5, OK),  # Diagnose: software
     ],
+    "delta_ac_max": [  # delta.go, connector 1
+        (R_INPUT, 1001, 1, OK),  # NewDelta: native state present
+        (R_HOLD, 201, 1, OK),  # NewDelta: timeout enabled
+        (R_HOLD, 202, 1, OK),  # NewDelta: timeout
+        (R_INPUT, 1001, 1, OK),  # statusDelta
+        (R_HOLD, 1600, 2, OK),  # Enabled
+        (W_MANY, 1600, [0, 11040], OK),  # MaxCurrentMillis(16) on 3 phases
+        (W_MANY, 1600, [0, 0], OK),  # Enable(false), also the heartbeat
+        (R_INPUT, 1005, 2, OK),  # CurrentPower
+        (R_INPUT, 1100, 20, OK),  # Identify
+        (R_INPUT, 100, 1, OK),  # Diagnose: state
+        (R_INPUT, 102, 1, OK),  # Diagnose: EVSE count
+        (R_INPUT, 110, 20, OK),  # Diagnose: serial
+        (R_INPUT, 130, 20, OK),  # Diagnose: model
+        (R_HOLD, 203, 2, OK),  # Diagnose: fallback power
+    ],
 }
 
 
