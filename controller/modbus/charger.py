@@ -404,10 +404,21 @@ class ModbusCharger:
             if reg.off_value is None:
                 return  # the enable register alone stops charging
             sent = await self.device.write_raw("max_current", reg.off_value, force=force)
+        elif reg.per_phase_V is not None and isinstance(value, (int, float)):
+            sent = await self.device.write_raw("max_current", self._power_raw(value), force=force)
         else:
             sent = await self.device.write("max_current", value, force=force)
         if sent and reg.readable:
             await self.device.verify("max_current")
+
+    def _power_raw(self, amps: float) -> int:
+        """A power limit for ``amps`` on the phases charged, rounded down to the register's
+        step so the EV never gets more than asked (evcc truncates the same way)."""
+        reg = self.map["max_current"]
+        caps = self.map.capabilities
+        phases = self._phases_active or min(caps.phases, self.settings.phases or caps.phases)
+        watts = amps * (reg.per_phase_V or 230.0) * phases
+        return math.floor(watts / float(reg.factor) + 1e-9)
 
     async def close(self) -> None:
         """Stop charging (the device's safe state) and release the bus."""

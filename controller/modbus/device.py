@@ -250,11 +250,12 @@ class MappedDevice:
             if reg.table == "coil":
                 await self._repeated(lambda: self.bus.write_coil(reg.address, bool(words[0]), unit))
             else:
-                await self._repeated(
-                    lambda: self.bus.write_registers(
-                        reg.address, words, unit, multiple=reg.write_multiple()
+                for address in (reg.address, *reg.copies):  # innogy: one current, 3 phases
+                    await self._repeated(
+                        lambda address=address: self.bus.write_registers(  # type: ignore[misc]
+                            address, words, unit, multiple=reg.write_multiple()
+                        )
                     )
-                )
         except DeviceError:
             self.forget()
             raise

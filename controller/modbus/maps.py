@@ -168,6 +168,8 @@ REGISTER_SCHEMA = vol.Schema(
             int: vol.Schema({vol.Required("register"): str, vol.Required("value"): int})
         },
         vol.Optional("sample"): int,
+        vol.Optional("copies"): vol.All([_address], vol.Length(min=1, max=8)),
+        vol.Optional("per_phase_V"): vol.All(vol.Coerce(float), vol.Range(min=100, max=400)),
         vol.Optional("unverified", default=False): bool,
         vol.Optional("note"): str,
     }
@@ -295,6 +297,12 @@ class Register:
     optional: bool = False  # some firmware lacks it: probed at connect, dropped if refused
     recover: Mapping[int, tuple[str, int]] = field(default_factory=dict)
     sample: int | None = None  # a raw value the device reports (served by the simulator)
+    # More addresses that take the same words, each written after this one (innogy's
+    # per-phase limits 1014/1016 beside 1012): one value, several registers.
+    copies: tuple[int, ...] = ()
+    # A power limit standing for a current: watts = amps x this voltage x the phases
+    # charged (Compleo 0x0100, Delta 1600, as evcc converts with 230 V).
+    per_phase_V: float | None = None
     unverified: bool = False
 
     @property
@@ -578,7 +586,8 @@ class DeviceMap:
         simulator answers exception 2 for anything else."""
         have: set[tuple[int | None, str, int]] = set()
         for reg in self.registers.values():
-            have.update((reg.unit_id, reg.table, reg.address + i) for i in range(reg.count))
+            for first in (reg.address, *reg.copies):
+                have.update((reg.unit_id, reg.table, first + i) for i in range(reg.count))
         for span in self.spans:
             have.update((span.unit_id, span.table, a) for a in range(span.first, span.last + 1))
         return frozenset(have)
@@ -648,6 +657,8 @@ def _register(name: str, raw: dict[str, Any], word_order: str) -> Register:
         optional=raw["optional"],
         recover={k: (v["register"], v["value"]) for k, v in raw.get("recover", {}).items()},
         sample=raw.get("sample"),
+        copies=tuple(raw.get("copies", ())),
+        per_phase_V=raw.get("per_phase_V"),
         unverified=raw["unverified"],
     )
 
@@ -662,6 +673,13 @@ def _check_binding(kind: str, reg: Register) -> None:
         return
     unit, access = bindings[reg.name]
     have = UNIT_FACTORS[reg.unit][0] if reg.unit else None
+    if reg.per_phase_V is not None:
+        if reg.name != "max_current" or have != "W":
+            raise vol.Invalid(
+                "per_phase_V makes max_current a power limit: its unit must measure W",
+                path=[*path, "per_phase_V"],
+            )
+        unit = "W"
     if unit is not None and not reg.values and have not in (unit, None):
         raise vol.Invalid(f"unit must measure {unit}, not {reg.unit}", path=[*path, "unit"])
     if access == "w" and "w" not in reg.access:
@@ -715,6 +733,9 @@ def _check_references(data: dict[str, Any], registers: Mapping[str, Register]) -
             raise vol.Invalid("only holding registers take FC06/FC16", path=[reg.name, "write_fc"])
         if reg.write_fc == 6 and reg.count > 1:
             raise vol.Invalid("FC06 writes one register", path=[reg.name, "write_fc"])
+        if reg.copies and (reg.table != "holding" or "w" not in reg.access):
+            raise vol.Invalid("only a written holding register has copies", path=[reg.name])
+    _check_copies(registers)
     for i, name in enumerate(data.get("meter_check", ())):
         if name not in registers:
             raise vol.Invalid(f"unknown register {name!r}", path=["meter_check", i])
@@ -725,11 +746,25 @@ def _check_references(data: dict[str, Any], registers: Mapping[str, Register]) -
             raise vol.Invalid("last must not be below first", path=["spans", i, "last"])
 
 
+def _check_copies(registers: Mapping[str, Register]) -> None:
+    """A copy's words must not overlap another register or copy (one write each)."""
+    taken: dict[tuple[int | None, str, int], str] = {}
+    for reg in registers.values():
+        for first in (reg.address, *reg.copies):
+            for a in range(first, first + reg.count):
+                key = (reg.unit_id, reg.table, a)
+                if key in taken and (reg.copies or registers[taken[key]].copies):
+                    raise vol.Invalid(
+                        f"address {a} is also {taken[key]}", path=[reg.name, "copies"]
+                    )
+                taken[key] = reg.name
+
+
 def _check_current_range(reg: Register | None, caps: dict[str, Any]) -> None:
     """The capabilities' current range must fit the setpoint register's min/max, else the
     driver would clamp to currents the device refuses."""
-    if reg is None:
-        return
+    if reg is None or reg.per_phase_V is not None:
+        return  # a power limit's range depends on the phases charged
     for key in ("min_current_A", "max_current_A"):
         try:
             reg.check_range(float(caps[key]))

@@ -117,6 +117,23 @@ def _thirds(energy: float) -> dict[str, float]:
     }
 
 
+def _with_copies(device_map: DeviceMap) -> DeviceMap:
+    """Each address a register's value is copied to (innogy 1014/1016 beside 1012) as a
+    register of its own, ``<name>@<address>``: the device takes, refuses and stores each
+    write on its own, as it would any register."""
+    registers = dict(device_map.registers)
+    for reg in device_map.registers.values():
+        for address in reg.copies:
+            name = f"{reg.name}@{address}"
+            registers[name] = replace(reg, name=name, address=address, copies=())
+    return replace(device_map, registers=registers)
+
+
+def _binding(name: str) -> str:
+    """The binding a register (or one of its copies) stands for."""
+    return name.partition("@")[0]
+
+
 class SimulatedDevice:
     """Registers of one map, answered from a SimulatedStation (a meter as it is)."""
 
@@ -128,7 +145,8 @@ class SimulatedDevice:
         *,
         without: Iterable[str] = (),
     ) -> None:
-        self.map = device_map.without(without)  # a firmware that lacks these registers
+        # A firmware that lacks ``without``; every copy address its own register.
+        self.map = _with_copies(device_map.without(without))
         self.station = station
         self.unit = device_map.transport.unit if unit is None else unit
         self.words: dict[str, list[int]] = {}
@@ -467,11 +485,14 @@ class SimulatedCharger(SimulatedDevice):
         self.held_state: int | None = None  # a cp_state raw value the box stays in
         reg = device_map["max_current"]
         # Power-up value: "off", else the minimum current (Phoenix 6 = 6 A, Wallbe 60 = 6 A).
-        self.words["max_current"] = (
-            reg.encode_raw(reg.off_value)
-            if reg.off_value is not None
-            else reg.encode(caps.min_current_A)
-        )
+        self.limits: dict[str, float] = {}  # the current each setpoint register allows
+        for name in self._setpoint_names():
+            self.words[name] = (
+                reg.encode_raw(reg.off_value)
+                if reg.off_value is not None
+                else reg.encode(self._raw_amps(reg, caps.min_current_A))
+            )
+            self.limits[name] = 0.0
         # The installer's settings, as the device reports them before anyone writes.
         self.set("watchdog_timeout", self.watchdog_s)
         failsafe = device_map.get("failsafe_current")
@@ -492,23 +513,53 @@ class SimulatedCharger(SimulatedDevice):
             self.words[name] = self.map[name].encode_raw(0 if value != 0 else 1)
         self._drive()
 
+    def _setpoint_names(self) -> list[str]:
+        return [n for n in self.map.registers if _binding(n) == "max_current"]
+
+    def _amps(self, reg: Register, value: float) -> float:
+        """The current a setpoint value signals: a power limit (Compleo, Delta) over the
+        phases the box charges on."""
+        if reg.per_phase_V is None:
+            return value
+        return value / (reg.per_phase_V * self.phases)
+
+    def _raw_amps(self, reg: Register, amps: float) -> float:
+        """The setpoint value for ``amps`` (the inverse of ``_amps``)."""
+        return amps if reg.per_phase_V is None else amps * reg.per_phase_V * self.phases
+
+    def _min_amps(self) -> float:
+        """The least current the box charges with: its minimum, or - for a power limit -
+        the minimum less one register step (evcc writes 4100 W for 6 A on a 100 W box)."""
+        reg = self.map["max_current"]
+        low = self.map.capabilities.min_current_A
+        if reg.per_phase_V is None:
+            return low
+        return low - float(reg.factor) / (reg.per_phase_V * self.phases)
+
     def check_value(self, reg: Register, value: float) -> None:
         """A setpoint above the box's maximum is refused (exception 3), as a real box
         does, instead of being signalled to the EV."""
-        if reg.name == "max_current" and value > self.map.capabilities.max_current_A + 1e-9:
-            raise ValueError(f"{value} A above {self.map.capabilities.max_current_A} A")
+        amps = self._amps(reg, value)
+        if (
+            _binding(reg.name) == "max_current"
+            and amps > self.map.capabilities.max_current_A + 1e-9
+        ):
+            raise ValueError(f"{amps} A above {self.map.capabilities.max_current_A} A")
 
     # ------------------------------------------------------------------ writes
 
     def on_write(self, reg: Register, words: list[int], value: Value | None) -> None:
         """Apply a write to the device state and the station."""
-        name = reg.name
+        name = _binding(reg.name)
         held = self.map["cp_state"].recover.get(self.held_state or -1)
         if held is not None and held == (name, reg.raw(words)):
             self.held_state = None
         if name == "max_current":
             off = reg.off_value is not None and reg.raw(words) == reg.off_value
-            self.setpoint_A = 0.0 if off or not isinstance(value, (int, float)) else float(value)
+            amps = 0.0 if off or not isinstance(value, (int, float)) else float(value)
+            # Every per-phase limit bounds the current (innogy 1012/1014/1016).
+            self.limits[reg.name] = self._amps(reg, amps)
+            self.setpoint_A = min(self.limits.values())
             self._refresh_watchdog("setpoint")
         elif name == "enable":
             self.enabled = value == "enabled"
@@ -557,8 +608,9 @@ class SimulatedCharger(SimulatedDevice):
             self.enabled
             and self.held_state is None
             and not self.station.board_errors  # a faulted controller opens its relays
-            and amps >= self.map.capabilities.min_current_A - 1e-9
+            and amps >= self._min_amps() - 1e-9
         )
+        amps = max(amps, self.map.capabilities.min_current_A) if allowed else amps
         self.station.apply(
             ChargerOutput(
                 enabled=allowed,

@@ -8,6 +8,7 @@ P40 told apart by the product code. Facts from evcc's charger/*.go (named per te
 from __future__ import annotations
 
 import pytest
+from pymodbus.constants import ExcCodes
 
 from controller.clock import ManualClock
 from controller.everest import CpState
@@ -16,6 +17,7 @@ from controller.modbus.maps import load_map, parse_map
 from controller.modbus.transport import Endpoint, ModbusBus
 from controller.simulation import SimulatedStation
 from controller.simulator import ModbusSimulator
+from controller.simulator.device import SimulatedCharger
 
 from .conftest import start_rig, stop_rig
 from .test_devices import COMM, charges, error_types
@@ -149,6 +151,117 @@ async def test_vestel_failsafe_timeout_is_read_not_written(tmp_path, socket_enab
             rig.simulator.tick()
             assert not sim.failsafe_active
         assert sim.writes["heartbeat"] - beats >= 30 // 5
+        assert sim.writes["watchdog_timeout_state"] == 0
+    finally:
+        await stop_rig(rig)
+
+
+@pytest.mark.parametrize(("map_id", "step_W"), [("compleo", 100), ("delta_ac_max", 1)])
+async def test_a_power_limit_is_the_current_times_230_v_times_the_phases(
+    tmp_path, socket_enabled, map_id, step_W
+):
+    """compleo.go / delta.go: the limit is 230 V x current x phases, truncated to the
+    register's step (Compleo 100 W); the box signals that power as a current."""
+    rig = await start_rig(tmp_path, map_id)
+    try:
+        await rig.start_charging()
+        sim = rig.simulator.charger
+        amps = sim.map.capabilities.max_current_A  # free charging offers the maximum
+        written = sim.map["max_current"].decode(sim.words["max_current"])
+        assert written == (amps * 230 * 3) // step_W * step_W
+        assert amps - step_W / 690 <= sim.setpoint_A <= amps
+        assert rig.station.output.current_A == pytest.approx(sim.setpoint_A)
+    finally:
+        await stop_rig(rig)
+
+
+def test_a_power_limit_must_be_in_watts():
+    text = (
+        "kind: charger\nmanufacturer: X\nmodel: Y\ntransport: {kind: tcp}\nregisters:\n"
+        "  cp_state: {table: holding, address: 1, values: {0: A, 1: B}}\n"
+        "  max_current: {table: holding, address: 2, unit: A, access: w, per_phase_V: 230}\n"
+    )
+    with pytest.raises(Exception, match="power limit"):
+        parse_map(text, map_id="bad")
+
+
+async def test_innogy_limits_every_phase_and_charges_with_the_lowest(tmp_path, socket_enabled):
+    """innogy.go setCurrent: one float32 written to 1012, 1014 and 1016 (FC16 each); a box
+    whose L2/L3 limits were left at 0 would not charge at all."""
+    rig = await start_rig(tmp_path, "innogy_ebox")
+    try:
+        await rig.start_charging()
+        sim = rig.simulator.charger
+        reg = sim.map["max_current"]
+        limits = [reg.decode(sim.words[n]) for n in sim.limits]  # 1012, @1014, @1016
+        assert len(limits) == 3
+        assert len(set(limits)) == 1
+        assert limits[0] >= 6
+        assert sim.function_codes[6] == 0
+        await rig.manager.pause_charging()
+        await rig.advance(5, step=1)
+        assert set(sim.limits.values()) == {0.0}
+        assert rig.station.phase_currents()[0] == 0.0
+    finally:
+        await stop_rig(rig)
+
+
+def test_innogy_refuses_a_partial_phase_limit():
+    """Each per-phase limit is a float32: one word of it is refused (exception 2)."""
+    sim = SimulatedCharger(load_map("innogy_ebox"), SimulatedStation(clock=ManualClock()))
+    answer = sim.handle(
+        sim.unit,
+        function_code=16,
+        start_address=1014,
+        address=1014,
+        count=1,
+        registers=[0] * 8,
+        set_values=[0x4180],
+    )
+    assert answer == ExcCodes.ILLEGAL_ADDRESS
+
+
+async def test_innogy_charges_on_an_old_table_without_voltages(tmp_path, socket_enabled):
+    """innogy.go: voltages 301-305 and energy 307 only from table version 6."""
+    old = ("voltage_l1", "voltage_l2", "voltage_l3", "energy_import")
+    rig = await start_rig(tmp_path, "innogy_ebox", without=old)
+    try:
+        await charges(rig)
+        assert all(not rig.manager._charger.device.has(name) for name in old)
+    finally:
+        await stop_rig(rig)
+
+
+async def test_etrel_limit_is_written_never_read(tmp_path, socket_enabled):
+    """etrel.go: holding 8 is write-only (float32, FC16); everything read is FC04."""
+    rig = await start_rig(tmp_path, "etrel_inch")
+    try:
+        await charges(rig)
+        sim = rig.simulator.charger
+        assert sim.function_codes[3] == 0
+        assert sim.function_codes[6] == 0
+        assert sim.function_codes[16] > 0
+    finally:
+        await stop_rig(rig)
+
+
+async def test_delta_rewrites_the_limit_within_its_timeout(tmp_path, socket_enabled):
+    """delta.go heartbeat: the limit 1600 is rewritten every 202 / 2 (here 10 s); 202 is
+    only read."""
+
+    def installed(sim: ModbusSimulator) -> None:
+        sim.charger.watchdog_s = 10.0
+
+    rig = await start_rig(tmp_path, "delta_ac_max", before_start=installed)
+    try:
+        await rig.start_charging()
+        sim = rig.simulator.charger
+        writes = sim.writes["max_current"]
+        for _ in range(30):
+            await rig.advance(1, step=1)
+            rig.simulator.tick()
+            assert not sim.failsafe_active
+        assert sim.writes["max_current"] - writes >= 30 // 5
         assert sim.writes["watchdog_timeout_state"] == 0
     finally:
         await stop_rig(rig)

@@ -297,6 +297,73 @@ EVCC = {
         (W_ONE, 8086, [5], OK),  # WakeUp
         (R_HOLD, 8096, 15, OK),  # Identify
     ],
+    "mennekes_amtron_hcc3": [  # mennekes-hcc3.go
+        (R_INPUT, 0x0302, 1, OK),  # Status
+        (R_HOLD, 0x0400, 1, OK),  # Enabled
+        (W_ONE, 0x0400, [16], OK),  # MaxCurrent
+        (W_ONE, 0x0400, [0], OK),  # Enable(false)
+        (W_ONE, 0x0400, [6], OK),  # Enable(true): the last current, 6 A at start
+        (R_INPUT, 0x030F, 2, OK),  # CurrentPower
+        (R_INPUT, 0x030D, 2, OK),  # ChargedEnergy
+        (R_INPUT, 0x0311, 11, OK),  # Diagnose: name
+        (R_INPUT, 0x0308, 1, OK),  # Diagnose: phases
+        (R_INPUT, 0x030B, 2, OK),  # Diagnose: serial
+    ],
+    "compleo": [  # compleo.go, connector 1
+        (R_INPUT, 0x0008, 1, OK),  # NewCompleo: connectors
+        (R_HOLD, 0x0005, 1, OK),  # NewCompleo: fallback timeout
+        (R_INPUT, 0x0101, 1, OK),  # Status (also the heartbeat)
+        (R_HOLD, 0x0100, 1, OK),  # Enabled
+        (W_ONE, 0x0100, [41], OK),  # Enable(true) at the assumed minimum 3 x 230 V x 6 A
+        (W_ONE, 0x0100, [110], OK),  # MaxCurrentMillis(16) on 3 phases: 11040 W / 100
+        (W_ONE, 0x0100, [0], OK),  # Enable(false)
+        (R_INPUT, 0x0102, 1, OK),  # CurrentPower
+        (R_INPUT, 0x0108, 1, OK),  # ChargedEnergy
+        (R_INPUT, 0x0103, 3, OK),  # Currents
+        (R_INPUT, 0x010D, 3, OK),  # Voltages
+        (R_INPUT, 0x0106, 2, OK),  # ChargeDuration
+        (R_INPUT, 0x1000, 10, OK),  # Identify
+    ],
+    "innogy_ebox": [  # innogy.go
+        (R_INPUT, 175, 1, OK),  # NewInnogyFromConfig: table version
+        (R_INPUT, 275, 2, OK),  # Status
+        (R_HOLD, 1012, 2, OK),  # Enabled
+        *[(W_MANY, a, [0x4180, 0], OK) for a in (1012, 1014, 1016)],  # MaxCurrentMillis(16)
+        *[(W_MANY, a, [0, 0], OK) for a in (1012, 1014, 1016)],  # Enable(false)
+        (R_INPUT, 1006, 6, OK),  # Currents
+        (R_INPUT, 301, 6, OK),  # voltages
+        (R_INPUT, 307, 2, OK),  # totalEnergy
+        *[(R_INPUT, a, 25, OK) for a in (100, 0, 25, 50, 200)],  # Diagnose
+    ],
+    "etrel_inch": [  # etrel.go, connector 1
+        (R_INPUT, 0, 1, OK),  # Status
+        (R_INPUT, 4, 2, OK),  # Enabled: target current
+        (W_MANY, 8, [0x4180, 0], OK),  # MaxCurrentMillis(16)
+        (W_MANY, 8, [0, 0], OK),  # Enable(false)
+        (W_MANY, 8, [0x40C0, 0], OK),  # Enable(true): the last current, 6 A at start
+        (R_INPUT, 26, 2, OK),  # CurrentPower
+        (R_INPUT, 14, 6, OK),  # Currents
+        (R_INPUT, 1000, 10, OK),  # Diagnose: model
+        (R_INPUT, 990, 10, OK),  # Diagnose: serial
+        (R_INPUT, 1010, 5, OK),  # Diagnose: hardware
+        (R_INPUT, 1015, 5, OK),  # Diagnose: software
+    ],
+    "delta_ac_max": [  # delta.go, connector 1
+        (R_INPUT, 1001, 1, OK),  # NewDelta: native state present
+        (R_HOLD, 201, 1, OK),  # NewDelta: timeout enabled
+        (R_HOLD, 202, 1, OK),  # NewDelta: timeout
+        (R_INPUT, 1001, 1, OK),  # statusDelta
+        (R_HOLD, 1600, 2, OK),  # Enabled
+        (W_MANY, 1600, [0, 11040], OK),  # MaxCurrentMillis(16) on 3 phases
+        (W_MANY, 1600, [0, 0], OK),  # Enable(false), also the heartbeat
+        (R_INPUT, 1005, 2, OK),  # CurrentPower
+        (R_INPUT, 1100, 20, OK),  # Identify
+        (R_INPUT, 100, 1, OK),  # Diagnose: state
+        (R_INPUT, 102, 1, OK),  # Diagnose: EVSE count
+        (R_INPUT, 110, 20, OK),  # Diagnose: serial
+        (R_INPUT, 130, 20, OK),  # Diagnose: model
+        (R_HOLD, 203, 2, OK),  # Diagnose: fallback power
+    ],
 }
 
 
