@@ -10,9 +10,11 @@ full, 6-16 A on 1 or 3 phases at 230 V. Every algorithm decides every 30 s on th
 reading at that instant; the EV draws what it is allowed.
 
   (a) ours: ``controller.energy.SurplusController`` with its defaults and 1p/3p switching
-  (b) evcc: a replica of evcc's loadpoint PV logic (pvMaxCurrent / pvScalePhases) with its
-      documented defaults: thresholds 0 W, enable delay 1 min, disable delay 3 min,
-      phase switching with the same delays, integer amps
+  (b) evcc: a replica of evcc's loadpoint PV logic (pvMaxCurrent / pvScalePhases /
+      setLimit, cited line by line in ``EvccPv``) with its defaults: thresholds 0 W,
+      enable delay 1 min, disable delay 3 min, phase switching on the same delays and
+      not within 60 s of the last switch, the current divided by 3 after 1p->3p, the
+      stop timer running alongside the phase timer, whole amps
   (c) oracle: perfect foresight, no timers: at every instant the most surplus a 6-16 A,
       1p/3p charger can absorb (an upper bound)
 
@@ -41,7 +43,7 @@ PV_KWP, PERFORMANCE = 10.0, 0.85
 STEP_S = 30
 PLUG_IN_H, UNPLUG_H = 8, 18
 
-Decide = Callable[[float, float, float], tuple[float, int]]  # (t, grid_W, ev_W) -> (A, phases)
+Decide = Callable[[float, float, float, float], tuple[float, int]]  # (t, grid W, ev W, ev A)
 
 
 # ---------------------------------------------------------------------- traces
@@ -115,45 +117,69 @@ def ours() -> Decide:
         SurplusSettings(min_current_A=MIN_A, max_current_A=MAX_A, phase_switching=True), Mode.PV
     )
 
-    def decide(t: float, grid_w: float, ev_w: float) -> tuple[float, int]:
+    def decide(t: float, grid_w: float, ev_w: float, _ev_a: float) -> tuple[float, int]:
         d = ctrl.step(t, SiteReading(grid_W=grid_w, charge_W=ev_w))
         return d.current_A, d.phases
 
     return decide
 
 
+# evcc facts below are from github.com/evcc-io/evcc at b29b49e (2026-08-08); lp.go is
+# core/loadpoint.go, lpp.go core/loadpoint_phases.go.
+EVCC_INTERVAL_S = 30  # cmd/setup.go:64 conf.Interval default
+EVCC_PHASE_SWITCH_S = 60.0  # lp.go:62 phaseSwitchDuration
+
+
 @dataclass
 class EvccPv:
-    """evcc's loadpoint PV mode (core/loadpoint.go pvMaxCurrent + pvScalePhases) with its
-    defaults; integer amps as for chargers without milliamp control."""
+    """evcc's loadpoint PV mode: Loadpoint.pvMaxCurrent (lp.go:1607), pvScalePhases
+    (lp.go:1433) and setLimit (lp.go:950) with evcc's defaults (lp.go:319-320: enable
+    delay 1 min, disable delay 3 min, both thresholds 0 W). ``fine`` is a charger with
+    api.ChargerEx (MaxCurrentMillis); otherwise roundedCurrent truncates to whole amps
+    (lp.go:929)."""
 
+    fine: bool = False
     enable_threshold: float = 0.0
     disable_threshold: float = 0.0
     enable_delay: float = 60.0
     disable_delay: float = 180.0
-    current: float = 0.0
-    phases: int = 3
-    pv_timer: float | None = None
-    phase_timer: float | None = None
+    offered: float = 0.0  # lp.offeredCurrent: the last current written
+    enabled: bool = False  # lp.enabled: the charger is enabled
+    phases: int = 3  # unknownPhases: 3p assumed at start (lpp.go:67)
+    pv_timer: float | None = None  # one timer for enable and disable (lp.go:171)
+    phase_timer: float | None = None  # lp.go:172
+    phases_switched: float = -math.inf  # lp.phasesSwitched
 
-    def __call__(self, t: float, site_w: float, ev_w: float) -> tuple[float, int]:
-        enabled = self.current > 0
-        self._scale_phases(t, site_w, ev_w, enabled)
-        target = (
-            max(self.current + (-site_w) / (V * self.phases), 0.0)
-            if enabled
-            else max((-site_w) / (V * self.phases), 0.0)
-        )
-        if enabled and target < MIN_A:
-            if site_w >= self.disable_threshold and self.phase_timer is None:
+    def __call__(
+        self, t: float, site_w: float, charge_w: float, charge_a: float
+    ) -> tuple[float, int]:
+        charging = charge_w > 0  # lp.charging(): status C
+        scaled_to = 0
+        # lp.go:1617: phases are only scaled once phaseSwitchCompleted(), i.e. 60 s after
+        # the last switch (lp.go:2090)
+        if t - self.phases_switched > EVCC_PHASE_SWITCH_S:
+            scaled_to = self._scale_phases(t, site_w, charge_w, charging)
+        # effectiveCurrent (lp.go:1284): measured + 2 A, at most the offered current
+        effective = min(charge_a + 2.0, self.offered) if charging else 0.0
+        if scaled_to == 3:
+            effective /= 3  # lp.go:1624-1626: after 1p->3p, divide by maxActivePhases
+        target = max(effective + (-site_w) / (V * self.phases), 0.0)  # lp.go:1631-1633
+        if self.enabled and target < MIN_A:
+            projected = site_w
+            if self.phase_timer is not None:
+                # lp.go:1645-1648: the site as it will be on 1p; the disable (pv) timer then
+                # runs while the phase timer runs, when even 1p would import
+                projected -= V * MIN_A * (self.phases - 1)
+            if projected >= self.disable_threshold:
                 self.pv_timer = t if self.pv_timer is None else self.pv_timer
                 if t - self.pv_timer >= self.disable_delay:
                     self.pv_timer = None
-                    return self._set(0.0)
+                    return self._limit(0.0)
             else:
                 self.pv_timer = None
-            return self._set(MIN_A)
-        if not enabled:
+            return self._limit(MIN_A)
+        if not self.enabled:
+            # lp.go:1688-1689: threshold 0 means "target reaches the minimum"
             ok = (self.enable_threshold == 0 and target >= MIN_A) or (
                 self.enable_threshold != 0 and site_w <= self.enable_threshold
             )
@@ -161,36 +187,57 @@ class EvccPv:
                 self.pv_timer = t if self.pv_timer is None else self.pv_timer
                 if t - self.pv_timer >= self.enable_delay:
                     self.pv_timer = None
-                    return self._set(MIN_A)
+                    return self._limit(MIN_A)
             else:
                 self.pv_timer = None
-            return self._set(0.0)
+            return self._limit(0.0)
         self.pv_timer = None
-        return self._set(min(MAX_A, math.floor(target)))
+        return self._limit(min(target, MAX_A))
 
-    def _scale_phases(self, t: float, site_w: float, ev_w: float, enabled: bool) -> None:
-        available = ev_w - site_w
+    def _scale_phases(self, t: float, site_w: float, charge_w: float, charging: bool) -> int:
+        """pvScalePhases (lp.go:1433): 3p->1p after the disable delay when importing (or
+        not enabled) and 3p minimum is not available; 1p->3p after the enable delay when
+        more than 1p maximum and at least 3p minimum is available; at once when not
+        charging (lp.go:1465, 1508)."""
+        available = charge_w - site_w
         waiting = False
-        scalable = (site_w > 0 or not enabled) and self.phases > 1
-        if available / (V * self.phases) < MIN_A and scalable:
+        if self.phases > 1:
+            insufficient = (site_w > 0 or not self.enabled) and available / (
+                V * self.phases
+            ) < MIN_A  # lp.go:1454
+            if insufficient:
+                if not charging:
+                    self.phase_timer = -math.inf
+                self.phase_timer = t if self.phase_timer is None else self.phase_timer
+                if t - self.phase_timer >= self.disable_delay:
+                    return self._switch(t, 1)
+                waiting = True
+        if self.phases < 3 and available / V > MAX_A and available / (V * 3) >= MIN_A:
+            if not charging:
+                self.phase_timer = -math.inf
             self.phase_timer = t if self.phase_timer is None else self.phase_timer
-            if t - self.phase_timer >= self.disable_delay or not enabled:
-                self.phases, self.phase_timer = 1, None
-                return
-            waiting = True
-        scalable = self.phases < 3 and available / V > MAX_A
-        if available / (V * 3) >= MIN_A and scalable:
-            self.phase_timer = t if self.phase_timer is None else self.phase_timer
-            if t - self.phase_timer >= self.enable_delay or not enabled:
-                self.phases, self.phase_timer = 3, None
-                return
+            if t - self.phase_timer >= self.enable_delay:
+                return self._switch(t, 3)
             waiting = True
         if not waiting:
             self.phase_timer = None
+        return 0
 
-    def _set(self, amps: float) -> tuple[float, int]:
-        self.current = amps
-        return amps, self.phases
+    def _switch(self, t: float, phases: int) -> int:
+        """scalePhases (lp.go:1356): remember when (lp.go:1371); setPhases resets the
+        phase timer (lpp.go:29-39)."""
+        self.phases, self.phases_switched, self.phase_timer = phases, t, None
+        return phases
+
+    def _limit(self, current: float) -> tuple[float, int]:
+        """setLimit (lp.go:950): whole amps unless fine; a current below the minimum is not
+        written (lp.go:971), it disables the charger (lp.go:999)."""
+        if not self.fine:
+            current = math.trunc(current)
+        if current != self.offered and current >= MIN_A:
+            self.offered = current
+        self.enabled = current >= MIN_A
+        return (self.offered if self.enabled else 0.0), self.phases
 
 
 def oracle_power(surplus_w: float) -> float:
@@ -228,7 +275,7 @@ def simulate(decide: Decide | None, pv: list[float], house: list[float]) -> Resu
             on, ph = ev_w > 0, (3 if ev_w >= MIN_A * V * 3 else 1)
         else:
             grid = house[minute] + current * V * phases - pv[minute]
-            new = decide(float(t), grid, current * V * phases)
+            new = decide(float(t), grid, current * V * phases, current)
             if new != (current, phases):
                 result.writes += 1
             current, phases = new
