@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's controller
 from controller.energy import Mode, SiteReading, SurplusController, SurplusSettings
 
 DATA = Path(__file__).parent / "data" / "tmy3_723170_days.csv"
@@ -221,7 +222,7 @@ def ours(step_A: float) -> Decide:
     )
 
     def decide(t: float, grid_w: float, charge_w: float, charge_a: float) -> tuple[float, int]:
-        d = ctrl.step(t, SiteReading(grid_W=grid_w, charge_W=charge_w))
+        d = ctrl.step(t, SiteReading(grid_W=grid_w, charge_W=charge_w, charge_A=charge_a))
         return d.current_A, d.phases
 
     return decide
