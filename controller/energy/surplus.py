@@ -25,6 +25,7 @@ from enum import StrEnum
 
 BASE_MARGIN_A = 2.0  # evcc effectiveCurrent: measured + 2 A at most
 DRAWING_A = 1.0  # evcc minActiveCurrent (core/loadpoint.go): below this a phase is idle
+BIG_UP_A = 2.0  # a rise this large (a cloud passed, a kettle went off) goes up at once
 MAX_STEP_GAP_S = 60.0  # a longer gap between readings counts as this long (import budget)
 
 
@@ -304,8 +305,9 @@ class SurplusController:
         left: float | None = None,
     ) -> Decision:
         """Move towards the raw ``target``: down at once (no import above the minimum),
-        up only once the surplus has covered the next step plus ``hysteresis_A`` for
-        ``up_confirm_s``, so noise around a step and short spikes cost no writes."""
+        up once the surplus has covered the next step plus ``hysteresis_A`` for
+        ``up_confirm_s`` (at once for ``BIG_UP_A`` or more), so noise around a step and
+        short small spikes cost no writes."""
         s = self.settings
         now = self.current_A
         new = now
@@ -315,7 +317,7 @@ class SurplusController:
         elif (up := self._clamp(target - s.hysteresis_A)) >= now + s.current_step_A - 1e-9:
             if self._up_since is None:
                 self._up_since = self._now
-            if self._now - self._up_since >= s.up_confirm_s:
+            if self._now - self._up_since >= s.up_confirm_s or up - now >= BIG_UP_A:
                 new, self._up_since = up, None
         else:
             self._up_since = None

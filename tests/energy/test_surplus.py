@@ -110,10 +110,12 @@ def test_going_up_waits_for_the_surplus_to_last():
     ctrl = SurplusController(SurplusSettings(hysteresis_A=0, up_confirm_s=10), Mode.PV)
     run(ctrl, 0, 60, 6900)
     assert ctrl.current_A == 10
-    assert ctrl.step(100, reading(9000, 6900)).current_A == 10  # spike
+    assert ctrl.step(100, reading(7700, 6900)).current_A == 10  # spike (11.2 A)
     assert ctrl.step(110, reading(6900, 6900)).current_A == 10  # gone
-    assert ctrl.step(120, reading(9000, 6900)).current_A == 10
-    assert ctrl.step(130, reading(9000, 6900)).current_A == 13  # lasted 10 s
+    assert ctrl.step(120, reading(7700, 6900)).current_A == 10
+    assert ctrl.step(130, reading(7700, 6900)).current_A == 11  # lasted 10 s
+    # a rise of 2 A or more (a cloud passed) goes up at once
+    assert ctrl.step(140, reading(9000, 11 * 3 * V)).current_A == 13
 
 
 def test_no_import_tolerated_above_the_minimum():
