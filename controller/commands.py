@@ -212,6 +212,7 @@ ENERGY_SETTINGS = vol.Schema(
         vol.Optional("disable_threshold_W"): _number(-50_000, 50_000),
         vol.Optional("enable_delay_s"): _number(0, 3600),
         vol.Optional("disable_delay_s"): _number(0, 3600),
+        vol.Optional("import_budget_Wh"): _number(0, 100_000),
         vol.Optional("phase_up_delay_s"): _number(0, 3600),
         vol.Optional("phase_down_delay_s"): _number(0, 3600),
         vol.Optional("buffer_W"): _number(-50_000, 50_000),

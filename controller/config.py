@@ -72,6 +72,7 @@ ENERGY_CONNECTOR_SCHEMA = vol.Schema(
         vol.Optional("disable_threshold_W", default=0.0): coerced_float,
         vol.Optional("enable_delay_s", default=60.0): _ranged(0, 3600),
         vol.Optional("disable_delay_s", default=180.0): _ranged(0, 3600),
+        vol.Optional("import_budget_Wh", default=150.0): _ranged(0, 100_000),
         vol.Optional("phase_up_delay_s", default=60.0): _ranged(0, 3600),
         vol.Optional("phase_down_delay_s", default=180.0): _ranged(0, 3600),
         vol.Optional("buffer_W", default=0.0): coerced_float,
@@ -328,15 +329,23 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         kernel=kernel,
         charger_settings=settings,
         poll_interval_s=c["poll_interval_s"],
-        energy=None if energy is None else _surplus_settings(energy, c.get("phases")),
+        energy=None
+        if energy is None
+        else _surplus_settings(energy, c.get("phases"), charger.map.capabilities.current_step_A),
         energy_mode=Mode(energy["mode"]) if energy else Mode.PV,
         grid_phases=tuple(energy["grid_phases"]) if energy else (1, 2, 3),
     )
 
 
-def _surplus_settings(e: Mapping[str, Any], phases: int | None) -> SurplusSettings:
+def _surplus_settings(
+    e: Mapping[str, Any], phases: int | None, step_A: float = 1.0
+) -> SurplusSettings:
+    """The connector's energy section; the setpoint resolution is the charger map's fact
+    (capabilities.current_step_A), so the surplus follows in the steps the charger takes."""
     keys = set(SurplusSettings.__dataclass_fields__) - {"phases", "voltage_V", "current_step_A"}
-    return SurplusSettings(phases=phases or 3, **{k: e[k] for k in keys if k in e})
+    return SurplusSettings(
+        phases=phases or 3, current_step_A=step_A, **{k: e[k] for k in keys if k in e}
+    )
 
 
 def energy_config(data: Mapping[str, Any]) -> EnergyConfig:

@@ -81,6 +81,7 @@ class ChargerInfo:
     model: str = ""
     serial: str | None = None
     firmware: str | None = None
+    current_step_A: float = 1.0  # setpoint resolution (a Modbus map's capabilities fact)
 
 
 class ChargeControllerPort(Protocol):

@@ -84,7 +84,16 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             "Stop threshold", "Grid import tolerated before stopping.", -10000, 10000, "W"
         ),
         "enable_delay_s": _setting("Start delay", "Surplus must last this long.", 0, 3600, "s"),
-        "disable_delay_s": _setting("Stop delay", "Deficit must last this long.", 0, 3600, "s"),
+        "disable_delay_s": _setting(
+            "Stop delay", "Longest dip ridden at the minimum current.", 0, 3600, "s"
+        ),
+        "import_budget_Wh": _setting(
+            "Import budget",
+            "Most grid energy one dip may import before charging stops.",
+            0,
+            100000,
+            "Wh",
+        ),
         "phase_up_delay_s": _setting(
             "Phase up delay", "Before switching to 3 phases.", 0, 3600, "s"
         ),

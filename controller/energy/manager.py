@@ -45,6 +45,7 @@ TUNABLE = (
     "disable_threshold_W",
     "enable_delay_s",
     "disable_delay_s",
+    "import_budget_Wh",
     "phase_up_delay_s",
     "phase_down_delay_s",
     "buffer_W",
@@ -331,7 +332,12 @@ class EnergyManager:
         if grid is None:
             return _without_reading(surplus)
         charge_W = _charge_power(control.manager)
-        reading = SiteReading(grid_W=grid.power_W, charge_W=charge_W, battery_W=grid.battery_W)
+        reading = SiteReading(
+            grid_W=grid.power_W,
+            charge_W=charge_W,
+            charge_A=_charge_current(control.manager),
+            battery_W=grid.battery_W,
+        )
         return surplus.step(now, reading)
 
     def _fit(self, decisions: dict[str, Decision], grid: GridReading | None) -> dict[str, float]:
@@ -476,6 +482,14 @@ def _drawing(manager: ManagedConnector) -> bool:
 def _charge_power(manager: ManagedConnector) -> float:
     sample = _sample(manager)
     return sample.power_W.total if sample is not None and sample.power_W is not None else 0.0
+
+
+def _charge_current(manager: ManagedConnector) -> float | None:
+    """The connector's highest phase current (the surplus base), None when not measured."""
+    sample = _sample(manager)
+    if sample is None or sample.current_A is None:
+        return None
+    return max(_ev_currents(manager))
 
 
 def _ev_currents(manager: ManagedConnector) -> tuple[float, float, float]:

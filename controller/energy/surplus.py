@@ -2,14 +2,19 @@
 
 A pure state machine over time (no I/O): feed it a ``SiteReading`` every few seconds and
 it answers a ``Decision``. Relays are protected by timers: charging starts only after the
-surplus stayed above the start threshold for ``enable_delay_s``, stops only after it stayed
-below the stop threshold for ``disable_delay_s``, and 1p/3p switches have their own timers.
-Current writes are protected by a dead band: a new current goes out only when it differs
-by at least ``current_step_A`` (or when it must go down to avoid importing).
+surplus stayed above the start threshold for ``enable_delay_s``; 1p/3p switches have their
+own timers. While the surplus no longer covers the minimum current, charging rides the dip
+at the minimum and imports; it stops once that import used up ``import_budget_Wh`` or the
+dip lasted ``disable_delay_s``, whichever comes first (a 3p charger drops to 1p instead
+when 1p fits). Above the minimum the current never imports: it goes down at once, and up
+only once the surplus covers the next step plus ``hysteresis_A`` (fewer writes).
 
 Surplus is what the EV could draw without importing from the grid:
-``charge_W - grid_W - buffer_W`` (+ ``battery_W`` when the home battery may be drained
-into the car), with ``grid_W`` positive when importing at the house connection.
+``base - grid_W - buffer_W`` (+ ``battery_W`` when the home battery may be drained into the
+car), with ``grid_W`` positive when importing at the house connection. The base is what
+the connector draws, counted (as evcc's Loadpoint.effectiveCurrent, core/loadpoint.go) as
+the current it was allowed, at most the measured current + 2 A: a car that draws a little
+less than allowed then still gets the whole surplus.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+BASE_MARGIN_A = 2.0  # evcc effectiveCurrent: measured + 2 A at most
+DRAWING_A = 1.0  # evcc minActiveCurrent (core/loadpoint.go): below this a phase is idle
+BIG_UP_A = 2.0  # a rise this large (a cloud passed, a kettle went off) goes up at once
+MAX_STEP_GAP_S = 60.0  # a longer gap between readings counts as this long (import budget)
 
 
 class Mode(StrEnum):
@@ -30,7 +40,8 @@ class Mode(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class SurplusSettings:
-    """Installation and tuning of one connector (defaults follow evcc's)."""
+    """Installation and tuning of one connector (start/stop defaults follow evcc's; the
+    phase timers and the import budget are tuned on benchmarks/pv_surplus.py)."""
 
     min_current_A: float = 6.0
     max_current_A: float = 16.0
@@ -38,13 +49,15 @@ class SurplusSettings:
     phase_switching: bool = False  # the charger can switch 1p/3p
     voltage_V: float = 230.0
     enable_threshold_W: float = 0.0  # extra surplus above minimum power needed to start
-    disable_threshold_W: float = 0.0  # grid import tolerated before stopping
+    disable_threshold_W: float = 0.0  # grid import at minimum current not counted as a dip
     enable_delay_s: float = 60.0
-    disable_delay_s: float = 180.0
+    disable_delay_s: float = 180.0  # longest dip ridden at minimum current
+    import_budget_Wh: float = 150.0  # most grid energy one dip may import before stopping
     phase_up_delay_s: float = 60.0
     phase_down_delay_s: float = 180.0
-    current_step_A: float = 1.0
-    hysteresis_A: float = 0.3  # dead band around step boundaries (fewer writes)
+    current_step_A: float = 1.0  # the charger's setpoint resolution (its map's fact)
+    hysteresis_A: float = 0.1  # extra surplus needed before going up a step
+    up_confirm_s: float = 10.0  # a higher current must stay possible this long (fewer writes)
     buffer_W: float = 0.0  # keep this much exported
     battery_to_ev: bool = False  # count home-battery charging power as surplus
 
@@ -55,6 +68,7 @@ class SiteReading:
 
     grid_W: float  # + import, - export
     charge_W: float  # what this connector draws now (part of grid_W)
+    charge_A: float | None = None  # its highest phase current now; None: not measured
     battery_W: float = 0.0  # + charging the home battery
 
 
@@ -112,6 +126,10 @@ class SurplusController:
     _disable: _Timer = field(default_factory=lambda: _Timer("disable"))
     _up: _Timer = field(default_factory=lambda: _Timer("phase_up"))
     _down: _Timer = field(default_factory=lambda: _Timer("phase_down"))
+    _dip_Wh: float = 0.0  # grid energy imported in the present dip
+    _last: float | None = None  # time of the previous step
+    _up_since: float | None = None  # since when a higher current has been possible
+    _now: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.phases:
@@ -122,81 +140,133 @@ class SurplusController:
         self.mode = mode
         for timer in (self._enable, self._disable, self._up, self._down):
             timer.reset()
+        self._dip_Wh = 0.0
+
+    def surplus_W(self, reading: SiteReading) -> float:
+        """What the EV could draw now without importing (see the module docstring)."""
+        s = self.settings
+        surplus = self._base_W(reading) - reading.grid_W - s.buffer_W
+        if s.battery_to_ev:
+            surplus += max(0.0, reading.battery_W)
+        return surplus
+
+    def _base_W(self, reading: SiteReading) -> float:
+        """The connector's draw, counted at the allowed current when the car draws a little
+        less (evcc effectiveCurrent: min(measured + 2 A, offered)). Not drawing: what the
+        meter says, so a car that has not started yet is not counted at its setpoint."""
+        measured = reading.charge_A
+        if measured is None or measured < DRAWING_A or self.current_A <= measured:
+            return reading.charge_W
+        base = min(measured + BASE_MARGIN_A, self.current_A)
+        return reading.charge_W * base / measured
 
     def step(self, now: float, reading: SiteReading) -> Decision:
         """The decision for this reading at monotonic time ``now``."""
         s = self.settings
-        surplus = reading.charge_W - reading.grid_W - s.buffer_W
-        if s.battery_to_ev:
-            surplus += max(0.0, reading.battery_W)
+        gap = 0.0 if self._last is None else min(max(0.0, now - self._last), MAX_STEP_GAP_S)
+        self._last = self._now = now
+        surplus = self.surplus_W(reading)
         if self.mode is Mode.OFF:
             return self._set(0.0, self.phases, surplus, "mode off")
         if self.mode is Mode.FAST:
             return self._set(s.max_current_A, s.phases, surplus, "fast: maximum current")
-        phases = self._choose_phases(now, surplus)
-        if isinstance(phases, Decision):
-            return phases
+        if self.current_A <= 0:
+            return self._idle(now, surplus)
+        self._count_dip(surplus, gap)
+        switched = self._choose_phases(now, surplus)
+        if isinstance(switched, Decision):
+            return switched
+        if self.mode is Mode.MINPV:
+            target = max(s.min_current_A, self._amps(surplus, self.phases))
+            return self._follow(target, self.phases, surplus, "min+pv")
+        return self._pv(now, surplus)
+
+    # ------------------------------------------------------------------ not charging
+
+    def _idle(self, now: float, surplus: float) -> Decision:
+        """Not charging: start (pv: after the enable delay) on the phases the surplus
+        supports; until then the phases stay as they are (no relay cycle for nothing)."""
+        s = self.settings
+        phases = self._start_phases(surplus)
+        self._disable.reset()
+        self._up.reset()
+        self._down.reset()
+        self._dip_Wh = 0.0
         if self.mode is Mode.MINPV:
             target = max(s.min_current_A, self._amps(surplus, phases))
-            return self._follow(target, phases, surplus, "min+pv")
-        return self._pv(now, surplus, phases)
+            return self._set(self._clamp(target), phases, surplus, "min+pv: start")
+        needed = self._min_power(phases) + s.enable_threshold_W
+        if surplus < needed:
+            self._enable.reset()
+            return self._set(0.0, self.phases, surplus, f"waiting for {needed:.0f} W surplus")
+        left = self._enable.run(now, s.enable_delay_s)
+        if left > 0:
+            reason = "surplus: start timer"
+            return self._set(0.0, self.phases, surplus, reason, timer="enable", left=left)
+        self._enable.reset()
+        target = self._clamp(self._amps(surplus, phases))
+        return self._set(target, phases, surplus, "pv surplus: start")
+
+    def _start_phases(self, surplus: float) -> int:
+        s = self.settings
+        if not s.phase_switching or s.phases == 1:
+            return s.phases
+        return 3 if surplus >= self._min_power(3) else 1
 
     # ------------------------------------------------------------------ pv
 
-    def _pv(self, now: float, surplus: float, phases: int) -> Decision:
+    def _count_dip(self, surplus: float, gap: float) -> None:
+        """Add this interval's import at the minimum current to the present dip; a
+        surplus that covers the minimum again ends the dip."""
+        short = self._min_power(self.phases) - surplus - self.settings.disable_threshold_W
+        if short <= 0:
+            self._dip_Wh = 0.0
+            return
+        self._dip_Wh += short * gap / 3600
+
+    def _budget_spent(self) -> bool:
+        return self._dip_Wh > self.settings.import_budget_Wh
+
+    def _pv(self, now: float, surplus: float) -> Decision:
         s = self.settings
-        target = self._amps(surplus, phases)
-        if self.current_A <= 0:
-            self._disable.reset()
-            needed = self._min_power(phases) + s.enable_threshold_W
-            if surplus < needed:
-                self._enable.reset()
-                return self._set(0.0, phases, surplus, f"waiting for {needed:.0f} W surplus")
-            left = self._enable.run(now, s.enable_delay_s)
-            if left > 0:
-                return self._set(
-                    0.0, phases, surplus, "surplus: start timer", timer="enable", left=left
-                )
-            self._enable.reset()
-            return self._set(self._clamp(target), phases, surplus, "pv surplus: start")
-        self._enable.reset()
+        phases = self.phases
         if surplus + s.disable_threshold_W < self._min_power(phases):
             left = self._disable.run(now, s.disable_delay_s)
-            if left > 0:
-                reason = "surplus too low: stop timer (minimum current meanwhile)"
+            if left > 0 and not self._budget_spent():
+                reason = f"surplus too low: riding the dip ({self._dip_Wh:.0f} Wh imported)"
                 return self._follow(
                     s.min_current_A, phases, surplus, reason, timer="disable", left=left
                 )
             self._disable.reset()
+            self._dip_Wh = 0.0
             return self._set(0.0, phases, surplus, "surplus too low: stopped")
         self._disable.reset()
-        return self._follow(target, phases, surplus, "pv surplus")
+        return self._follow(self._amps(surplus, phases), phases, surplus, "pv surplus")
 
     # ------------------------------------------------------------------ phases
 
     def _choose_phases(self, now: float, surplus: float) -> int | Decision:
+        """While charging: 3p -> 1p once 3p minimum has not fitted for the down delay (or
+        the dip's import budget is spent) and 1p would; 1p -> 3p once 3p minimum has fitted
+        for the up delay. A dip that 1p cannot ride either is left to the stop rule."""
         s = self.settings
         if not s.phase_switching or s.phases == 1:
-            return s.phases
-        three_p = self._min_power(3)
-        wants_three = surplus >= three_p
-        if self.current_A <= 0:
-            # Not charging: start on whatever the surplus supports, no relay cycle to save.
-            self._up.reset()
-            self._down.reset()
-            self.phases = 3 if wants_three else 1
             return self.phases
-        if self.phases == 3 and surplus < three_p:
+        if self.phases == 3 and surplus < self._min_power(3):
             self._up.reset()
+            if surplus + s.disable_threshold_W < self._min_power(1):
+                self._down.reset()
+                return self.phases
             left = self._down.run(now, s.phase_down_delay_s)
-            if left > 0:
+            if left > 0 and not self._budget_spent():
                 reason = "3p too much: 1p timer"
                 return self._follow(
                     s.min_current_A, 3, surplus, reason, timer="phase_down", left=left
                 )
             self._down.reset()
+            self._dip_Wh = 0.0
             self.phases = 1
-        elif self.phases == 1 and surplus >= three_p:
+        elif self.phases == 1 and surplus >= self._min_power(3):
             self._down.reset()
             left = self._up.run(now, s.phase_up_delay_s)
             if left > 0:
@@ -221,7 +291,7 @@ class SurplusController:
     def _clamp(self, amps: float) -> float:
         s = self.settings
         step = s.current_step_A
-        stepped = math.floor(amps / step + 1e-9) * step
+        stepped = round(math.floor(amps / step + 1e-6) * step, 3)
         return max(s.min_current_A, min(s.max_current_A, stepped))
 
     def _follow(
@@ -234,20 +304,23 @@ class SurplusController:
         timer: str | None = None,
         left: float | None = None,
     ) -> Decision:
-        """Move towards the raw ``target`` with hysteresis: up only once the surplus covers
-        the next step plus ``hysteresis_A``, down once it falls ``hysteresis_A`` short of
-        the present current. Noise around a step boundary then costs no writes."""
-        h = self.settings.hysteresis_A
+        """Move towards the raw ``target``: down at once (no import above the minimum),
+        up once the surplus has covered the next step plus ``hysteresis_A`` for
+        ``up_confirm_s`` (at once for ``BIG_UP_A`` or more), so noise around a step and
+        short small spikes cost no writes."""
+        s = self.settings
         now = self.current_A
-        if now <= 0 or phases != self.phases:
+        new = now
+        if now <= 0 or phases != self.phases or target < now:
             new = self._clamp(target)
-        elif target > now:
-            up = self._clamp(target - h)
-            new = up if up >= now + self.settings.current_step_A else now
-        elif target < now - h:
-            new = self._clamp(target)
+            self._up_since = None
+        elif (up := self._clamp(target - s.hysteresis_A)) >= now + s.current_step_A - 1e-9:
+            if self._up_since is None:
+                self._up_since = self._now
+            if self._now - self._up_since >= s.up_confirm_s or up - now >= BIG_UP_A:
+                new, self._up_since = up, None
         else:
-            new = now
+            self._up_since = None
         return self._set(new, phases, surplus, reason, timer=timer, left=left)
 
     def _set(

@@ -125,6 +125,7 @@ class ModbusCharger:
             model=str(identity.get("model") or self.map.model),
             serial=_text(identity.get("serial")),
             firmware=_text(identity.get("firmware")),
+            current_step_A=self.map.capabilities.current_step_A,
         )
 
     async def _read_identity(self) -> dict[str, Value | None]:

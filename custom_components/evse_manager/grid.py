@@ -95,6 +95,7 @@ def connector_control(manager: EvseManager, options: Mapping[str, Any]) -> Conne
         max_current_A=options.get(CONF_MAX_CURRENT)
         or (info.capabilities.max_current_A_import if info else 16.0),
         phases=phases,
+        current_step_A=info.current_step_A if info else 1.0,
     )
     return ConnectorControl(manager=manager, surplus=SurplusController(settings, Mode.PV))
 

@@ -225,3 +225,33 @@ async def test_request_zero_power_in_idle_leaves_the_fuse_to_the_others(tmp_path
         for rig in made:
             await rig.manager.stop()
             rig.store.close()
+
+
+async def test_a_car_below_its_limit_is_counted_at_its_measured_current_plus_two(rigs):
+    """The manager hands the charger meter's phase current to the surplus decision: a car
+    that caps itself at 8 A under a 10 A limit counts as drawing 10 A (8 + 2, at most the
+    limit; evcc's effectiveCurrent), so the surplus it leaves is offered, not lost."""
+    (rig,) = await rigs()
+    source = PushedGridSource(clock=rig.clock)
+    ctl = control(rig, up_confirm_s=0, hysteresis_A=0)
+    em = EnergyManager({"garage": ctl}, source, clock=rig.clock)
+    await rig.start_charging()
+    rig.station.draw_power(8.0, 3)
+    await rig.poll()
+    source.push(house([rig], 6900))
+    assert await em.step() == {"garage": 10}
+    await rig.advance(5)
+    await rig.poll()
+    assert rig.station.power_W() == pytest.approx(8 * 3 * 230)
+    source.push(house([rig], 6900))  # 2 A per phase exported
+    assert await em.step() == {"garage": 12}
+    assert rig.manager.vars()["energy_manager"]["surplus_W"] == pytest.approx(12 * 3 * 230)
+
+
+async def test_import_budget_is_tunable_and_survives_as_a_setting(rigs):
+    (rig,) = await rigs()
+    ctl = control(rig)
+    EnergyManager({"garage": ctl}, PushedGridSource(clock=rig.clock), clock=rig.clock)
+    ctl.update_settings({"import_budget_Wh": 40})
+    assert ctl.surplus.settings.import_budget_Wh == 40
+    assert rig.manager.vars()["energy_settings"]["import_budget_Wh"] == 40

@@ -94,16 +94,102 @@ def test_fast_and_off():
 
 
 def test_hysteresis_suppresses_noise_around_a_step():
-    ctrl = SurplusController(SurplusSettings(), Mode.PV)
+    ctrl = SurplusController(SurplusSettings(hysteresis_A=0.3, up_confirm_s=0), Mode.PV)
     run(ctrl, 0, 60, 6900)  # 10 A
     assert ctrl.current_A == 10
     seen = []
-    for t, watts in enumerate([7000, 7100, 7150, 6950, 7000], start=100):
+    for t, watts in enumerate([7000, 7100, 7150, 7000], start=100):
         seen.append(ctrl.step(t, reading(watts, ctrl.current_A * V * 3)).current_A)
-    assert seen == [10] * 5
+    assert seen == [10] * 4
     assert ctrl.step(200, reading(7800, 6900)).current_A == 11  # 11.3 A - 0.3 covers 11
-    assert ctrl.step(201, reading(7500, 7590)).current_A == 11  # 10.87 A: within the band
-    assert ctrl.step(202, reading(7300, 7590)).current_A == 10  # 10.58 A: below, go down
+    assert ctrl.step(201, reading(7500, 7590)).current_A == 10  # 10.87 A: down at once
+
+
+def test_going_up_waits_for_the_surplus_to_last():
+    """A spike shorter than ``up_confirm_s`` costs no write; a lasting rise goes up."""
+    ctrl = SurplusController(SurplusSettings(hysteresis_A=0, up_confirm_s=10), Mode.PV)
+    run(ctrl, 0, 60, 6900)
+    assert ctrl.current_A == 10
+    assert ctrl.step(100, reading(7700, 6900)).current_A == 10  # spike (11.2 A)
+    assert ctrl.step(110, reading(6900, 6900)).current_A == 10  # gone
+    assert ctrl.step(120, reading(7700, 6900)).current_A == 10
+    assert ctrl.step(130, reading(7700, 6900)).current_A == 11  # lasted 10 s
+    # a rise of 2 A or more (a cloud passed) goes up at once
+    assert ctrl.step(140, reading(9000, 11 * 3 * V)).current_A == 13
+
+
+def test_no_import_tolerated_above_the_minimum():
+    """Going down never waits: 0.1 A short of the present current already steps down."""
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1), Mode.PV)
+    run(ctrl, 0, 60, 6900)
+    assert ctrl.current_A == 10
+    d = ctrl.step(100, reading(6900 - 0.2 * 3 * V, 6900))
+    assert d.current_A == 9.8
+
+
+def test_a_car_drawing_less_than_allowed_still_gets_the_whole_surplus():
+    """Base = the allowed current, at most measured + 2 A (evcc effectiveCurrent): a car
+    drawing 0.5 A under its setpoint is offered 0.5 A more, so it draws the surplus."""
+    settings = SurplusSettings(current_step_A=0.1, up_confirm_s=0, hysteresis_A=0)
+    ctrl = SurplusController(settings, Mode.PV)
+    run(ctrl, 0, 60, 6900)
+    assert ctrl.current_A == 10
+    for t in range(70, 200, 10):  # the car draws setpoint - 0.5 A; 10 A of surplus
+        drawn = ctrl.current_A - 0.5
+        ctrl.step(
+            t, SiteReading(grid_W=(drawn - 10) * 3 * V, charge_W=drawn * 3 * V, charge_A=drawn)
+        )
+    assert ctrl.current_A == pytest.approx(10.5)
+
+
+def test_a_car_capped_below_its_setpoint_is_counted_at_measured_plus_two():
+    ctrl = SurplusController(SurplusSettings(up_confirm_s=0), Mode.PV)
+    run(ctrl, 0, 60, 16 * 3 * V)
+    assert ctrl.current_A == 16
+    # the car draws only 10 A and nothing is exported: the base is 12 A, not 16 A
+    d = ctrl.step(100, SiteReading(grid_W=0, charge_W=10 * 3 * V, charge_A=10))
+    assert d.current_A == 12
+    assert d.surplus_W == pytest.approx(12 * 3 * V)
+
+
+def test_a_car_not_drawing_yet_is_not_counted_at_its_setpoint():
+    ctrl = SurplusController(SurplusSettings(), Mode.PV)
+    run(ctrl, 0, 60, 6900)
+    d = ctrl.step(100, SiteReading(grid_W=-6900, charge_W=0, charge_A=0))
+    assert d.surplus_W == 6900
+
+
+def test_import_budget_stops_a_deep_dip_before_the_disable_delay():
+    ctrl = SurplusController(SurplusSettings(import_budget_Wh=20), Mode.PV)
+    run(ctrl, 0, 60, 5000)
+    charge = 6 * 3 * V
+    # 4140 W minimum, 1140 W surplus: 3000 W imported at minimum current, 20 Wh in 24 s
+    d = ctrl.step(70, reading(1140, charge))  # 10 s since the last reading: 8.3 Wh
+    assert (d.current_A, d.timer) == (6, "disable")
+    assert ctrl.step(80, reading(1140, charge)).current_A == 6  # 16.7 Wh
+    d = ctrl.step(90, reading(1140, charge))  # 25 Wh: over budget, long before 180 s
+    assert d.current_A == 0
+    assert d.reason == "surplus too low: stopped"
+
+
+def test_a_shallow_dip_rides_on_the_budget_and_ends_when_the_sun_returns():
+    ctrl = SurplusController(SurplusSettings(import_budget_Wh=20), Mode.PV)
+    run(ctrl, 0, 60, 5000)
+    charge = 6 * 3 * V
+    for t in range(70, 250, 10):  # 140 W short for 180 s: 7 Wh
+        assert ctrl.step(t, reading(4000, charge)).current_A == 6
+    assert ctrl.step(250, reading(5000, charge)).timer is None
+    for t in range(260, 430, 10):  # the next dip starts with a full budget
+        assert ctrl.step(t, reading(4000, charge)).current_A == 6
+
+
+def test_phases_stay_put_while_not_charging():
+    """No relay cycle while waiting: the phases are chosen when charging starts."""
+    ctrl = SurplusController(SurplusSettings(phase_switching=True), Mode.PV)
+    assert ctrl.step(0, reading(1000)).phases == 3
+    assert ctrl.step(10, reading(2000)).phases == 3  # enable timer runs, on 3p still
+    d = run(ctrl, 20, 60, 2000)
+    assert (d.current_A, d.phases) == (8, 1)
 
 
 def test_steps_of_two_amps():
@@ -145,7 +231,8 @@ def test_switches_up_to_three_phases_after_its_timer(switching):
     charge = switching.current_A * V
     d = switching.step(10, reading(6000, charge))
     assert (d.phases, d.timer, d.timer_remaining_s) == (1, "phase_up", 60)
-    assert d.current_A == 16
+    d = switching.step(20, reading(6000, charge))
+    assert (d.phases, d.current_A) == (1, 16)  # up on 1p meanwhile, after up_confirm_s
     d = run(switching, 20, 60, 6000)
     assert (d.phases, d.current_A) == (3, 8)
 
