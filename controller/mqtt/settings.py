@@ -35,6 +35,9 @@ MQTT_SCHEMA = vol.Schema(
         vol.Optional("discovery", default=True): vol.Boolean(),
         vol.Optional("discovery_prefix", default="homeassistant"): _topic_root,
         vol.Optional("queue_size", default=1000): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional("max_inflight", default=100): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=65535)
+        ),
         vol.Optional("reconnect_min_s", default=1.0): _SECONDS,
         vol.Optional("reconnect_max_s", default=60.0): _SECONDS,
     }
@@ -58,6 +61,7 @@ class MqttSettings:
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
     queue_size: int = 1000
+    max_inflight: int = 100  # publishes handed to the broker and not yet confirmed
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
 
