@@ -95,7 +95,7 @@ class Controller:
         self.energy = self._energy_manager()
         if self.energy is not None:
             await self.energy.start()
-        self.adapters = build_adapters(self.config, self.managers, self.inputs)
+        self.adapters = build_adapters(self.config, self.managers, self.inputs, self._clock)
         for adapter in self.adapters:
             await adapter.start()
         for manager in self.managers.values():
@@ -182,17 +182,19 @@ def build_adapters(
     config: ControllerConfig,
     managers: dict[str, EvseManager],
     inputs: Mapping[str, InputHandler] | None = None,
+    clock: Clock | None = None,
 ) -> list[Adapter]:
     """The MQTT bridge and the HTTP API, where the configuration asks for them.
 
-    ``inputs`` are MQTT topics to read (topic -> payload callback), e.g. the grid power.
+    ``inputs`` are MQTT topics to read (topic -> payload callback), e.g. the grid power;
+    ``clock`` times the MQTT telemetry's maximum interval.
     """
     adapters: list[Adapter] = []
     if config.mqtt is not None:
         from .mqtt import MQTT_SCHEMA, MqttBridge, MqttSettings  # noqa: PLC0415
 
         settings = _settings(MqttSettings, MQTT_SCHEMA, config.mqtt)
-        adapters.append(MqttBridge(managers, settings, inputs=inputs))
+        adapters.append(MqttBridge(managers, settings, inputs=inputs, clock=clock))
     elif inputs:
         raise ValueError("MQTT input topics need the mqtt section")
     if config.http is not None:

@@ -38,6 +38,7 @@ from ..catalog import (
     EntitySpec,
     entities,
 )
+from ..clock import Clock, SystemClock
 from ..commands import CommandResult, execute, parse_json
 from ..manager import EvseManager, Update
 from ..ports import ChargerInfo
@@ -45,6 +46,7 @@ from ..variables import EXTENSION_VARS, INTERFACE_VARS
 from . import discovery
 from .payloads import excerpt, parse_control, parse_request, payload_text
 from .settings import MqttSettings
+from .telemetry import TELEMETRY_VARS, TelemetryFilter
 from .topics import CMD, Route, Topics
 
 _LOGGER = logging.getLogger(__name__)
@@ -108,6 +110,7 @@ class MqttBridge:
 
     ``inputs`` maps topics to read (exact topics, no wildcards) to callbacks taking the
     payload text; they run in the receive loop, so they must be quick and not block.
+    ``clock`` times the telemetry's maximum interval (``settings.telemetry``).
     """
 
     def __init__(
@@ -115,9 +118,13 @@ class MqttBridge:
         managers: Mapping[str, EvseManager],
         settings: MqttSettings,
         inputs: Mapping[str, InputHandler] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._managers: dict[str, EvseManager] = dict(managers)
         self._settings = settings
+        self._clock = clock or SystemClock()
+        self._telemetry = TelemetryFilter(settings.telemetry)
+        self._queued = 0
         self._inputs: dict[str, InputHandler] = dict(inputs or {})
         self._topics = Topics(settings.base_topic, settings.discovery_prefix)
         self._tls = settings.ssl_context()
@@ -226,6 +233,7 @@ class MqttBridge:
             unsubscribe()
         self._managers.pop(name, None)
         self._views.pop(name, None)
+        self._telemetry.forget(self._topics.var(name, ""))
         topics = self._retained.pop(name, set())
         if self._settings.discovery:
             topics.add(self._topics.discovery(name))
@@ -274,13 +282,25 @@ class MqttBridge:
         self._unsubscribe[name] = manager.subscribe(lambda u: self._on_update(name, u))
         self._render_all(name)
 
+    @property
+    def queued(self) -> int:
+        """Messages put in the outbox so far (a newer value of a topic may replace one)."""
+        return self._queued
+
     def _on_update(self, connector: str, update: Update) -> None:
-        """Manager listener (synchronous): only queues, never blocks the manager."""
-        payload = json.dumps(update.to_json(), default=str)
+        """Manager listener (synchronous): only queues, never blocks the manager.
+
+        Telemetry that did not move enough (``telemetry``) is left out, its entities too."""
+        value = update.to_json()
+        topic = self._topics.var(connector, update.var)
+        now = self._clock.monotonic()
+        if update.var in TELEMETRY_VARS and not self._telemetry.due(topic, value, now):
+            return
+        payload = json.dumps(value, default=str)
         if update.var == SESSION_EVENT:
             self._queue_event(connector, update, payload)
         else:
-            self._put_changed(connector, self._topics.var(connector, update.var), payload)
+            self._put_changed(connector, topic, payload)
         self._rerender(connector, update)
         self._wake()
 
@@ -301,11 +321,13 @@ class MqttBridge:
                     self._settings.queue_size,
                 )
         self._events.append((var, entity))
+        self._queued += 2
 
     def _put(self, connector: str, message: _Message) -> None:
         if message.retain:
             self._retained.setdefault(connector, set()).add(message.topic)
         self._latest[message.topic] = message
+        self._queued += 1
 
     def _put_changed(self, connector: str, topic: str, payload: str, qos: int = 0) -> None:
         if self._sent.get(topic) != payload:
@@ -376,13 +398,17 @@ class MqttBridge:
         self._sent.clear()
         self._publish_connectors()
         events_pending = bool(self._events or self._current)
+        now = self._clock.monotonic()
         for name, manager in self._managers.items():
             values = _vars(manager) or {}
             for var, value in values.items():
                 if var == SESSION_EVENT and events_pending:
                     continue  # the queued events end with the latest one
-                payload = json.dumps(Update(name, var, value).to_json(), default=str)
-                self._put_changed(name, self._topics.var(name, var), payload)
+                data = Update(name, var, value).to_json()
+                topic = self._topics.var(name, var)
+                if var in TELEMETRY_VARS:
+                    self._telemetry.published(topic, data, now)
+                self._put_changed(name, topic, json.dumps(data, default=str))
             self._render_all(name)
         self._wake()
 

@@ -12,9 +12,13 @@ import logging
 import os
 import signal
 
+import pytest
+import voluptuous as vol
+
 from controller.catalog import ENERGY_SETTINGS
 from controller.mqtt import MqttBridge
 from controller.mqtt import discovery as ha
+from controller.mqtt.telemetry import DEFAULT_DEADBANDS
 
 from .conftest import peer, running, settings
 
@@ -35,8 +39,8 @@ async def _mark(bridge, other) -> int:
     return len(other.messages)
 
 
-def _topics(messages, since: int) -> list[str]:
-    return [m.topic for m in messages[since:] if m.topic != MARKER]
+def _topics(messages, since: int, until: int | None = None) -> list[str]:
+    return [m.topic for m in messages[since:until] if m.topic != MARKER]
 
 
 async def test_an_update_sends_only_what_it_changed(mosquitto, rig):
@@ -91,8 +95,11 @@ async def test_discovery_is_rebuilt_only_when_its_inputs_change(mosquitto, rig):
 
 async def test_incremental_states_equal_a_full_render(mosquitto, rig):
     """Whatever sequence of updates came, the retained state of every entity is what a
-    render from scratch of the connector's variables gives."""
-    async with running(MqttBridge({"evse1": rig.manager}, settings(mosquitto.port))) as bridge:
+    render from scratch of the connector's variables gives (telemetry without deadbands,
+    so every change of it goes out too)."""
+    exact = {"deadband": dict.fromkeys(DEFAULT_DEADBANDS, 0.0)}
+    bridge = MqttBridge({"evse1": rig.manager}, settings(mosquitto.port, telemetry=exact))
+    async with running(bridge):
         await rig.start_charging()
         assert await rig.manager.pause_charging()
         await rig.poll()
@@ -157,3 +164,54 @@ async def test_a_hostile_retained_connector_list_is_ignored(mosquitto, rig, capl
         await bridge.flush()
         assert bridge.connected
     assert any("ignoring the retained connector list" in r.getMessage() for r in caplog.records)
+
+
+async def test_telemetry_whose_timestamp_alone_changed_is_not_sent(mosquitto, rig):
+    bridge = MqttBridge({"evse1": rig.manager}, settings(mosquitto.port), clock=rig.clock)
+    async with running(bridge), peer(mosquitto.port, f"{BASE}/#") as other:
+        before = await _mark(bridge, other)
+        await rig.advance(120)  # idle: every poll has a new meter timestamp, nothing else
+        after = await _mark(bridge, other)
+    assert _topics(other.messages, before, after) == []
+
+
+async def test_telemetry_goes_out_past_its_deadband_or_its_maximum_interval(mosquitto, rig):
+    telemetry = {"max_interval_s": 30, "deadband": {"W": 100, "Wh": 1000, "A": 1, "s": 3600}}
+    bridge = MqttBridge(
+        {"evse1": rig.manager},
+        settings(mosquitto.port, telemetry=telemetry),
+        clock=rig.clock,
+    )
+    meter = f"{BASE}/powermeter"
+    async with running(bridge), peer(mosquitto.port, f"{BASE}/#") as other:
+        await rig.start_charging()  # 11040 W
+        start = await _mark(bridge, other)
+        await rig.advance(10)  # the energy creeps (30 Wh), the power holds
+        crept = await _mark(bridge, other)
+        assert meter not in _topics(other.messages, start, crept)
+
+        rig.station.draw_power(10.0, 3)  # 6900 W: 4140 W past the deadband, at once
+        await rig.poll()
+        moved = await _mark(bridge, other)
+        (sample,) = [m for m in other.messages[crept:moved] if m.topic == meter]
+        assert sample.json()["power_W"]["total"] == 6900.0
+        assert f"{BASE}/state/power" in _topics(other.messages, crept, moved)
+
+        await rig.advance(31)  # within the deadband: once, when 30 s have passed
+        late = await _mark(bridge, other)
+        (crept_sample,) = [m for m in other.messages[moved:late] if m.topic == meter]
+    energy = crept_sample.json()["energy_Wh_import"]["total"]
+    assert energy > sample.json()["energy_Wh_import"]["total"]  # what crept went out
+
+
+def test_telemetry_settings_have_dashboard_defaults_and_are_validated():
+    default = settings(1883).telemetry
+    assert default.max_interval_s == 60.0
+    assert default.deadband["W"] == 10.0
+    assert default.deadband["Wh"] == 10.0
+    tuned = settings(1883, telemetry={"deadband": {"W": 50}}).telemetry
+    assert tuned.deadband["W"] == 50.0
+    assert tuned.deadband["A"] == 0.1  # the others keep their defaults
+    for bad in ({"deadband": {"furlongs": 1}}, {"deadband": {"W": -1}}, {"max_interval_s": "x"}):
+        with pytest.raises(vol.Invalid):
+            settings(1883, telemetry=bad)
