@@ -81,8 +81,12 @@ class Controller:
         only then do the connectors' updates flow, so every adapter sees the start-up
         events (a resumed session, a power-loss finish) too."""
         self._store = SessionStore(self.config.store)
-        for connector in self.config.connectors:
-            manager = open_connector(connector, self._registry, self._store, self._clock)
+        count = len(self.config.connectors)
+        for index, connector in enumerate(self.config.connectors):
+            offset = connector.poll_interval_s * index / count  # spread across the period
+            manager = open_connector(
+                connector, self._registry, self._store, self._clock, poll_offset=offset
+            )
             self.managers[connector.name] = manager
             manager.subscribe(_log_session_event)
             if connector.kernel.session_logging:
