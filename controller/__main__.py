@@ -18,7 +18,6 @@ from pathlib import Path
 
 from .app import Controller
 from .config import ControllerConfig, load_config
-from .demo import run_demo
 from .errors import ConfigError
 
 
@@ -40,6 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("pymodbus").setLevel(logging.WARNING)
         logging.getLogger("controller.http.api.access").setLevel(logging.WARNING)
     if args.config is None:
+        # Only the demo needs the simulator (pymodbus' server) and its EV: a controller
+        # run does not pay for importing them.
+        from .demo import run_demo  # noqa: PLC0415
+
         asyncio.run(run_demo(args.db, args.verbose, charger=args.charger, meter=args.meter))
         return 0
     try:

@@ -81,8 +81,12 @@ class Controller:
         only then do the connectors' updates flow, so every adapter sees the start-up
         events (a resumed session, a power-loss finish) too."""
         self._store = SessionStore(self.config.store)
-        for connector in self.config.connectors:
-            manager = open_connector(connector, self._registry, self._store, self._clock)
+        count = len(self.config.connectors)
+        for index, connector in enumerate(self.config.connectors):
+            offset = connector.poll_interval_s * index / count  # spread across the period
+            manager = open_connector(
+                connector, self._registry, self._store, self._clock, poll_offset=offset
+            )
             self.managers[connector.name] = manager
             manager.subscribe(_log_session_event)
             if connector.kernel.session_logging:
@@ -95,7 +99,7 @@ class Controller:
         self.energy = self._energy_manager()
         if self.energy is not None:
             await self.energy.start()
-        self.adapters = build_adapters(self.config, self.managers, self.inputs)
+        self.adapters = build_adapters(self.config, self.managers, self.inputs, self._clock)
         for adapter in self.adapters:
             await adapter.start()
         for manager in self.managers.values():
@@ -186,17 +190,19 @@ def build_adapters(
     config: ControllerConfig,
     managers: dict[str, EvseManager],
     inputs: Mapping[str, InputHandler] | None = None,
+    clock: Clock | None = None,
 ) -> list[Adapter]:
     """The MQTT bridge and the HTTP API, where the configuration asks for them.
 
-    ``inputs`` are MQTT topics to read (topic -> payload callback), e.g. the grid power.
+    ``inputs`` are MQTT topics to read (topic -> payload callback), e.g. the grid power;
+    ``clock`` times the MQTT telemetry's maximum interval.
     """
     adapters: list[Adapter] = []
     if config.mqtt is not None:
         from .mqtt import MQTT_SCHEMA, MqttBridge, MqttSettings  # noqa: PLC0415
 
         settings = _settings(MqttSettings, MQTT_SCHEMA, config.mqtt)
-        adapters.append(MqttBridge(managers, settings, inputs=inputs))
+        adapters.append(MqttBridge(managers, settings, inputs=inputs, clock=clock))
     elif inputs:
         raise ValueError("MQTT input topics need the mqtt section")
     if config.http is not None:

@@ -44,15 +44,16 @@ class JsonInputError(ValueError):
     """Input that is not acceptable JSON; the message says why (safe to show the sender)."""
 
 
-def parse_json(text: str | bytes) -> Any:
+def parse_json(text: str | bytes, *, max_bytes: int = MAX_JSON_BYTES) -> Any:
     """Parse untrusted JSON with its size and nesting bounded *before* parsing.
 
     The one parser of every adapter (MQTT payloads, HTTP bodies, WebSocket messages):
     deep nesting would otherwise exhaust the recursion limit, and NaN/Infinity (which
-    Python's json accepts) are refused, as are numbers too large for a float.
+    Python's json accepts) are refused, as are numbers too large for a float. ``max_bytes``
+    is for a document the controller itself retains and may be larger (the connector list).
     """
-    if len(text) > MAX_JSON_BYTES:
-        raise JsonInputError(f"JSON larger than {MAX_JSON_BYTES} bytes")
+    if len(text) > max_bytes:
+        raise JsonInputError(f"JSON larger than {max_bytes} bytes")
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")

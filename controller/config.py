@@ -474,10 +474,12 @@ def open_connector(
     registry: BusRegistry,
     store: SessionStore,
     clock: Clock | None = None,
+    poll_offset: float = 0.0,
 ) -> EvseManager:
     """The manager for one connector over Modbus (not started: call ``start()``).
 
     Devices on the same bus share one ``ModbusBus``; ``registry.close_all()`` closes them.
+    ``poll_offset`` is where in each poll period it polls (``EvseManager.poll_offset``).
     """
     c = config.charger
     charger_bus = registry.acquire(c.endpoint, request_gap_s=c.request_gap_s)
@@ -493,6 +495,7 @@ def open_connector(
         name=config.name,
         clock=clock,
         poll_interval=config.poll_interval_s,
+        poll_offset=poll_offset,
     )
 
 

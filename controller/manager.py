@@ -111,11 +111,15 @@ class EvseManager:
         clock: Clock | None = None,
         poll_interval: float = 1.0,
         label: str | None = None,
+        poll_offset: float = 0.0,
     ) -> None:
         self.name = name  # the connector's key in updates and in the store
         self.label = label or name  # how the log names it (an adapter may name it better)
         self.config = config or KernelConfig()
         self.poll_interval = poll_interval
+        # Where in each period this connector polls (seconds after the start): an owner
+        # of many connectors spreads them, so their requests do not all come at once.
+        self.poll_offset = poll_offset
         self._charger = charger
         self._meter = meter
         self._store = store
@@ -361,7 +365,7 @@ class EvseManager:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_poll = loop.time()
+        next_poll = loop.time() + self.poll_offset % self.poll_interval
         while True:
             timeout = max(0.0, min(next_poll, self._deadline_in_loop_time()) - loop.time())
             job: _Job[Any] | None = None
@@ -376,7 +380,7 @@ class EvseManager:
             try:
                 if job is None or job.poll or loop.time() >= next_poll:
                     await self._poll()
-                    next_poll = loop.time() + self.poll_interval
+                    next_poll = _next_poll(next_poll, loop.time(), self.poll_interval)
                 if job is not None:
                     job.run(self.kernel)
                 self.kernel.tick()
@@ -440,9 +444,12 @@ class EvseManager:
         self.kernel.on_link_lost(device, str(err))
 
     def _link_restored(self, device: str) -> None:
-        if device in self._lost:
-            _LOGGER.info("%s: %s reachable again", self.label, device)
-            del self._lost[device]
+        """A device answered; the kernel hears of it only if it had been lost (every
+        successful read used to cost it a step that changed nothing)."""
+        if device not in self._lost:
+            return
+        _LOGGER.info("%s: %s reachable again", self.label, device)
+        del self._lost[device]
         self._update_available()
         self.kernel.on_link_restored(device)
 
@@ -526,6 +533,17 @@ class EvseManager:
                 listener(update)
             except Exception:  # a broken adapter must not stop the kernel
                 _LOGGER.exception("%s: listener failed on %s", self.label, update.var)
+
+
+def _next_poll(scheduled: float, now: float, interval: float) -> float:
+    """The next poll at a fixed rate: one interval after the one scheduled, not after the
+    poll ended (no drift); polls missed while busy are skipped, the grid is kept."""
+    if scheduled > now:  # an early poll (asked for): the scheduled one still comes
+        return scheduled
+    following = scheduled + interval
+    if following > now:
+        return following
+    return following + (math.floor((now - following) / interval) + 1) * interval
 
 
 def _nothing(kernel: ChargingKernel) -> None:

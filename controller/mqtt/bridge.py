@@ -5,6 +5,13 @@ missed while the broker is away: session events in a bounded FIFO (every one mat
 order), everything else coalesced per topic (only the latest value matters). One task per
 connection drains the outbox; another dispatches incoming messages.
 
+No work without a change: an update re-renders only the derived topics (entity states,
+discovery) that read the variable it changed (``_View`` records what each renderer
+reads), and a topic is queued only when its payload differs from the one last queued.
+The outbox is drained through a bounded window of unconfirmed publishes
+(``max_inflight``): the client hands them to the socket in order, so session events keep
+their order, and a message leaves the outbox only once the broker has confirmed it.
+
 Input topics (``inputs``: topic -> callback) are arbitrary topics of other devices, e.g.
 the grid power for the energy manager. They are subscribed on every (re)connect and each
 payload is handed, as text, to its callback; a callback that raises ``ValueError`` has
@@ -17,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiomqtt
@@ -30,12 +38,15 @@ from ..catalog import (
     EntitySpec,
     entities,
 )
-from ..commands import CommandResult, execute
+from ..clock import Clock, SystemClock
+from ..commands import CommandResult, execute, parse_json
 from ..manager import EvseManager, Update
+from ..ports import ChargerInfo
 from ..variables import EXTENSION_VARS, INTERFACE_VARS
 from . import discovery
 from .payloads import excerpt, parse_control, parse_request, payload_text
 from .settings import MqttSettings
+from .telemetry import TELEMETRY_VARS, TelemetryFilter
 from .topics import CMD, Route, Topics
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,6 +57,9 @@ STOP_TIMEOUT_S = 5.0
 SESSION_EVENT = "session_event"
 InputHandler = Callable[[str], None]  # an input topic's payload text -> its owner
 CONTROLS: dict[str, EntitySpec] = {e.key: e for e in entities() if e.command is not None}
+CONNECTORS_MAX_BYTES = 1 << 20  # the retained connector list: ~30,000 names of 32 characters
+ANY_VAR = "*"  # a renderer that iterated over every variable
+Renderer = Callable[[Mapping[str, Any]], str]
 
 
 @dataclass(frozen=True)
@@ -54,6 +68,41 @@ class _Message:
     payload: str
     qos: int = 0
     retain: bool = False
+    event: bool = False  # part of a session event: kept in order, never coalesced
+
+
+class _Reads(Mapping[str, Any]):
+    """A connector's variables that note which ones a renderer looks at (missing ones
+    too). Renderers are pure, so their output can only change when one of those does."""
+
+    __slots__ = ("_values", "read")
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = values
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.read.add(ANY_VAR)
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        self.read.add(ANY_VAR)
+        return len(self._values)
+
+
+@dataclass
+class _View:
+    """What the bridge rendered for one connector, and which variables each part read."""
+
+    values: dict[str, Any]
+    info: ChargerInfo | None
+    renderers: dict[str, tuple[Renderer, int]] = field(default_factory=dict)  # topic -> qos
+    readers: dict[str, set[str]] = field(default_factory=dict)  # var -> topics reading it
+    layout_reads: set[str] = field(default_factory=set)  # what the entity list depends on
 
 
 class MqttBridge:
@@ -61,6 +110,7 @@ class MqttBridge:
 
     ``inputs`` maps topics to read (exact topics, no wildcards) to callbacks taking the
     payload text; they run in the receive loop, so they must be quick and not block.
+    ``clock`` times the telemetry's maximum interval (``settings.telemetry``).
     """
 
     def __init__(
@@ -68,20 +118,32 @@ class MqttBridge:
         managers: Mapping[str, EvseManager],
         settings: MqttSettings,
         inputs: Mapping[str, InputHandler] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._managers: dict[str, EvseManager] = dict(managers)
         self._settings = settings
+        self._clock = clock or SystemClock()
+        self._telemetry = TelemetryFilter(settings.telemetry)
+        self._queued = 0
         self._inputs: dict[str, InputHandler] = dict(inputs or {})
         self._topics = Topics(settings.base_topic, settings.discovery_prefix)
         self._tls = settings.ssl_context()
         # Outbox: session events in order (each a tuple sent together), the rest coalesced.
         self._events: deque[tuple[_Message, ...]] = deque()
-        self._inflight: list[_Message] = []
+        self._current: list[_Message] = []  # the event being sent, what is left of it
         self._latest: dict[str, _Message] = {}
         self._dropped = 0
-        # Last payload queued per derived topic (states, availability, discovery): only
-        # changes are sent; cleared on connect so a fresh broker gets everything.
+        # Handed to the client, not yet confirmed (send order); back to the outbox if the
+        # connection drops first.
+        self._unconfirmed: dict[int, _Message] = {}
+        self._sequence = 0
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings.max_inflight)
+        self._failure: aiomqtt.MqttError | None = None
+        # Last payload queued per retained topic (variables, states, availability,
+        # discovery): only changes are sent; cleared on connect so a fresh broker gets all.
         self._sent: dict[str, str] = {}
+        self._views: dict[str, _View] = {}
         self._retained: dict[str, set[str]] = {}
         self._wakeup = asyncio.Event()
         self._connected = asyncio.Event()
@@ -106,6 +168,11 @@ class MqttBridge:
         """True while connected to the broker."""
         return self._connected.is_set()
 
+    @property
+    def unconfirmed(self) -> int:
+        """Publishes handed to the broker and not yet confirmed (at most ``max_inflight``)."""
+        return len(self._unconfirmed)
+
     async def wait_connected(self) -> None:
         """Wait until the bridge is connected (and has queued its snapshot)."""
         await self._connected.wait()
@@ -120,6 +187,7 @@ class MqttBridge:
         if client is not None and self.connected:
             async with self._drain_lock:
                 await self._drain(client)
+                await self._settle()
                 await client.publish(self._topics.status, ONLINE, qos=1, retain=True)
 
     # ------------------------------------------------------------------ lifecycle
@@ -141,6 +209,7 @@ class MqttBridge:
                 async with asyncio.timeout(STOP_TIMEOUT_S):
                     async with self._drain_lock:
                         await self._drain(client)
+                        await self._settle()
                     await client.publish(self._topics.status, OFFLINE, qos=1, retain=True)
             except (aiomqtt.MqttError, TimeoutError) as err:
                 _LOGGER.debug("MQTT: could not say offline: %s", err)
@@ -163,6 +232,8 @@ class MqttBridge:
         if unsubscribe is not None:
             unsubscribe()
         self._managers.pop(name, None)
+        self._views.pop(name, None)
+        self._telemetry.forget(self._topics.var(name, ""))
         topics = self._retained.pop(name, set())
         if self._settings.discovery:
             topics.add(self._topics.discovery(name))
@@ -176,8 +247,9 @@ class MqttBridge:
         """Connectors a previous run served and this one does not (removed from the
         configuration): clear their discovery (HA removes the device) and retained topics."""
         try:
-            names = json.loads(previous or "[]")
-        except ValueError:
+            names = parse_json(previous or "[]", max_bytes=CONNECTORS_MAX_BYTES)
+        except ValueError as err:
+            _LOGGER.warning("MQTT: ignoring the retained connector list: %s", err)
             names = []
         if not isinstance(names, list):
             return
@@ -208,26 +280,38 @@ class MqttBridge:
 
     def _watch(self, name: str, manager: EvseManager) -> None:
         self._unsubscribe[name] = manager.subscribe(lambda u: self._on_update(name, u))
-        self._refresh(name)
+        self._render_all(name)
+
+    @property
+    def queued(self) -> int:
+        """Messages put in the outbox so far (a newer value of a topic may replace one)."""
+        return self._queued
 
     def _on_update(self, connector: str, update: Update) -> None:
-        """Manager listener (synchronous): only queues, never blocks the manager."""
-        payload = json.dumps(update.to_json(), default=str)
+        """Manager listener (synchronous): only queues, never blocks the manager.
+
+        Telemetry that did not move enough (``telemetry``) is left out, its entities too."""
+        value = update.to_json()
+        topic = self._topics.var(connector, update.var)
+        now = self._clock.monotonic()
+        if update.var in TELEMETRY_VARS and not self._telemetry.due(topic, value, now):
+            return
+        payload = json.dumps(value, default=str)
         if update.var == SESSION_EVENT:
             self._queue_event(connector, update, payload)
         else:
-            self._put(
-                connector, _Message(self._topics.var(connector, update.var), payload, retain=True)
-            )
-        self._refresh(connector)
+            self._put_changed(connector, topic, payload)
+        self._rerender(connector, update)
         self._wake()
 
     def _queue_event(self, connector: str, update: Update, payload: str) -> None:
         """Session events must all arrive, in order; a full queue drops the oldest, loudly."""
-        var = _Message(self._topics.var(connector, SESSION_EVENT), payload, qos=1, retain=True)
+        topic = self._topics.var(connector, SESSION_EVENT)
+        var = _Message(topic, payload, qos=1, retain=True, event=True)
         self._retained.setdefault(connector, set()).add(var.topic)
         event = json.dumps(discovery.event_payload(update.value), default=str)
-        entity = _Message(self._topics.state(connector, SESSION_EVENT), event, qos=1)
+        state = self._topics.state(connector, SESSION_EVENT)
+        entity = _Message(state, event, qos=1, event=True)
         if len(self._events) >= self._settings.queue_size:
             self._events.popleft()
             self._dropped += 1
@@ -237,71 +321,138 @@ class MqttBridge:
                     self._settings.queue_size,
                 )
         self._events.append((var, entity))
+        self._queued += 2
 
     def _put(self, connector: str, message: _Message) -> None:
         if message.retain:
             self._retained.setdefault(connector, set()).add(message.topic)
         self._latest[message.topic] = message
+        self._queued += 1
 
     def _put_changed(self, connector: str, topic: str, payload: str, qos: int = 0) -> None:
         if self._sent.get(topic) != payload:
             self._sent[topic] = payload
             self._put(connector, _Message(topic, payload, qos=qos, retain=True))
 
-    def _refresh(self, connector: str) -> None:
-        """Queue the derived topics (entity states, availability, discovery) that changed."""
+    # ------------------------------------------------------------------ rendering
+
+    def _render_all(self, connector: str) -> None:
+        """Render every derived topic (entity states, availability, discovery) afresh and
+        queue those that changed; records what each one reads for ``_rerender``."""
         manager = self._managers.get(connector)
         values = _vars(manager)
         if manager is None or values is None:
             return
-        for topic, payload in discovery.states(connector, values, self._topics).items():
-            self._put_changed(connector, topic, payload)
+        view = _View(values, manager.charger_info)
+        self._views[connector] = view
+        layout = _Reads(values)
+        for spec in entities(values=layout):
+            if spec.platform in discovery.STATEFUL:
+                view.renderers[self._topics.state(connector, spec.key)] = (_state(spec), 0)
+        view.layout_reads = layout.read
+        if self._settings.discovery:
+            topic = self._topics.discovery(connector)
+            view.renderers[topic] = (self._discovery_renderer(connector, view.info), 1)
+        for topic in view.renderers:
+            self._render(connector, view, topic)
+        self._put_availability(connector, manager)
+
+    def _rerender(self, connector: str, update: Update) -> None:
+        """Render again only what reads ``update.var`` (everything if the entity list or
+        the charger's identity may have changed)."""
+        view = self._views.get(connector)
+        manager = self._managers.get(connector)
+        if view is None or manager is None or manager.charger_info is not view.info:
+            self._render_all(connector)
+            return
+        if update.var in view.layout_reads or ANY_VAR in view.layout_reads:
+            view.values[update.var] = update.value
+            self._render_all(connector)
+            return
+        view.values[update.var] = update.value
+        topics = view.readers.get(update.var, set()) | view.readers.get(ANY_VAR, set())
+        for topic in topics:
+            self._render(connector, view, topic)
+        self._put_availability(connector, manager)
+
+    def _render(self, connector: str, view: _View, topic: str) -> None:
+        renderer, qos = view.renderers[topic]
+        reads = _Reads(view.values)
+        payload = renderer(reads)
+        for var in reads.read:
+            view.readers.setdefault(var, set()).add(topic)
+        self._put_changed(connector, topic, payload, qos=qos)
+
+    def _discovery_renderer(self, connector: str, info: ChargerInfo | None) -> Renderer:
+        def render(values: Mapping[str, Any]) -> str:
+            return json.dumps(discovery.config(connector, info, values, self._topics))
+
+        return render
+
+    def _put_availability(self, connector: str, manager: EvseManager) -> None:
         available = ONLINE if manager.available else OFFLINE
         self._put_changed(connector, self._topics.availability(connector), available)
-        if self._settings.discovery:
-            config = discovery.config(connector, manager.charger_info, values, self._topics)
-            topic = self._topics.discovery(connector)
-            self._put_changed(connector, topic, json.dumps(config), qos=1)
 
     def _snapshot(self) -> None:
         """Queue everything: the broker may have lost its retained messages."""
         self._sent.clear()
         self._publish_connectors()
-        events_pending = bool(self._events or self._inflight)
+        events_pending = bool(self._events or self._current)
+        now = self._clock.monotonic()
         for name, manager in self._managers.items():
             values = _vars(manager) or {}
             for var, value in values.items():
                 if var == SESSION_EVENT and events_pending:
                     continue  # the queued events end with the latest one
-                payload = json.dumps(Update(name, var, value).to_json(), default=str)
-                self._put(name, _Message(self._topics.var(name, var), payload, retain=True))
-            self._refresh(name)
+                data = Update(name, var, value).to_json()
+                topic = self._topics.var(name, var)
+                if var in TELEMETRY_VARS:
+                    self._telemetry.published(topic, data, now)
+                self._put_changed(name, topic, json.dumps(data, default=str))
+            self._render_all(name)
         self._wake()
 
     def _republish_discovery(self) -> None:
         """HA came (back) online: it needs the discovery messages again."""
         for name in self._managers:
             self._sent.pop(self._topics.discovery(name), None)
-            self._refresh(name)
+            self._render_all(name)
         self._wake()
 
     def _wake(self) -> None:
         self._wakeup.set()
 
     async def _drain(self, client: aiomqtt.Client) -> None:
-        """Send the outbox; a message leaves it only once sent (QoS 1: acknowledged)."""
-        while self._inflight or self._events or self._latest:
-            while self._inflight or self._events:
-                if not self._inflight:
-                    self._inflight = list(self._events.popleft())
-                await self._send(client, self._inflight[0])
-                self._inflight.pop(0)
-            self._report_dropped()
-            if self._latest:
-                topic, message = next(iter(self._latest.items()))
-                await self._send(client, message)
-                if self._latest.get(topic) is message:
-                    del self._latest[topic]
+        """Hand the outbox to the client, at most ``max_inflight`` unconfirmed at a time:
+        session events first, in order, then the latest value of every other topic."""
+        while self._current or self._events or self._latest:
+            await self._slots.acquire()
+            message = self._take()
+            if message is None or self._failure is not None:
+                self._slots.release()
+                if message is not None:
+                    self._put_back(message)
+                break
+            self._start(client, message)
+        self._raise_failure()
+
+    def _take(self) -> _Message | None:
+        """The next message to send (the freshest, as the slot is free now)."""
+        if not self._current and self._events:
+            self._current = list(self._events.popleft())
+        if self._current:
+            return self._current.pop(0)
+        self._report_dropped()
+        if self._latest:
+            topic = next(iter(self._latest))
+            return self._latest.pop(topic)
+        return None
+
+    def _put_back(self, message: _Message) -> None:
+        if message.event:
+            self._current.insert(0, message)
+        else:
+            self._latest.setdefault(message.topic, message)
 
     def _report_dropped(self) -> None:
         if self._dropped:
@@ -311,23 +462,78 @@ class MqttBridge:
             )
             self._dropped = 0
 
-    @staticmethod
-    async def _send(client: aiomqtt.Client, message: _Message) -> None:
-        await client.publish(message.topic, message.payload, qos=message.qos, retain=message.retain)
+    def _start(self, client: aiomqtt.Client, message: _Message) -> None:
+        """Hand ``message`` to the client (it keeps the order); a slot is held until the
+        broker confirms it. Tasks start in creation order, so the publishes do too; where
+        Python can (3.12+), the task starts at once, so the client has the message before
+        the drain goes on (no loop iteration per message, none for a closing socket)."""
+        self._sequence += 1
+        key = self._sequence
+        self._unconfirmed[key] = message
+        coro = self._send(client, key, message)
+        if sys.version_info >= (3, 12):
+            loop = asyncio.get_running_loop()
+            task = asyncio.Task(coro, loop=loop, name="mqtt publish", eager_start=True)
+        else:
+            task = asyncio.create_task(coro, name="mqtt publish")
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    async def _send(self, client: aiomqtt.Client, key: int, message: _Message) -> None:
+        try:
+            await client.publish(
+                message.topic, message.payload, qos=message.qos, retain=message.retain
+            )
+        except aiomqtt.MqttError as err:
+            self._failure = self._failure or err  # the drain raises it: reconnect
+            self._wake()
+        else:
+            del self._unconfirmed[key]
+        finally:
+            self._slots.release()
+
+    async def _settle(self) -> None:
+        """Wait until every publish handed to the client is confirmed (or failed)."""
+        while self._publishing:
+            await asyncio.wait(set(self._publishing))
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
+
+    async def _abandon(self) -> None:
+        """The connection is gone: stop the publishes under way and put what the broker
+        has not confirmed back in the outbox (events first, in their order)."""
+        for task in self._publishing:
+            task.cancel()
+        await asyncio.gather(*self._publishing, return_exceptions=True)
+        unconfirmed = list(self._unconfirmed.values())
+        self._unconfirmed.clear()
+        self._current[:0] = [m for m in unconfirmed if m.event]
+        for message in reversed(unconfirmed):  # the newest unconfirmed value of a topic
+            if not message.event:
+                self._latest.setdefault(message.topic, message)
+        self._failure = None
+        self._slots = asyncio.Semaphore(self._settings.max_inflight)
 
     # ------------------------------------------------------------------ connection
 
     def _new_client(self) -> aiomqtt.Client:
         s = self._settings
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             hostname=s.host,
             port=s.port,
             username=s.username,
             password=s.password,
             identifier=s.client_id,
             tls_context=self._tls,
+            max_inflight_messages=s.max_inflight,
             will=aiomqtt.Will(self._topics.status, OFFLINE, qos=1, retain=True),
         )
+        client.pending_calls_threshold = s.max_inflight  # a full window is no cause to warn
+        return client
 
     async def _run(self) -> None:
         """Connect, serve, and on any loss reconnect with capped exponential backoff."""
@@ -394,6 +600,7 @@ class MqttBridge:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await self._abandon()
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
         while True:
@@ -495,6 +702,15 @@ class MqttBridge:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _state(spec: EntitySpec) -> Renderer:
+    """The renderer of one entity's state topic."""
+
+    def render(values: Mapping[str, Any]) -> str:
+        return discovery.state_payload(spec, spec.value(values))
+
+    return render
 
 
 def _vars(manager: EvseManager | None) -> dict[str, Any] | None:

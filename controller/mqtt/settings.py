@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import voluptuous as vol
+
+from .telemetry import TELEMETRY_SCHEMA, TelemetrySettings
 
 
 def _topic_root(value: Any) -> str:
@@ -35,6 +37,12 @@ MQTT_SCHEMA = vol.Schema(
         vol.Optional("discovery", default=True): vol.Boolean(),
         vol.Optional("discovery_prefix", default="homeassistant"): _topic_root,
         vol.Optional("queue_size", default=1000): vol.All(vol.Coerce(int), vol.Range(min=1)),
+        vol.Optional("max_inflight", default=100): vol.All(
+            vol.Coerce(int), vol.Range(min=1, max=65535)
+        ),
+        vol.Optional("telemetry", default={}): vol.All(
+            TELEMETRY_SCHEMA, TelemetrySettings.from_config
+        ),
         vol.Optional("reconnect_min_s", default=1.0): _SECONDS,
         vol.Optional("reconnect_max_s", default=60.0): _SECONDS,
     }
@@ -58,6 +66,8 @@ class MqttSettings:
     discovery: bool = True
     discovery_prefix: str = "homeassistant"
     queue_size: int = 1000
+    max_inflight: int = 100  # publishes handed to the broker and not yet confirmed
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
 

@@ -64,3 +64,17 @@ def test_check_refuses_special_files_at_once(tmp_path, target):
     result = run("--config", target, "--check", timeout=30)
     assert result.returncode == 2
     assert "not a regular file" in result.stderr
+
+
+def test_the_controller_does_not_import_the_demo():
+    """``python -m controller --config`` needs neither the simulator (pymodbus' server,
+    the simulated EV) nor aiohttp (HTTP is imported only when configured)."""
+    code = (
+        "import sys, controller.__main__; "
+        "print(sorted(m for m in ('controller.demo', 'controller.simulator', "
+        "'controller.simulation', 'pymodbus.server', 'aiohttp') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"
