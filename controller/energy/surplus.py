@@ -7,7 +7,8 @@ own timers. While the surplus no longer covers the minimum current, charging rid
 at the minimum and imports; it stops once that import used up ``import_budget_Wh`` or the
 dip lasted ``disable_delay_s``, whichever comes first (a 3p charger drops to 1p instead
 when 1p fits). Above the minimum the current never imports: it goes down at once, and up
-only once the surplus covers the next step plus ``hysteresis_A`` (fewer writes).
+once the surplus has covered the next step plus ``hysteresis_A`` for ``up_confirm_s`` (at
+once for a rise of ``BIG_UP_A``): fewer writes for noise and short spikes.
 
 Surplus is what the EV could draw without importing from the grid:
 ``base - grid_W - buffer_W`` (+ ``battery_W`` when the home battery may be drained into the
