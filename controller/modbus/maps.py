@@ -180,6 +180,7 @@ SPAN_SCHEMA = vol.Schema(
         vol.Required("first"): _address,
         vol.Required("last"): _address,
         vol.Optional("unit_id"): vol.All(int, vol.Range(min=0, max=255)),
+        vol.Optional("unverified", default=False): bool,
         vol.Optional("note"): str,
     }
 )
@@ -196,6 +197,7 @@ SUNSPEC_SCHEMA = vol.Schema(
     {
         vol.Required("model"): vol.All(int, vol.Range(min=1, max=0xFFFE)),
         vol.Optional("bases", default=list(SUNSPEC_BASES)): vol.All([_address], vol.Length(min=1)),
+        vol.Optional("unverified", default=False): bool,
     }
 )
 TRANSPORT_SCHEMA = vol.Schema(
@@ -242,6 +244,10 @@ CAPABILITIES_SCHEMA = vol.Schema(
             vol.Coerce(float), vol.Range(min=0.001, max=1)
         ),
         vol.Optional("supports_cp_state_E", default=False): bool,
+        # Capabilities no source confirms (a maximum current assumed for the family).
+        vol.Optional("unverified", default=[]): [
+            vol.In(("phases", "min_current_A", "max_current_A", "current_step_A"))
+        ],
     }
 )
 MAP_SCHEMA = vol.Schema(
@@ -803,7 +809,7 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
         )
     transport = data["transport"]
     watchdog = data.get("watchdog")
-    caps = data["capabilities"]
+    caps = {k: v for k, v in data["capabilities"].items() if k != "unverified"}
     _check_current_range(registers.get("max_current"), caps)
     return DeviceMap(
         id=map_id,

@@ -265,3 +265,30 @@ async def test_delta_rewrites_the_limit_within_its_timeout(tmp_path, socket_enab
         assert sim.writes["watchdog_timeout_state"] == 0
     finally:
         await stop_rig(rig)
+
+
+@pytest.mark.parametrize(
+    ("copies", "message"),
+    [
+        ("[2]", "address 2 is also"),  # onto the register itself
+        ("[4]", "address 4 is also"),  # onto another register
+    ],
+)
+def test_copies_must_not_overlap_a_register(copies, message):
+    text = (
+        "kind: charger\nmanufacturer: X\nmodel: Y\ntransport: {kind: tcp}\nregisters:\n"
+        "  cp_state: {table: holding, address: 4, values: {0: A, 1: B}}\n"
+        f"  max_current: {{table: holding, address: 2, unit: A, access: w, copies: {copies}}}\n"
+    )
+    with pytest.raises(Exception, match=message):
+        parse_map(text, map_id="bad")
+
+
+def test_only_a_written_holding_register_has_copies():
+    text = (
+        "kind: charger\nmanufacturer: X\nmodel: Y\ntransport: {kind: tcp}\nregisters:\n"
+        "  cp_state: {table: input, address: 4, values: {0: A, 1: B}, copies: [9]}\n"
+        "  max_current: {table: holding, address: 2, unit: A, access: w}\n"
+    )
+    with pytest.raises(Exception, match="copies"):
+        parse_map(text, map_id="bad")

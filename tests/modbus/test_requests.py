@@ -3,6 +3,7 @@ shows comes from here (``pytest -s`` prints it), and the README must show exactl
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -84,27 +85,56 @@ async def test_a_repeating_map_doubles_its_requests(socket_enabled, map_id):
     assert status % load_map(map_id).transport.repeat == 0
 
 
-def _device_rows() -> dict[str, str]:
-    """README's device table: each map id and its "Unverified" cell."""
+def _device_rows() -> dict[str, tuple[str, ...]]:
+    """README's device table: the map ids of each row and its "Unverified" cell."""
     readme = README.read_text(encoding="utf-8")
     start = readme.index("| Map | Kind | Device |")
-    rows: dict[str, str] = {}
+    rows: dict[str, tuple[str, ...]] = {}
     for line in readme[start:].split("\n\n", 1)[0].splitlines()[2:]:
         cells = [c.strip() for c in line.strip("|").split("|")]
-        for map_id in cells[0].replace("`", "").split(","):
-            rows[map_id.strip()] = cells[-1]
+        ids = tuple(m.strip() for m in cells[0].replace("`", "").split(","))
+        rows[cells[-1] + "\0" + ids[0]] = ids
     return rows
 
 
-def _has_unverified(map_id: str) -> bool:
+def _unverified(map_id: str) -> set[str]:
+    """Every part of a map file marked ``unverified``, named as the README names it: the
+    register (binding) name, ``transport``, ``watchdog``, ``sunspec``, a capability key, or
+    ``span <first address>``."""
     data = yaml.safe_load((BUNDLED_MAPS / f"{map_id}.yaml").read_text(encoding="utf-8"))
-    sections = [data["transport"], data.get("watchdog") or {}, *data["registers"].values()]
-    return any(section.get("unverified") for section in sections)
+    found = {n for n, reg in data["registers"].items() if reg.get("unverified")}
+    found |= {
+        k for k in ("transport", "watchdog", "sunspec") if (data.get(k) or {}).get("unverified")
+    }
+    found |= set((data.get("capabilities") or {}).get("unverified", []))
+    found |= {f"span {s['first']}" for s in data.get("spans", []) if s.get("unverified")}
+    return found
+
+
+def _named(cell: str) -> set[str]:
+    """The fields a README cell names in backticks (``span 0x101E`` as ``span 4126``)."""
+    names = set()
+    for found in re.findall(r"`([^`]+)`", cell):
+        names.add(f"span {int(found.split()[1], 0)}" if found.startswith("span ") else found)
+    return names
 
 
 def test_every_map_is_in_the_device_table_with_what_is_unverified():
+    """Each map has a row; its "Unverified" cell names (in backticks) exactly the fields the
+    map marks ``unverified: true`` - each map's own, and none that no map of the row marks -
+    and starts with an en dash when there are none."""
     rows = _device_rows()
-    assert set(available_maps()) <= set(rows), set(available_maps()) - set(rows)
-    for map_id in available_maps():
-        if _has_unverified(map_id):
-            assert rows[map_id] not in ("", "-", "\u2013"), f"{map_id}: say what is unverified"
+    listed = [m for ids in rows.values() for m in ids]
+    assert sorted(listed) == sorted(set(listed)), "a map is in two rows"
+    assert set(available_maps()) == set(listed), set(available_maps()) ^ set(listed)
+    for key, ids in rows.items():
+        cell = key.split("\0")[0]
+        named = _named(cell)
+        marked = [_unverified(m) for m in ids]
+        for map_id, fields in zip(ids, marked, strict=True):
+            assert fields <= named, f"{map_id}: README does not name {sorted(fields - named)}"
+        assert named <= set().union(*marked), (
+            f"{ids}: not marked {sorted(named - set().union(*marked))}"
+        )
+        if not any(marked):
+            assert cell.startswith("\u2013"), f"{ids}: nothing is unverified: say \u2013"
