@@ -207,6 +207,80 @@ def test_battery_charging_counts_only_when_allowed():
     assert drain.step(0, reading(1000, battery_w=4000)).current_A == 7
 
 
+def soc_reading(surplus_w, soc, charge_w=0.0, battery_w=0.0):
+    """``reading`` with the home battery's state of charge."""
+    grid = charge_w - surplus_w
+    return SiteReading(grid_W=grid, charge_W=charge_w, battery_W=battery_w, battery_soc=soc)
+
+
+def test_battery_below_priority_soc_charges_first():
+    """evcc core/site.go sitePower: below prioritySoc the battery's charging power is not
+    handed to the loadpoint; at or above it, it is."""
+    settings = SurplusSettings(enable_delay_s=0, battery_to_ev=True, priority_soc=60)
+    low = SurplusController(settings, Mode.PV)
+    assert low.step(0, soc_reading(1000, 59, battery_w=4000)).current_A == 0
+    high = SurplusController(settings, Mode.PV)
+    assert high.step(0, soc_reading(1000, 60, battery_w=4000)).current_A == 7
+    unknown = SurplusController(settings, Mode.PV)
+    assert unknown.step(0, soc_reading(1000, None, battery_w=4000)).current_A == 0
+
+
+def test_battery_discharge_is_not_surplus():
+    """The battery covering the car (grid at 0) is consumption, as in evcc's sitePower."""
+    ctrl = SurplusController(SurplusSettings(enable_delay_s=0, battery_to_ev=True), Mode.PV)
+    assert ctrl.step(0, reading(8 * V * 3)).current_A == 8
+    d = ctrl.step(10, reading(0, charge_w=8 * V * 3, battery_w=-2 * V * 3))
+    assert d.current_A == 6  # 8 A less the 2 A the battery gave
+
+
+def test_above_buffer_soc_a_dip_holds_the_minimum_on_the_battery():
+    """evcc Loadpoint.pvMaxCurrent: batteryBuffered && charging returns minCurrent (no
+    disable timer, no stop); at or below bufferSoc the normal stop rule applies."""
+    settings = SurplusSettings(enable_delay_s=0, buffer_soc=50, import_budget_Wh=10)
+    ctrl = SurplusController(settings, Mode.PV)
+    assert ctrl.step(0, soc_reading(8 * V * 3, 80)).current_A == 8
+    charge = 6 * V * 3
+    for t in range(10, 1000, 10):
+        d = ctrl.step(t, soc_reading(-3000, 80, charge, battery_w=-3000 - charge))
+        assert (d.current_A, d.timer) == (6, None)
+    assert "buffer" in d.reason
+    for t in range(1000, 1400, 10):
+        d = ctrl.step(t, soc_reading(-3000, 50, charge, battery_w=-3000 - charge))
+    assert d.current_A == 0
+
+
+def test_buffer_soc_does_not_start_a_charge():
+    ctrl = SurplusController(SurplusSettings(enable_delay_s=0, buffer_soc=50), Mode.PV)
+    assert ctrl.step(0, soc_reading(0, 90)).current_A == 0
+
+
+def test_above_buffer_start_soc_charging_starts_on_the_battery_at_once():
+    """evcc pvMaxCurrent: batteryStart returns minCurrent before the enable timer."""
+    settings = SurplusSettings(buffer_soc=50, buffer_start_soc=80)
+    ctrl = SurplusController(settings, Mode.PV)
+    d = ctrl.step(0, soc_reading(0, 80))
+    assert (d.current_A, d.timer) == (6, None)
+    assert "buffer start" in d.reason
+    assert SurplusController(settings, Mode.PV).step(0, soc_reading(0, 79)).current_A == 0
+    assert SurplusController(settings, Mode.PV).step(0, soc_reading(0, None)).current_A == 0
+
+
+@pytest.mark.parametrize(
+    "socs",
+    [
+        {"priority_soc": 60, "buffer_soc": 50},
+        {"buffer_soc": 90, "buffer_start_soc": 80},
+        {"priority_soc": 101},
+        {"buffer_soc": -1},
+    ],
+)
+def test_soc_thresholds_keep_evccs_order(socs):
+    """evcc core/site_api.go: priority <= buffer <= buffer start (0 is off)."""
+    with pytest.raises(ValueError):
+        SurplusSettings(**socs)
+    SurplusSettings(priority_soc=60)  # buffer off: any priority
+
+
 def test_buffer_keeps_export():
     ctrl = SurplusController(SurplusSettings(enable_delay_s=0, buffer_W=700), Mode.PV)
     assert ctrl.step(0, reading(4800)).current_A == 0
