@@ -276,7 +276,7 @@ def test_above_buffer_start_soc_charging_starts_on_the_battery_at_once():
 )
 def test_soc_thresholds_keep_evccs_order(socs):
     """evcc core/site_api.go: priority <= buffer <= buffer start (0 is off)."""
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"soc|SoC"):
         SurplusSettings(**socs)
     SurplusSettings(priority_soc=60)  # buffer off: any priority
 
