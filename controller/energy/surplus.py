@@ -67,8 +67,10 @@ class SurplusSettings:
     phase_up_delay_s: float = 60.0
     phase_down_delay_s: float = 180.0
     current_step_A: float = 1.0  # the charger's setpoint resolution (its map's fact)
-    hysteresis_A: float = 0.1  # extra surplus needed before going up a step
+    hysteresis_A: float = 0.05  # extra surplus needed before going up a step
     up_confirm_s: float = 10.0  # a higher current must stay possible this long (fewer writes)
+    down_confirm_A: float = 1.0  # a drop this small (above the minimum) must persist ...
+    down_confirm_s: float = 10.0  # ... this long before it is written (bounded import)
     buffer_W: float = 0.0  # keep this much exported
     battery_to_ev: bool = False  # count home-battery charging power as surplus
     priority_soc: float = 0.0  # %: below it the home battery charges first (evcc prioritySoc)
@@ -155,6 +157,7 @@ class SurplusController:
     _dip_Wh: float = 0.0  # grid energy imported in the present dip
     _last: float | None = None  # time of the previous step
     _up_since: float | None = None  # since when a higher current has been possible
+    _down_since: float | None = None  # since when a small drop has been needed
     _now: float = 0.0
     _soc: float | None = None  # the home battery's state of charge at this step
 
@@ -218,7 +221,8 @@ class SurplusController:
         if self.current_A <= 0:
             return self._idle(now, surplus)
         self._count_dip(surplus, gap)
-        switched = self._choose_phases(now, surplus)
+        measured = surplus - self._base_W(reading) + reading.charge_W
+        switched = self._choose_phases(now, surplus, measured)
         if isinstance(switched, Decision):
             return switched
         if self.mode is Mode.MINPV:
@@ -298,10 +302,13 @@ class SurplusController:
 
     # ------------------------------------------------------------------ phases
 
-    def _choose_phases(self, now: float, surplus: float) -> int | Decision:
+    def _choose_phases(self, now: float, surplus: float, measured: float) -> int | Decision:
         """While charging: 3p -> 1p once 3p minimum has not fitted for the down delay (or
         the dip's import budget is spent) and 1p would; 1p -> 3p once 3p minimum has fitted
-        for the up delay. A dip that 1p cannot ride either is left to the stop rule."""
+        for the up delay, counted with what the car draws (``measured``, as evcc's
+        pvScalePhases, core/loadpoint.go): a car that caps below its setpoint would not
+        draw the 3p minimum's worth of surplus either. A dip that 1p cannot ride either is
+        left to the stop rule."""
         s = self.settings
         if not s.phase_switching or s.phases == 1:
             return self.phases
@@ -319,7 +326,7 @@ class SurplusController:
             self._down.reset()
             self._dip_Wh = 0.0
             self.phases = 1
-        elif self.phases == 1 and surplus >= self._min_power(3):
+        elif self.phases == 1 and measured >= self._min_power(3):
             self._down.reset()
             left = self._up.run(now, s.phase_up_delay_s)
             if left > 0:
@@ -357,24 +364,46 @@ class SurplusController:
         timer: str | None = None,
         left: float | None = None,
     ) -> Decision:
-        """Move towards the raw ``target``: down at once (no import above the minimum),
+        """Move towards the raw ``target``: down at once, but a drop of at most
+        ``down_confirm_A`` above the minimum only once it persisted ``down_confirm_s``;
         up once the surplus has covered the next step plus ``hysteresis_A`` for
-        ``up_confirm_s`` (at once for ``BIG_UP_A`` or more), so noise around a step and
-        short small spikes cost no writes."""
+        ``up_confirm_s`` (at once for ``BIG_UP_A`` or more). Noise around a step, short
+        spikes and short small dips then cost no writes."""
         s = self.settings
         now = self.current_A
         new = now
-        if now <= 0 or phases != self.phases or target < now:
+        if now <= 0 or phases != self.phases:
             new = self._clamp(target)
+            self._up_since = self._down_since = None
+        elif target < now:
             self._up_since = None
+            new = self._lower(now, target)
         elif (up := self._clamp(target - s.hysteresis_A)) >= now + s.current_step_A - 1e-9:
+            self._down_since = None
             if self._up_since is None:
                 self._up_since = self._now
             if self._now - self._up_since >= s.up_confirm_s or up - now >= BIG_UP_A:
                 new, self._up_since = up, None
         else:
-            self._up_since = None
+            self._up_since = self._down_since = None
         return self._set(new, phases, surplus, reason, timer=timer, left=left)
+
+    def _lower(self, now: float, target: float) -> float:
+        """The current for a lower ``target``: a small drop above the minimum waits
+        ``down_confirm_s`` (importing at most ``down_confirm_A`` meanwhile), any other at
+        once."""
+        s = self.settings
+        down = self._clamp(target)
+        small = now - down <= max(s.down_confirm_A, s.current_step_A) + 1e-9
+        if down >= now or not small or target <= s.min_current_A:
+            self._down_since = None
+            return down
+        if self._down_since is None:
+            self._down_since = self._now
+        if self._now - self._down_since >= s.down_confirm_s:
+            self._down_since = None
+            return down
+        return now
 
     def _set(
         self,

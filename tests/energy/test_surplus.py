@@ -94,7 +94,8 @@ def test_fast_and_off():
 
 
 def test_hysteresis_suppresses_noise_around_a_step():
-    ctrl = SurplusController(SurplusSettings(hysteresis_A=0.3, up_confirm_s=0), Mode.PV)
+    settings = SurplusSettings(hysteresis_A=0.3, up_confirm_s=0, down_confirm_s=0)
+    ctrl = SurplusController(settings, Mode.PV)
     run(ctrl, 0, 60, 6900)  # 10 A
     assert ctrl.current_A == 10
     seen = []
@@ -118,13 +119,45 @@ def test_going_up_waits_for_the_surplus_to_last():
     assert ctrl.step(140, reading(9000, 11 * 3 * V)).current_A == 13
 
 
-def test_no_import_tolerated_above_the_minimum():
-    """Going down never waits: 0.1 A short of the present current already steps down."""
-    ctrl = SurplusController(SurplusSettings(current_step_A=0.1), Mode.PV)
+def test_no_import_tolerated_above_the_minimum_without_down_confirmation():
+    """down_confirm_s 0: 0.1 A short of the present current already steps down."""
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1, down_confirm_s=0), Mode.PV)
     run(ctrl, 0, 60, 6900)
     assert ctrl.current_A == 10
     d = ctrl.step(100, reading(6900 - 0.2 * 3 * V, 6900))
     assert d.current_A == 9.8
+
+
+def test_a_small_drop_is_written_only_once_it_persisted():
+    """A drop of at most down_confirm_A waits down_confirm_s (a short dip costs no write
+    and imports at most that much); a larger one, or one to the minimum, goes at once."""
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1), Mode.PV)
+    run(ctrl, 0, 60, 6900)
+    assert ctrl.current_A == 10
+    assert ctrl.step(100, reading(6900 - 0.8 * 3 * V, 6900)).current_A == 10  # 9.2 A: waits
+    assert ctrl.step(110, reading(6900, 6900)).current_A == 10  # gone: no write
+    assert ctrl.step(120, reading(6900 - 0.5 * 3 * V, 6900)).current_A == 10
+    assert ctrl.step(130, reading(6900 - 0.6 * 3 * V, 6900)).current_A == 9.4  # persisted
+    assert ctrl.step(140, reading(9.4 * 3 * V - 1.5 * 3 * V, 9.4 * 3 * V)).current_A == 7.9
+    assert ctrl.step(150, reading(6.5 * 3 * V, 7.9 * 3 * V)).current_A == 6.5  # 1.4 A: at once
+    assert ctrl.step(160, reading(5 * 3 * V, 6.5 * 3 * V)).current_A == 6  # below: minimum
+
+
+def test_phases_go_up_only_when_the_car_draws_enough_for_three():
+    """A car capped at 13 A on 1p, offered 16 A, counts at 15 A (evcc effectiveCurrent)
+    for the current, but 1p -> 3p counts what it draws, as evcc's pvScalePhases: 13 A
+    plus 900 W exported is not the 3p minimum (4140 W)."""
+    settings = SurplusSettings(phase_switching=True, enable_delay_s=0, phase_up_delay_s=0)
+    ctrl = SurplusController(settings, Mode.PV)
+    assert ctrl.step(0, reading(3000)).phases == 1
+    ctrl.current_A = 16
+    drawing = SiteReading(grid_W=-900, charge_W=13 * V, charge_A=13)
+    for t in range(10, 200, 10):
+        d = ctrl.step(t, drawing)
+        assert (d.phases, d.current_A) == (1, 16)
+    assert d.surplus_W == pytest.approx(15 * V + 900)  # above 4140 W at the base
+    more = SiteReading(grid_W=-1200, charge_W=13 * V, charge_A=13)  # 4190 W drawn + export
+    assert ctrl.step(200, more).phases == 3
 
 
 def test_a_car_drawing_less_than_allowed_still_gets_the_whole_surplus():
