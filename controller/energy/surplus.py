@@ -6,9 +6,11 @@ surplus stayed above the start threshold for ``enable_delay_s``; 1p/3p switches 
 own timers. While the surplus no longer covers the minimum current, charging rides the dip
 at the minimum and imports; it stops once that import used up ``import_budget_Wh`` or the
 dip lasted ``disable_delay_s``, whichever comes first (a 3p charger drops to 1p instead
-when 1p fits). Above the minimum the current never imports: it goes down at once, and up
-once the surplus has covered the next step plus ``hysteresis_A`` for ``up_confirm_s`` (at
-once for a rise of ``BIG_UP_A``): fewer writes for noise and short spikes.
+when 1p fits). Above the minimum the current goes down at once, except a drop of at most
+``down_confirm_A``, written once it persisted ``down_confirm_s`` (so a short small dip
+costs no write and imports at most that much, that long); it goes up once the surplus has
+covered the next step plus ``hysteresis_A`` for ``up_confirm_s`` (at once for a rise of
+``BIG_UP_A``): fewer writes for noise and short spikes.
 
 Surplus is what the EV could draw without importing from the grid:
 ``base - grid_W - buffer_W - discharge`` (+ the home battery's charging power when it may
