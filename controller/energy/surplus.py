@@ -271,8 +271,9 @@ class SurplusController:
     # ------------------------------------------------------------------ pv
 
     def _count_dip(self, surplus: float, gap: float) -> None:
-        """Add this interval's import at the minimum current to the present dip; a
-        surplus that covers the minimum again ends the dip."""
+        """Add this interval's shortfall at the minimum current to the present dip (grid
+        import, or home-battery discharge below ``buffer_soc``); a surplus that covers the
+        minimum again, or a battery above ``buffer_soc``, ends the dip."""
         short = self._min_power(self.phases) - surplus - self.settings.disable_threshold_W
         if short <= 0 or self._on_battery(starting=False):  # the battery carries it
             self._dip_Wh = 0.0
