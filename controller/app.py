@@ -7,7 +7,8 @@ Stopping leaves every charger in its safe state (no charging) and closes every b
 The energy manager reads the grid power from a Modbus grid meter or, with
 ``energy.grid_topic``, from an MQTT topic: the controller then owns a ``GridFeed`` that
 parses those messages into a ``PushedGridSource`` and hands the bridge its input topics
-(``energy.battery_topic`` adds the home battery's power to either kind of reading).
+(``energy.battery_topic`` and ``battery_soc_topic`` add the home battery's power and state
+of charge to either kind of reading).
 """
 
 from __future__ import annotations
@@ -182,7 +183,7 @@ def grid_source(
     from .mqtt.grid import BatteryMergedSource, GridFeed  # noqa: PLC0415
 
     feed = GridFeed(pushed, max_age_s=energy.grid_max_age_s, clock=clock)
-    inputs = feed.inputs(energy.grid_topic, energy.battery_topic)
+    inputs = feed.inputs(energy.grid_topic, energy.battery_topic, energy.battery_soc_topic)
     return (source if pushed is not None else BatteryMergedSource(source, feed)), inputs
 
 

@@ -585,6 +585,14 @@ ENERGY_ENTITIES: tuple[EntitySpec, ...] = (
         bounds=(0, 3600, 10),
     ),
     _tune(
+        "surplus_import_budget",
+        "import_budget_Wh",
+        "Surplus import budget",
+        unit="Wh",
+        device_class="energy",
+        bounds=(0, 100_000, 10),
+    ),
+    _tune(
         "solar_min_current",
         "min_current_A",
         "Solar minimum current",

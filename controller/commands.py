@@ -218,6 +218,9 @@ ENERGY_SETTINGS = vol.Schema(
         vol.Optional("phase_down_delay_s"): _number(0, 3600),
         vol.Optional("buffer_W"): _number(-50_000, 50_000),
         vol.Optional("battery_to_ev"): bool,
+        vol.Optional("priority_soc"): _number(0, 100),
+        vol.Optional("buffer_soc"): _number(0, 100),
+        vol.Optional("buffer_start_soc"): _number(0, 100),
         vol.Optional("phase_switching"): bool,
     }
 )

@@ -77,6 +77,9 @@ ENERGY_CONNECTOR_SCHEMA = vol.Schema(
         vol.Optional("phase_down_delay_s", default=180.0): _ranged(0, 3600),
         vol.Optional("buffer_W", default=0.0): coerced_float,
         vol.Optional("battery_to_ev", default=False): bool,
+        vol.Optional("priority_soc", default=0.0): _ranged(0, 100),
+        vol.Optional("buffer_soc", default=0.0): _ranged(0, 100),
+        vol.Optional("buffer_start_soc", default=0.0): _ranged(0, 100),
         vol.Optional("grid_phases", default=[1, 2, 3]): vol.All(
             [vol.In((1, 2, 3))], vol.Length(min=1, max=3)
         ),
@@ -101,6 +104,7 @@ ENERGY_SCHEMA = vol.Schema(
         vol.Optional("grid_meter"): DEVICE_SCHEMA,
         vol.Optional("grid_topic"): _input_topic,
         vol.Optional("battery_topic"): _input_topic,
+        vol.Optional("battery_soc_topic"): _input_topic,
         vol.Optional("grid_max_age_s", default=60.0): _ranged(1, 3600),
         vol.Optional("fuse_A"): _ranged(6, 400),
         vol.Optional("interval_s", default=10.0): _ranged(1, 300),
@@ -225,20 +229,23 @@ class EnergyConfig:
 
     Exactly one of ``grid_meter`` (a Modbus meter at the house connection) and
     ``grid_topic`` (an MQTT topic carrying the grid power) is set. ``battery_topic``
-    optionally carries the home battery's power (W, + charging) over MQTT. Pushed values
-    older than ``grid_max_age_s`` are not used.
+    optionally carries the home battery's power (W, + charging) over MQTT,
+    ``battery_soc_topic`` its state of charge (%). Pushed values older than
+    ``grid_max_age_s`` are not used.
     """
 
     site: SiteSettings
     grid_meter: DeviceConfig | None = None
     grid_topic: str | None = None
     battery_topic: str | None = None
+    battery_soc_topic: str | None = None
     grid_max_age_s: float = 60.0
 
     @property
     def topics(self) -> tuple[str, ...]:
         """The MQTT topics this section reads (they need the ``mqtt`` section)."""
-        return tuple(t for t in (self.grid_topic, self.battery_topic) if t is not None)
+        topics = (self.grid_topic, self.battery_topic, self.battery_soc_topic)
+        return tuple(t for t in topics if t is not None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -343,9 +350,12 @@ def _surplus_settings(
     """The connector's energy section; the setpoint resolution is the charger map's fact
     (capabilities.current_step_A), so the surplus follows in the steps the charger takes."""
     keys = set(SurplusSettings.__dataclass_fields__) - {"phases", "voltage_V", "current_step_A"}
-    return SurplusSettings(
-        phases=phases or 3, current_step_A=step_A, **{k: e[k] for k in keys if k in e}
-    )
+    try:
+        return SurplusSettings(
+            phases=phases or 3, current_step_A=step_A, **{k: e[k] for k in keys if k in e}
+        )
+    except ValueError as err:  # the battery SoC thresholds' order
+        raise ConfigError(f"energy: {err}") from err
 
 
 def energy_config(data: Mapping[str, Any]) -> EnergyConfig:
@@ -377,6 +387,7 @@ def energy_config(data: Mapping[str, Any]) -> EnergyConfig:
         grid_meter=meter,
         grid_topic=data.get("grid_topic"),
         battery_topic=data.get("battery_topic"),
+        battery_soc_topic=data.get("battery_soc_topic"),
         grid_max_age_s=data.get("grid_max_age_s", 60.0),
     )
 
@@ -398,7 +409,9 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
     for section, schema in _adapter_schemas(c).items():
         _check_section(section, schema, c[section], source)
     if energy is not None and energy.topics and c.get("mqtt") is None:
-        key = "grid_topic" if energy.grid_topic is not None else "battery_topic"
+        key = next(
+            k for k in ("grid_topic", "battery_topic", "battery_soc_topic") if getattr(energy, k)
+        )
         raise ConfigError(
             f"{source}: energy.{key}: reading an MQTT topic needs the mqtt section "
             "(the broker to subscribe on)"

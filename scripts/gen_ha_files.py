@@ -103,10 +103,27 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
         "buffer_W": _setting("Buffer", "Keep this much exported.", -10000, 10000, "W"),
         "battery_to_ev": _field(
             "Battery to EV",
-            "Count home-battery charging as surplus.",
+            "Count home-battery charging as surplus (at or above the priority SoC).",
             {"boolean": {}},
             None,
             required=False,
+        ),
+        "priority_soc": _setting(
+            "Priority SoC", "Below it the home battery charges first (0: off).", 0, 100, "%"
+        ),
+        "buffer_soc": _setting(
+            "Buffer SoC",
+            "Above it a running charge holds its minimum on the home battery (0: off).",
+            0,
+            100,
+            "%",
+        ),
+        "buffer_start_soc": _setting(
+            "Buffer start SoC",
+            "At or above it charging also starts on the home battery (0: off).",
+            0,
+            100,
+            "%",
         ),
         "phase_switching": _field(
             "Phase switching",
@@ -289,6 +306,7 @@ ICONS = {
         "surplus_stop_threshold": "mdi:transmission-tower-import",
         "surplus_start_delay": "mdi:timer-play-outline",
         "surplus_stop_delay": "mdi:timer-stop-outline",
+        "surplus_import_budget": "mdi:transmission-tower-import",
         "solar_min_current": "mdi:current-ac",
         "solar_max_current": "mdi:current-ac",
     },
@@ -401,13 +419,17 @@ OPTIONS = {
                         "grid_power_entity": "Grid power sensor",
                         "grid_power_inverted": "Sensor shows export as positive",
                         "battery_power_entity": "Home battery power sensor",
+                        "battery_soc_entity": "Home battery state of charge sensor",
                     },
                     "data_description": {
                         "grid_power_entity": "Power at the house connection "
                         "(+ import, - export), in W or kW.",
                         "grid_power_inverted": "Turn on if your meter reports export as positive.",
-                        "battery_power_entity": "Optional: + while the home battery charges; "
-                        "counted as surplus only if 'battery to EV' is enabled.",
+                        "battery_power_entity": "Optional: + while the home battery charges, "
+                        "- while it discharges (discharge is never surplus); its charging "
+                        "counts as surplus only if 'battery to EV' is enabled.",
+                        "battery_soc_entity": "Optional: the home battery's charge in %, "
+                        "for the priority and buffer SoC settings.",
                     },
                 },
                 "mqtt": {

@@ -50,6 +50,9 @@ TUNABLE = (
     "phase_down_delay_s",
     "buffer_W",
     "battery_to_ev",
+    "priority_soc",
+    "buffer_soc",
+    "buffer_start_soc",
     "phase_switching",
 )
 
@@ -61,6 +64,7 @@ class GridReading:
     power_W: float
     currents_A: tuple[float, float, float] | None = None
     battery_W: float = 0.0
+    battery_soc: float | None = None  # the home battery's state of charge (%), if known
 
 
 class GridSource(Protocol):
@@ -337,6 +341,7 @@ class EnergyManager:
             charge_W=charge_W,
             charge_A=_charge_current(control.manager),
             battery_W=grid.battery_W,
+            battery_soc=grid.battery_soc,
         )
         return surplus.step(now, reading)
 

@@ -120,6 +120,11 @@ def parse_process_config(data: Any, source: str = "<config>") -> ProcessConfig:
         raise ConfigError(f"{source}: {humanize_error(data, err)}") from err
     try:
         energy = energy_config(c["energy"])
+        for name, r in c["connectors"].items():
+            try:
+                _surplus_settings(r["energy"], r.get("phases"))  # e.g. the SoC order
+            except ConfigError as err:
+                raise ConfigError(f"connectors.{name}.{err}") from err
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from err
     remotes = tuple(

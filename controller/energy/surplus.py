@@ -6,16 +6,28 @@ surplus stayed above the start threshold for ``enable_delay_s``; 1p/3p switches 
 own timers. While the surplus no longer covers the minimum current, charging rides the dip
 at the minimum and imports; it stops once that import used up ``import_budget_Wh`` or the
 dip lasted ``disable_delay_s``, whichever comes first (a 3p charger drops to 1p instead
-when 1p fits). Above the minimum the current never imports: it goes down at once, and up
-once the surplus has covered the next step plus ``hysteresis_A`` for ``up_confirm_s`` (at
-once for a rise of ``BIG_UP_A``): fewer writes for noise and short spikes.
+when 1p fits). Above the minimum the current goes down at once, except a drop of at most
+``down_confirm_A``, written once it persisted ``down_confirm_s`` (so a short small dip
+costs no write and imports at most that much, that long); it goes up once the surplus has
+covered the next step plus ``hysteresis_A`` for ``up_confirm_s`` (at once for a rise of
+``BIG_UP_A``): fewer writes for noise and short spikes.
 
 Surplus is what the EV could draw without importing from the grid:
-``base - grid_W - buffer_W`` (+ ``battery_W`` when the home battery may be drained into the
-car), with ``grid_W`` positive when importing at the house connection. The base is what
+``base - grid_W - buffer_W - discharge`` (+ the home battery's charging power when it may
+go to the car), with ``grid_W`` positive when importing at the house connection. The base is what
 the connector draws, counted (as evcc's Loadpoint.effectiveCurrent, core/loadpoint.go) as
 the current it was allowed, at most the measured current + 2 A: a car that draws a little
 less than allowed then still gets the whole surplus.
+
+A home battery enters as evcc's Site.sitePower (core/site.go) has it: its discharge is
+consumption like any other (the car must not empty it); its charging power is surplus for
+the car (``battery_to_ev``) only at or above ``priority_soc`` -- below, the battery comes
+first. Above ``buffer_soc`` a running charge holds its minimum on the battery instead of
+stopping; at or above ``buffer_start_soc`` it also starts on the battery at once (evcc
+Loadpoint.pvMaxCurrent, core/loadpoint.go: ``batteryStart || batteryBuffered &&
+charging`` returns the minimum current). 0 turns each off; an unknown state of charge
+never counts as above a threshold, and never lets the car take the battery's charge when
+``priority_soc`` is set.
 """
 
 from __future__ import annotations
@@ -57,10 +69,26 @@ class SurplusSettings:
     phase_up_delay_s: float = 60.0
     phase_down_delay_s: float = 180.0
     current_step_A: float = 1.0  # the charger's setpoint resolution (its map's fact)
-    hysteresis_A: float = 0.1  # extra surplus needed before going up a step
+    hysteresis_A: float = 0.05  # extra surplus needed before going up a step
     up_confirm_s: float = 10.0  # a higher current must stay possible this long (fewer writes)
+    down_confirm_A: float = 1.0  # a drop this small (above the minimum) must persist ...
+    down_confirm_s: float = 10.0  # ... this long before it is written (bounded import)
     buffer_W: float = 0.0  # keep this much exported
     battery_to_ev: bool = False  # count home-battery charging power as surplus
+    priority_soc: float = 0.0  # %: below it the home battery charges first (evcc prioritySoc)
+    buffer_soc: float = 0.0  # %: above it a running charge holds its minimum on the battery
+    buffer_start_soc: float = 0.0  # %: at or above it charging starts on the battery
+
+    def __post_init__(self) -> None:
+        """The thresholds' order, as evcc's SetPrioritySoc/SetBufferSoc/SetBufferStartSoc
+        (core/site_api.go) enforce it: priority <= buffer <= buffer start (0: off)."""
+        socs = (self.priority_soc, self.buffer_soc, self.buffer_start_soc)
+        if any(not 0 <= soc <= 100 for soc in socs):
+            raise ValueError("battery SoC thresholds are percentages (0-100)")
+        if self.buffer_soc and self.priority_soc > self.buffer_soc:
+            raise ValueError("priority_soc is above buffer_soc")
+        if self.buffer_start_soc and self.buffer_soc > self.buffer_start_soc:
+            raise ValueError("buffer_soc is above buffer_start_soc")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +98,8 @@ class SiteReading:
     grid_W: float  # + import, - export
     charge_W: float  # what this connector draws now (part of grid_W)
     charge_A: float | None = None  # its highest phase current now; None: not measured
-    battery_W: float = 0.0  # + charging the home battery
+    battery_W: float = 0.0  # + charging the home battery, - discharging it
+    battery_soc: float | None = None  # its state of charge (%); None: unknown
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +159,9 @@ class SurplusController:
     _dip_Wh: float = 0.0  # grid energy imported in the present dip
     _last: float | None = None  # time of the previous step
     _up_since: float | None = None  # since when a higher current has been possible
+    _down_since: float | None = None  # since when a small drop has been needed
     _now: float = 0.0
+    _soc: float | None = None  # the home battery's state of charge at this step
 
     def __post_init__(self) -> None:
         if not self.phases:
@@ -147,9 +178,26 @@ class SurplusController:
         """What the EV could draw now without importing (see the module docstring)."""
         s = self.settings
         surplus = self._base_W(reading) - reading.grid_W - s.buffer_W
-        if s.battery_to_ev:
+        if self._battery_gives(reading.battery_soc):
             surplus += max(0.0, reading.battery_W)
-        return surplus
+        return surplus - max(0.0, -reading.battery_W)  # discharge: consumption (evcc)
+
+    def _battery_gives(self, soc: float | None) -> bool:
+        """The battery's charging power may go to the car (evcc sitePower: not below
+        prioritySoc)."""
+        s = self.settings
+        if not s.battery_to_ev:
+            return False
+        return s.priority_soc <= 0 or (soc is not None and soc >= s.priority_soc)
+
+    def _on_battery(self, *, starting: bool) -> bool:
+        """The battery may carry the minimum current: above ``buffer_soc`` while charging,
+        at or above ``buffer_start_soc`` also to start (evcc batteryBuffered/batteryStart)."""
+        s, soc = self.settings, self._soc
+        if soc is None:
+            return False
+        start = s.buffer_start_soc > 0 and soc >= s.buffer_start_soc
+        return start or (not starting and s.buffer_soc > 0 and soc > s.buffer_soc)
 
     def _base_W(self, reading: SiteReading) -> float:
         """The connector's draw, counted at the allowed current when the car draws a little
@@ -166,6 +214,7 @@ class SurplusController:
         s = self.settings
         gap = 0.0 if self._last is None else min(max(0.0, now - self._last), MAX_STEP_GAP_S)
         self._last = self._now = now
+        self._soc = reading.battery_soc
         surplus = self.surplus_W(reading)
         if self.mode is Mode.OFF:
             return self._set(0.0, self.phases, surplus, "mode off")
@@ -174,7 +223,8 @@ class SurplusController:
         if self.current_A <= 0:
             return self._idle(now, surplus)
         self._count_dip(surplus, gap)
-        switched = self._choose_phases(now, surplus)
+        measured = surplus - self._base_W(reading) + reading.charge_W
+        switched = self._choose_phases(now, surplus, measured)
         if isinstance(switched, Decision):
             return switched
         if self.mode is Mode.MINPV:
@@ -196,6 +246,10 @@ class SurplusController:
         if self.mode is Mode.MINPV:
             target = max(s.min_current_A, self._amps(surplus, phases))
             return self._set(self._clamp(target), phases, surplus, "min+pv: start")
+        if self._on_battery(starting=True):
+            self._enable.reset()
+            target = self._clamp(self._amps(surplus, phases))
+            return self._set(target, phases, surplus, "home battery above buffer start SoC: start")
         needed = self._min_power(phases) + s.enable_threshold_W
         if surplus < needed:
             self._enable.reset()
@@ -217,10 +271,11 @@ class SurplusController:
     # ------------------------------------------------------------------ pv
 
     def _count_dip(self, surplus: float, gap: float) -> None:
-        """Add this interval's import at the minimum current to the present dip; a
-        surplus that covers the minimum again ends the dip."""
+        """Add this interval's shortfall at the minimum current to the present dip (grid
+        import, or home-battery discharge below ``buffer_soc``); a surplus that covers the
+        minimum again, or a battery above ``buffer_soc``, ends the dip."""
         short = self._min_power(self.phases) - surplus - self.settings.disable_threshold_W
-        if short <= 0:
+        if short <= 0 or self._on_battery(starting=False):  # the battery carries it
             self._dip_Wh = 0.0
             return
         self._dip_Wh += short * gap / 3600
@@ -232,6 +287,10 @@ class SurplusController:
         s = self.settings
         phases = self.phases
         if surplus + s.disable_threshold_W < self._min_power(phases):
+            if self._on_battery(starting=False):
+                self._disable.reset()
+                reason = "home battery above buffer SoC: holding the minimum"
+                return self._follow(s.min_current_A, phases, surplus, reason)
             left = self._disable.run(now, s.disable_delay_s)
             if left > 0 and not self._budget_spent():
                 reason = f"surplus too low: riding the dip ({self._dip_Wh:.0f} Wh imported)"
@@ -246,10 +305,13 @@ class SurplusController:
 
     # ------------------------------------------------------------------ phases
 
-    def _choose_phases(self, now: float, surplus: float) -> int | Decision:
+    def _choose_phases(self, now: float, surplus: float, measured: float) -> int | Decision:
         """While charging: 3p -> 1p once 3p minimum has not fitted for the down delay (or
         the dip's import budget is spent) and 1p would; 1p -> 3p once 3p minimum has fitted
-        for the up delay. A dip that 1p cannot ride either is left to the stop rule."""
+        for the up delay, counted with what the car draws (``measured``, as evcc's
+        pvScalePhases, core/loadpoint.go): a car that caps below its setpoint would not
+        draw the 3p minimum's worth of surplus either. A dip that 1p cannot ride either is
+        left to the stop rule."""
         s = self.settings
         if not s.phase_switching or s.phases == 1:
             return self.phases
@@ -267,7 +329,7 @@ class SurplusController:
             self._down.reset()
             self._dip_Wh = 0.0
             self.phases = 1
-        elif self.phases == 1 and surplus >= self._min_power(3):
+        elif self.phases == 1 and measured >= self._min_power(3):
             self._down.reset()
             left = self._up.run(now, s.phase_up_delay_s)
             if left > 0:
@@ -305,24 +367,46 @@ class SurplusController:
         timer: str | None = None,
         left: float | None = None,
     ) -> Decision:
-        """Move towards the raw ``target``: down at once (no import above the minimum),
+        """Move towards the raw ``target``: down at once, but a drop of at most
+        ``down_confirm_A`` above the minimum only once it persisted ``down_confirm_s``;
         up once the surplus has covered the next step plus ``hysteresis_A`` for
-        ``up_confirm_s`` (at once for ``BIG_UP_A`` or more), so noise around a step and
-        short small spikes cost no writes."""
+        ``up_confirm_s`` (at once for ``BIG_UP_A`` or more). Noise around a step, short
+        spikes and short small dips then cost no writes."""
         s = self.settings
         now = self.current_A
         new = now
-        if now <= 0 or phases != self.phases or target < now:
+        if now <= 0 or phases != self.phases:
             new = self._clamp(target)
+            self._up_since = self._down_since = None
+        elif target < now:
             self._up_since = None
+            new = self._lower(now, target)
         elif (up := self._clamp(target - s.hysteresis_A)) >= now + s.current_step_A - 1e-9:
+            self._down_since = None
             if self._up_since is None:
                 self._up_since = self._now
             if self._now - self._up_since >= s.up_confirm_s or up - now >= BIG_UP_A:
                 new, self._up_since = up, None
         else:
-            self._up_since = None
+            self._up_since = self._down_since = None
         return self._set(new, phases, surplus, reason, timer=timer, left=left)
+
+    def _lower(self, now: float, target: float) -> float:
+        """The current for a lower ``target``: a small drop above the minimum waits
+        ``down_confirm_s`` (importing at most ``down_confirm_A`` meanwhile), any other at
+        once."""
+        s = self.settings
+        down = self._clamp(target)
+        small = now - down <= max(s.down_confirm_A, s.current_step_A) + 1e-9
+        if down >= now or not small or target <= s.min_current_A:
+            self._down_since = None
+            return down
+        if self._down_since is None:
+            self._down_since = self._now
+        if self._now - self._down_since >= s.down_confirm_s:
+            self._down_since = None
+            return down
+        return now
 
     def _set(
         self,

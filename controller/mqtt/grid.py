@@ -11,6 +11,8 @@ callbacks for the energy manager:
   merged into the next grid reading's ``battery_W`` (a battery value older than
   ``max_age_s`` counts as 0, so a dead battery input cannot fake surplus). With a Modbus
   grid meter, ``BatteryMergedSource`` adds it to the meter's readings the same way.
+* battery SoC topic -- a number (%, 0-100), remembered and merged as ``battery_soc`` the
+  same way; too old or none yet is ``None`` (unknown: no battery-buffer rule applies).
 
 A payload that cannot be parsed raises ``ValueError``; the bridge logs it and keeps going,
 and the previous reading stays (until it is too old).
@@ -65,6 +67,17 @@ def parse_power(payload: str) -> float:
     return _number(data, "power")
 
 
+def parse_soc(payload: str) -> float:
+    """A state of charge in %: a plain or JSON number from 0 to 100."""
+    data = _json_or_text(payload)
+    if isinstance(data, dict | list):
+        raise ValueError("expected a number")
+    soc = _number(data, "state of charge")
+    if not 0 <= soc <= 100:
+        raise ValueError(f"state of charge: expected 0-100 %, got {soc:g}")
+    return soc
+
+
 def parse_grid(payload: str) -> GridReading:
     """A grid reading: a number (W) or ``{"power_W": ..., "currents_A": [l1, l2, l3]}``."""
     data = _json_or_text(payload)
@@ -104,19 +117,25 @@ class GridFeed:
         self._clock = clock or SystemClock()
         self._battery_W = 0.0
         self._battery_at: float | None = None
+        self._soc: float | None = None
+        self._soc_at: float | None = None
+
+    def _fresh(self, at: float | None) -> bool:
+        return at is not None and self._clock.monotonic() - at <= self.max_age_s
 
     @property
     def battery_W(self) -> float:
         """The latest battery power, or 0 when none arrived or it is too old."""
-        if self._battery_at is None:
-            return 0.0
-        if self._clock.monotonic() - self._battery_at > self.max_age_s:
-            return 0.0
-        return self._battery_W
+        return self._battery_W if self._fresh(self._battery_at) else 0.0
+
+    @property
+    def battery_soc(self) -> float | None:
+        """The latest battery state of charge, or None when none arrived or it is too old."""
+        return self._soc if self._fresh(self._soc_at) else None
 
     def with_battery(self, reading: GridReading) -> GridReading:
-        """``reading`` with the latest battery power."""
-        return replace(reading, battery_W=self.battery_W)
+        """``reading`` with the latest battery power and state of charge."""
+        return replace(reading, battery_W=self.battery_W, battery_soc=self.battery_soc)
 
     def on_grid(self, payload: str) -> None:
         """A grid topic message: push it (with the latest battery power) to ``source``."""
@@ -130,14 +149,24 @@ class GridFeed:
         self._battery_W = parse_power(payload)
         self._battery_at = self._clock.monotonic()
 
-    def inputs(self, grid_topic: str | None, battery_topic: str | None) -> dict[str, InputHandler]:
+    def on_battery_soc(self, payload: str) -> None:
+        """A battery SoC topic message: remembered for the next grid reading."""
+        self._soc = parse_soc(payload)
+        self._soc_at = self._clock.monotonic()
+
+    def inputs(
+        self,
+        grid_topic: str | None,
+        battery_topic: str | None,
+        battery_soc_topic: str | None = None,
+    ) -> dict[str, InputHandler]:
         """The bridge's input topics for this feed (``MqttBridge(inputs=...)``)."""
-        handlers: dict[str, InputHandler] = {}
-        if grid_topic is not None:
-            handlers[grid_topic] = self.on_grid
-        if battery_topic is not None:
-            handlers[battery_topic] = self.on_battery
-        return handlers
+        topics = (
+            (grid_topic, self.on_grid),
+            (battery_topic, self.on_battery),
+            (battery_soc_topic, self.on_battery_soc),
+        )
+        return {topic: handler for topic, handler in topics if topic is not None}
 
 
 class BatteryMergedSource:

@@ -36,6 +36,7 @@ from .connector import build_config, simulator_maps
 from .const import (
     BUILTIN_METER,
     CONF_BATTERY_ENTITY,
+    CONF_BATTERY_SOC_ENTITY,
     CONF_BAUDRATE,
     CONF_CHARGER,
     CONF_CONNECTION,
@@ -80,6 +81,7 @@ CONF_METER_UNIT = "meter_unit"
 KINDS = ["tcp", "rtu_over_tcp", "rtu"]
 PHASES_AUTO = "auto"
 POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
+SOC_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="battery"))
 
 
 def _maps(kind: str) -> list[SelectOptionDict]:
@@ -388,6 +390,7 @@ def _solar_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
             CONF_GRID_INVERTED, default=current.get(CONF_GRID_INVERTED, False)
         ): BooleanSelector(),
         _suggested(CONF_BATTERY_ENTITY, current): POWER_SENSOR,
+        _suggested(CONF_BATTERY_SOC_ENTITY, current): SOC_SENSOR,
     }
 
 
@@ -429,8 +432,9 @@ def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, An
     if solar.get(CONF_GRID_ENTITY):
         options[CONF_GRID_ENTITY] = solar[CONF_GRID_ENTITY]
         options[CONF_GRID_INVERTED] = bool(solar.get(CONF_GRID_INVERTED, False))
-        if solar.get(CONF_BATTERY_ENTITY):
-            options[CONF_BATTERY_ENTITY] = solar[CONF_BATTERY_ENTITY]
+        for key in (CONF_BATTERY_ENTITY, CONF_BATTERY_SOC_ENTITY):
+            if solar.get(key):
+                options[key] = solar[key]
     if mqtt.get(CONF_MQTT_HOST):
         options[CONF_MQTT_HOST] = mqtt[CONF_MQTT_HOST]
         options[CONF_MQTT_PORT] = int(mqtt.get(CONF_MQTT_PORT, 1883))

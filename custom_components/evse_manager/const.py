@@ -33,6 +33,7 @@ CONF_FREE_CHARGING: Final = "free_charging"
 CONNECTOR_NAME: Final = "evse1"
 CONF_GRID_ENTITY: Final = "grid_power_entity"
 CONF_BATTERY_ENTITY: Final = "battery_power_entity"
+CONF_BATTERY_SOC_ENTITY: Final = "battery_soc_entity"
 CONF_GRID_INVERTED: Final = "grid_power_inverted"
 DEFAULT_ENERGY_INTERVAL_S: Final = 10.0
 CONF_MQTT_HOST: Final = "mqtt_host"

@@ -1,5 +1,6 @@
 """Solar surplus inside Home Assistant: the controller's energy manager, fed with the grid
-power (and optionally the home battery's power) from Home Assistant sensor entities.
+power (and optionally the home battery's power and state of charge) from Home Assistant
+sensor entities.
 
 A sensor that is unknown or stops reporting is no reading, and the energy manager falls
 back safely (pv mode stops charging, min+pv keeps its minimum).
@@ -18,6 +19,7 @@ from homeassistant.util import dt as dt_util
 
 from .const import (
     CONF_BATTERY_ENTITY,
+    CONF_BATTERY_SOC_ENTITY,
     CONF_GRID_ENTITY,
     CONF_GRID_INVERTED,
     CONF_MAX_CURRENT,
@@ -56,6 +58,17 @@ def watts(state: State | None) -> float | None:
     return value * factor
 
 
+def percent(state: State | None) -> float | None:
+    """A state of charge sensor's state in %, or None when unknown or not 0-100."""
+    if state is None or state.state in (STATE_UNKNOWN, STATE_UNAVAILABLE):
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) and 0 <= value <= 100 else None
+
+
 class SensorGrid:
     """The grid reading straight from Home Assistant's state machine, at each energy step.
 
@@ -67,6 +80,7 @@ class SensorGrid:
         self.hass = hass
         self.grid_entity: str = options[CONF_GRID_ENTITY]
         self.battery_entity: str | None = options.get(CONF_BATTERY_ENTITY)
+        self.soc_entity: str | None = options.get(CONF_BATTERY_SOC_ENTITY)
         self.sign = -1.0 if options.get(CONF_GRID_INVERTED) else 1.0
         self.max_age_s = MAX_AGE_S
 
@@ -76,14 +90,19 @@ class SensorGrid:
         if grid is None:
             raise DeviceError(f"{self.grid_entity} has no current power reading")
         battery = self._watts(self.battery_entity) if self.battery_entity else None
-        return GridReading(power_W=self.sign * grid, battery_W=battery or 0.0)
+        soc = percent(self._fresh(self.soc_entity)) if self.soc_entity else None
+        return GridReading(power_W=self.sign * grid, battery_W=battery or 0.0, battery_soc=soc)
 
     def _watts(self, entity_id: str) -> float | None:
+        return watts(self._fresh(entity_id))
+
+    def _fresh(self, entity_id: str) -> State | None:
+        """The entity's state if it reported within ``max_age_s``."""
         state = self.hass.states.get(entity_id)
         if state is None:
             return None
         age = (dt_util.utcnow() - state.last_reported).total_seconds()
-        return watts(state) if age <= self.max_age_s else None
+        return state if age <= self.max_age_s else None
 
 
 def connector_control(manager: EvseManager, options: Mapping[str, Any]) -> ConnectorControl:

@@ -175,6 +175,13 @@ def test_energy_battery_topic_and_max_age(tmp_path):
     assert energy.topics == ("house/grid/power", "house/battery/power")
 
 
+def test_energy_battery_soc_topic(tmp_path):
+    text = MQTT_GRID.replace("fuse_A: 35", "battery_soc_topic: house/battery/soc")
+    energy = _config(text, tmp_path).energy
+    assert energy.battery_soc_topic == "house/battery/soc"
+    assert energy.topics == ("house/grid/power", "house/battery/soc")
+
+
 def test_energy_meter_config_keeps_working_without_topics(tmp_path):
     energy = _config(ENERGY, tmp_path).energy
     assert energy.grid_topic is None
@@ -203,6 +210,10 @@ def test_energy_meter_config_keeps_working_without_topics(tmp_path):
         (
             ENERGY + "  battery_topic: house/battery/power\n",
             "energy.battery_topic: reading an MQTT topic needs the mqtt section",
+        ),
+        (
+            ENERGY + "  battery_soc_topic: house/battery/soc\n",
+            "energy.battery_soc_topic: reading an MQTT topic needs the mqtt section",
         ),
         (MQTT_GRID.replace("house/grid/power", "house/+/power"), "grid_topic"),
         (MQTT_GRID.replace("house/grid/power", "house/#"), "grid_topic"),

@@ -106,3 +106,21 @@ async def test_mode_and_tuning_survive_a_restart(tmp_path):
     finally:
         await rig.manager.stop()
         rig.store.close()
+
+
+async def test_battery_soc_thresholds_are_tunable_in_evccs_order(rigs):
+    """evcc core/site_api.go: priority <= buffer <= buffer start; a wrong order is refused
+    and changes nothing."""
+    (rig,) = await rigs()
+    EnergyManager({"garage": control(rig)}, PushedGridSource(clock=rig.clock), clock=rig.clock)
+    socs = {"priority_soc": 20, "buffer_soc": 50, "buffer_start_soc": 90}
+    assert (await execute(rig.manager, "set_energy_settings", socs)).ok
+    settings = rig.manager.vars()["energy_settings"]
+    assert (settings["priority_soc"], settings["buffer_soc"]) == (20, 50)
+    assert settings["buffer_start_soc"] == 90
+    result = await execute(rig.manager, "set_energy_settings", {"priority_soc": 70})
+    assert not result.ok
+    assert "priority_soc is above buffer_soc" in result.error
+    result = await execute(rig.manager, "set_energy_settings", {"buffer_soc": 101})
+    assert not result.ok
+    assert rig.manager.vars()["energy_settings"]["priority_soc"] == 20

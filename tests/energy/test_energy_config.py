@@ -1,6 +1,8 @@
 """The energy section of a connector's configuration: installation facts and tuning."""
 
-from controller.config import connector_config
+import pytest
+
+from controller.config import ConfigError, connector_config
 
 
 def _connector(charger_map: str, energy: dict[str, object]):
@@ -28,3 +30,19 @@ def test_import_budget_is_an_energy_option():
     assert tuned.energy is not None
     assert default.energy is not None
     assert (tuned.energy.import_budget_Wh, default.energy.import_budget_Wh) == (40, 150)
+
+
+def test_battery_soc_thresholds_are_energy_options():
+    socs = {"priority_soc": 20, "buffer_soc": 50, "buffer_start_soc": 90}
+    tuned, default = _connector("alfen_eve", socs), _connector("alfen_eve", {})
+    assert tuned.energy is not None
+    assert default.energy is not None
+    assert (tuned.energy.priority_soc, tuned.energy.buffer_soc) == (20, 50)
+    assert tuned.energy.buffer_start_soc == 90
+    assert (default.energy.priority_soc, default.energy.buffer_soc) == (0, 0)
+
+
+def test_battery_soc_thresholds_out_of_order_are_a_config_error():
+    """evcc core/site_api.go SetPrioritySoc: priority must not be above buffer."""
+    with pytest.raises(ConfigError, match="priority_soc is above buffer_soc"):
+        _connector("alfen_eve", {"priority_soc": 60, "buffer_soc": 50})

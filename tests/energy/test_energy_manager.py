@@ -255,3 +255,25 @@ async def test_import_budget_is_tunable_and_survives_as_a_setting(rigs):
     ctl.update_settings({"import_budget_Wh": 40})
     assert ctl.surplus.settings.import_budget_Wh == 40
     assert rig.manager.vars()["energy_settings"]["import_budget_Wh"] == 40
+
+
+async def test_a_buffered_home_battery_keeps_the_minimum_through_a_dip(rigs):
+    """The grid reading's battery state reaches the decision: above buffer_soc a dip is
+    ridden at the minimum on the battery (evcc batteryBuffered), at 40 % it stops."""
+    (rig,) = await rigs()
+    source = PushedGridSource(clock=rig.clock)
+    em = EnergyManager(
+        {"garage": control(rig, buffer_soc=50, import_budget_Wh=5)}, source, clock=rig.clock
+    )
+    await rig.start_charging()
+    source.push(house([rig], 6 * 3 * 230))
+    assert await em.step() == {"garage": 6}
+    for soc, expected in ((80.0, 6), (40.0, 0)):
+        for _ in range(30):  # 300 s: past the disable delay
+            await rig.advance(10)
+            await rig.poll()
+            draw = rig.station.power_W()
+            # Clouds: the battery covers the car, the grid stays at 0.
+            source.push(GridReading(power_W=0.0, battery_W=-draw - 1000, battery_soc=soc))
+            limits = await em.step()
+        assert limits == {"garage": expected}

@@ -135,6 +135,10 @@ def test_config_names_the_bad_field(tmp_path):
     del data["energy"]["grid_topic"]
     with pytest.raises(ConfigError, match="grid input is required"):
         parse_process_config(data)
+    data = energy_config(1883, tmp_path / "e.db")
+    data["connectors"]["garage"]["energy"].update(priority_soc=60, buffer_soc=50)
+    with pytest.raises(ConfigError, match=r"connectors\.garage\.energy: priority_soc is above"):
+        parse_process_config(data)
 
 
 def test_config_defaults(tmp_path):

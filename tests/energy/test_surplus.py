@@ -94,7 +94,8 @@ def test_fast_and_off():
 
 
 def test_hysteresis_suppresses_noise_around_a_step():
-    ctrl = SurplusController(SurplusSettings(hysteresis_A=0.3, up_confirm_s=0), Mode.PV)
+    settings = SurplusSettings(hysteresis_A=0.3, up_confirm_s=0, down_confirm_s=0)
+    ctrl = SurplusController(settings, Mode.PV)
     run(ctrl, 0, 60, 6900)  # 10 A
     assert ctrl.current_A == 10
     seen = []
@@ -118,13 +119,45 @@ def test_going_up_waits_for_the_surplus_to_last():
     assert ctrl.step(140, reading(9000, 11 * 3 * V)).current_A == 13
 
 
-def test_no_import_tolerated_above_the_minimum():
-    """Going down never waits: 0.1 A short of the present current already steps down."""
-    ctrl = SurplusController(SurplusSettings(current_step_A=0.1), Mode.PV)
+def test_no_import_tolerated_above_the_minimum_without_down_confirmation():
+    """down_confirm_s 0: 0.1 A short of the present current already steps down."""
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1, down_confirm_s=0), Mode.PV)
     run(ctrl, 0, 60, 6900)
     assert ctrl.current_A == 10
     d = ctrl.step(100, reading(6900 - 0.2 * 3 * V, 6900))
     assert d.current_A == 9.8
+
+
+def test_a_small_drop_is_written_only_once_it_persisted():
+    """A drop of at most down_confirm_A waits down_confirm_s (a short dip costs no write
+    and imports at most that much); a larger one, or one to the minimum, goes at once."""
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1), Mode.PV)
+    run(ctrl, 0, 60, 6900)
+    assert ctrl.current_A == 10
+    assert ctrl.step(100, reading(6900 - 0.8 * 3 * V, 6900)).current_A == 10  # 9.2 A: waits
+    assert ctrl.step(110, reading(6900, 6900)).current_A == 10  # gone: no write
+    assert ctrl.step(120, reading(6900 - 0.5 * 3 * V, 6900)).current_A == 10
+    assert ctrl.step(130, reading(6900 - 0.6 * 3 * V, 6900)).current_A == 9.4  # persisted
+    assert ctrl.step(140, reading(9.4 * 3 * V - 1.5 * 3 * V, 9.4 * 3 * V)).current_A == 7.9
+    assert ctrl.step(150, reading(6.5 * 3 * V, 7.9 * 3 * V)).current_A == 6.5  # 1.4 A: at once
+    assert ctrl.step(160, reading(5 * 3 * V, 6.5 * 3 * V)).current_A == 6  # below: minimum
+
+
+def test_phases_go_up_only_when_the_car_draws_enough_for_three():
+    """A car capped at 13 A on 1p, offered 16 A, counts at 15 A (evcc effectiveCurrent)
+    for the current, but 1p -> 3p counts what it draws, as evcc's pvScalePhases: 13 A
+    plus 900 W exported is not the 3p minimum (4140 W)."""
+    settings = SurplusSettings(phase_switching=True, enable_delay_s=0, phase_up_delay_s=0)
+    ctrl = SurplusController(settings, Mode.PV)
+    assert ctrl.step(0, reading(3000)).phases == 1
+    ctrl.current_A = 16
+    drawing = SiteReading(grid_W=-900, charge_W=13 * V, charge_A=13)
+    for t in range(10, 200, 10):
+        d = ctrl.step(t, drawing)
+        assert (d.phases, d.current_A) == (1, 16)
+    assert d.surplus_W == pytest.approx(15 * V + 900)  # above 4140 W at the base
+    more = SiteReading(grid_W=-1200, charge_W=13 * V, charge_A=13)  # 4190 W drawn + export
+    assert ctrl.step(200, more).phases == 3
 
 
 def test_a_car_drawing_less_than_allowed_still_gets_the_whole_surplus():
@@ -205,6 +238,80 @@ def test_battery_charging_counts_only_when_allowed():
     assert plain.step(0, reading(1000, battery_w=4000)).current_A == 0
     drain = SurplusController(SurplusSettings(enable_delay_s=0, battery_to_ev=True), Mode.PV)
     assert drain.step(0, reading(1000, battery_w=4000)).current_A == 7
+
+
+def soc_reading(surplus_w, soc, charge_w=0.0, battery_w=0.0):
+    """``reading`` with the home battery's state of charge."""
+    grid = charge_w - surplus_w
+    return SiteReading(grid_W=grid, charge_W=charge_w, battery_W=battery_w, battery_soc=soc)
+
+
+def test_battery_below_priority_soc_charges_first():
+    """evcc core/site.go sitePower: below prioritySoc the battery's charging power is not
+    handed to the loadpoint; at or above it, it is."""
+    settings = SurplusSettings(enable_delay_s=0, battery_to_ev=True, priority_soc=60)
+    low = SurplusController(settings, Mode.PV)
+    assert low.step(0, soc_reading(1000, 59, battery_w=4000)).current_A == 0
+    high = SurplusController(settings, Mode.PV)
+    assert high.step(0, soc_reading(1000, 60, battery_w=4000)).current_A == 7
+    unknown = SurplusController(settings, Mode.PV)
+    assert unknown.step(0, soc_reading(1000, None, battery_w=4000)).current_A == 0
+
+
+def test_battery_discharge_is_not_surplus():
+    """The battery covering the car (grid at 0) is consumption, as in evcc's sitePower."""
+    ctrl = SurplusController(SurplusSettings(enable_delay_s=0, battery_to_ev=True), Mode.PV)
+    assert ctrl.step(0, reading(8 * V * 3)).current_A == 8
+    d = ctrl.step(10, reading(0, charge_w=8 * V * 3, battery_w=-2 * V * 3))
+    assert d.current_A == 6  # 8 A less the 2 A the battery gave
+
+
+def test_above_buffer_soc_a_dip_holds_the_minimum_on_the_battery():
+    """evcc Loadpoint.pvMaxCurrent: batteryBuffered && charging returns minCurrent (no
+    disable timer, no stop); at or below bufferSoc the normal stop rule applies."""
+    settings = SurplusSettings(enable_delay_s=0, buffer_soc=50, import_budget_Wh=10)
+    ctrl = SurplusController(settings, Mode.PV)
+    assert ctrl.step(0, soc_reading(8 * V * 3, 80)).current_A == 8
+    charge = 6 * V * 3
+    for t in range(10, 1000, 10):
+        d = ctrl.step(t, soc_reading(-3000, 80, charge, battery_w=-3000 - charge))
+        assert (d.current_A, d.timer) == (6, None)
+    assert "buffer" in d.reason
+    for t in range(1000, 1400, 10):
+        d = ctrl.step(t, soc_reading(-3000, 50, charge, battery_w=-3000 - charge))
+    assert d.current_A == 0
+
+
+def test_buffer_soc_does_not_start_a_charge():
+    ctrl = SurplusController(SurplusSettings(enable_delay_s=0, buffer_soc=50), Mode.PV)
+    assert ctrl.step(0, soc_reading(0, 90)).current_A == 0
+
+
+def test_above_buffer_start_soc_charging_starts_on_the_battery_at_once():
+    """evcc pvMaxCurrent: batteryStart returns minCurrent before the enable timer."""
+    settings = SurplusSettings(buffer_soc=50, buffer_start_soc=80)
+    ctrl = SurplusController(settings, Mode.PV)
+    d = ctrl.step(0, soc_reading(0, 80))
+    assert (d.current_A, d.timer) == (6, None)
+    assert "buffer start" in d.reason
+    assert SurplusController(settings, Mode.PV).step(0, soc_reading(0, 79)).current_A == 0
+    assert SurplusController(settings, Mode.PV).step(0, soc_reading(0, None)).current_A == 0
+
+
+@pytest.mark.parametrize(
+    "socs",
+    [
+        {"priority_soc": 60, "buffer_soc": 50},
+        {"buffer_soc": 90, "buffer_start_soc": 80},
+        {"priority_soc": 101},
+        {"buffer_soc": -1},
+    ],
+)
+def test_soc_thresholds_keep_evccs_order(socs):
+    """evcc core/site_api.go: priority <= buffer <= buffer start (0 is off)."""
+    with pytest.raises(ValueError, match=r"soc|SoC"):
+        SurplusSettings(**socs)
+    SurplusSettings(priority_soc=60)  # buffer off: any priority
 
 
 def test_buffer_keeps_export():

@@ -185,7 +185,12 @@ async def test_options_flow_solar_and_mqtt_sections(hass, loaded):
     hass.states.async_set("sensor.grid", "0", {"unit_of_measurement": "W"})
     result = await hass.config_entries.options.async_init(loaded.entry_id)
     form = options_form(
-        solar={"grid_power_entity": "sensor.grid", "grid_power_inverted": True},
+        solar={
+            "grid_power_entity": "sensor.grid",
+            "grid_power_inverted": True,
+            "battery_power_entity": "sensor.battery_power",
+            "battery_soc_entity": "sensor.battery_soc",
+        },
         mqtt={
             "mqtt_host": "127.0.0.1",
             "mqtt_port": 1,
@@ -197,6 +202,8 @@ async def test_options_flow_solar_and_mqtt_sections(hass, loaded):
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["grid_power_entity"] == "sensor.grid"
     assert result["data"]["grid_power_inverted"] is True
+    assert result["data"]["battery_power_entity"] == "sensor.battery_power"
+    assert result["data"]["battery_soc_entity"] == "sensor.battery_soc"
     assert result["data"]["mqtt_host"] == "127.0.0.1"
     assert result["data"]["mqtt_base_topic"] == "evse_manager/garage"
     await hass.async_block_till_done()

@@ -200,3 +200,47 @@ async def test_action_field_keys_reach_the_controller_arguments(hass, solar):
     )
     settings = solar.runtime_data.manager.vars()["energy_settings"]
     assert (settings["min_current_A"], settings["buffer_W"]) == (8, 300)
+
+
+async def test_import_budget_is_a_tuning_number(hass, solar):
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": eid(hass, "number", "surplus_import_budget"), "value": 40},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+    assert solar.runtime_data.manager.vars()["energy_settings"]["import_budget_Wh"] == 40
+    assert float(hass.states.get(eid(hass, "number", "surplus_import_budget")).state) == 40
+
+
+BATTERY_W, BATTERY_SOC = "sensor.home_battery_power", "sensor.home_battery_soc"
+
+
+@pytest.mark.parametrize(("soc", "expected_W"), [("85", 6 * 3 * 230), ("40", 0), ("unknown", 0)])
+async def test_battery_soc_sensor_lets_charging_start_on_the_battery(hass, sim, soc, expected_W):
+    """Above buffer_start_soc charging starts on the home battery with no surplus (evcc
+    bufferStartSoc); at 40 % or with the sensor unknown it waits for surplus."""
+    hass.states.async_set(BATTERY_W, "0", {"unit_of_measurement": "W"})
+    hass.states.async_set(BATTERY_SOC, soc, {"unit_of_measurement": "%"})
+    entry = await solar_entry(
+        hass, sim, battery_power_entity=BATTERY_W, battery_soc_entity=BATTERY_SOC
+    )
+    try:
+        await hass.services.async_call(
+            DOMAIN,
+            "set_energy_settings",
+            {"config_entry_id": entry.entry_id, "buffer_soc": 50, "buffer_start_soc": 80},
+            blocking=True,
+        )
+        sim.station.plug_in()
+        sim.station.draw_power(16.0, 3)
+        await poll(hass, entry, sim, steps=4)
+        await step(hass, entry, sim)
+        assert sim.station.power_W() == pytest.approx(expected_W)
+        if expected_W:
+            reason = hass.states.get(eid(hass, "sensor", "energy_reason")).state
+            assert "buffer start" in reason
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()

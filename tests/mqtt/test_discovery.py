@@ -142,3 +142,19 @@ async def test_discovery_can_be_disabled(mosquitto, rig):
 
     assert {m.topic for m in ha.messages} == {"homeassistant/marker", f"{BASE}/state/power"}
     assert power[0].payload == "0.0"
+
+
+def test_energy_tuning_numbers_are_discovered_with_an_energy_manager():
+    """The import budget is a number like the other energy tuning entities (catalog
+    ENERGY_ENTITIES), so MQTT discovery offers it once energy_settings is published."""
+    from controller.mqtt.discovery import config
+    from controller.mqtt.topics import Topics
+
+    topics = Topics(BASE.rsplit("/", 1)[0])
+    assert "surplus_import_budget" not in config("evse1", None, {}, topics)["cmps"]
+    values = {"energy_settings": {"mode": "pv", "import_budget_Wh": 150.0}}
+    budget = config("evse1", None, values, topics)["cmps"]["surplus_import_budget"]
+    assert budget["p"] == "number"
+    assert budget["unit_of_measurement"] == "Wh"
+    assert budget["command_topic"] == f"{BASE}/set/surplus_import_budget"
+    assert (budget["min"], budget["max"], budget["step"]) == (0, 100_000, 10)

@@ -19,13 +19,20 @@ from controller.energy import GridReading, PushedGridSource
 from controller.errors import DeviceError
 from controller.everest import EnforcedLimits
 from controller.mqtt import MqttBridge
-from controller.mqtt.grid import BatteryMergedSource, GridFeed, parse_grid, parse_power
+from controller.mqtt.grid import (
+    BatteryMergedSource,
+    GridFeed,
+    parse_grid,
+    parse_power,
+    parse_soc,
+)
 from tests.app.test_controller import for_simulator, simulator, started, until
 
 from .conftest import WAIT_S, peer, running, settings
 
 GRID = "house/grid/power"
 BATTERY = "house/battery/power"
+SOC = "house/battery/soc"
 
 # ---------------------------------------------------------------------- parsing
 
@@ -111,6 +118,28 @@ async def test_feed_merges_the_latest_fresh_battery_value():
     assert await source.read() == GridReading(power_W=-800.0, battery_W=0.0)
 
 
+def test_battery_soc_payloads():
+    assert (parse_soc("55.5"), parse_soc("0"), parse_soc('"100"')) == (55.5, 0.0, 100.0)
+    for bad in ("", "full", "nan", "-1", "100.1", "1e999", '{"soc": 5}', "[1]", "true"):
+        with pytest.raises(ValueError, match=r"payload|number|0-100"):
+            parse_soc(bad)
+
+
+async def test_feed_merges_a_fresh_battery_soc_and_forgets_a_stale_one():
+    clock = ManualClock()
+    source = PushedGridSource(max_age_s=30, clock=clock)
+    feed = GridFeed(source, max_age_s=30, clock=clock)
+    feed.on_battery_soc("80")
+    feed.on_grid("-900")
+    assert (await source.read()).battery_soc == 80.0
+    with pytest.raises(ValueError, match="0-100"):
+        feed.on_battery_soc("180")
+    assert feed.battery_soc == 80.0  # a bad payload keeps the last good value
+    clock.advance(31)
+    feed.on_grid("-800")  # too old: unknown, so no battery-buffer rule applies
+    assert (await source.read()).battery_soc is None
+
+
 async def test_battery_merged_into_a_meter_source():
     class Meter:
         async def read(self) -> GridReading:
@@ -119,10 +148,12 @@ async def test_battery_merged_into_a_meter_source():
     feed = GridFeed(None, max_age_s=60)
     source = BatteryMergedSource(Meter(), feed)
     feed.on_battery("-300")
+    feed.on_battery_soc("64")
     assert await source.read() == GridReading(
-        power_W=100.0, currents_A=(1.0, 1.0, 1.0), battery_W=-300.0
+        power_W=100.0, currents_A=(1.0, 1.0, 1.0), battery_W=-300.0, battery_soc=64.0
     )
     assert set(feed.inputs(None, BATTERY)) == {BATTERY}
+    assert set(feed.inputs(None, None, SOC)) == {SOC}
 
 
 # ---------------------------------------------------------------------- real broker
@@ -160,9 +191,9 @@ async def _until_warnings(caplog: pytest.LogCaptureFixture, count: int) -> list[
 async def test_published_grid_power_reaches_the_source(mosquitto, caplog):
     source = PushedGridSource(max_age_s=60)
     feed = GridFeed(source, max_age_s=60)
-    inputs = feed.inputs(GRID, BATTERY)
+    inputs = feed.inputs(GRID, BATTERY, SOC)
     bridge = MqttBridge({}, settings(mosquitto.port, discovery=False), inputs=inputs)
-    assert set(bridge.inputs) == {GRID, BATTERY}
+    assert set(bridge.inputs) == {GRID, BATTERY, SOC}
     async with running(bridge), peer(mosquitto.port) as other:
         await other.publish(GRID, "-5000", qos=1)
         reading = await _until_read(source, lambda r: r.power_W == -5000.0)
@@ -173,9 +204,10 @@ async def test_published_grid_power_reaches_the_source(mosquitto, caplog):
         assert reading.currents_A == (4.5, 0.5, 1.0)
 
         await other.publish(BATTERY, "1800", qos=1)
+        await other.publish(SOC, "72", qos=1)
         await other.publish(GRID, "-300", qos=1)
         reading = await _until_read(source, lambda r: r.power_W == -300.0)
-        assert reading == GridReading(power_W=-300.0, battery_W=1800.0)
+        assert reading == GridReading(power_W=-300.0, battery_W=1800.0, battery_soc=72.0)
 
         caplog.set_level(logging.WARNING, logger="controller.mqtt.bridge")
         bad = [
@@ -188,10 +220,12 @@ async def test_published_grid_power_reaches_the_source(mosquitto, caplog):
         for payload in bad:
             await other.publish(GRID, payload, qos=1)
         await other.publish(BATTERY, "Infinity", qos=1)
-        warnings = await _until_warnings(caplog, len(bad) + 1)
-        assert await source.read() == GridReading(power_W=-300.0, battery_W=1800.0)
+        await other.publish(SOC, "120", qos=1)
+        warnings = await _until_warnings(caplog, len(bad) + 2)
+        expected = GridReading(power_W=-300.0, battery_W=1800.0, battery_soc=72.0)
+        assert await source.read() == expected
         assert bridge.connected  # nothing crashed the bridge
-        assert all(GRID in w or BATTERY in w for w in warnings)
+        assert all(GRID in w or BATTERY in w or SOC in w for w in warnings)
         assert any("'not a number'" in w for w in warnings)
         assert all(len(w) < 300 for w in warnings)  # only an excerpt of a long payload
         assert feed.battery_W == 1800.0
