@@ -102,8 +102,21 @@ class _Session:
     async def request(self, payload: Any) -> Any:
         """One call to the charger; a CALLERROR is None, no answer or a lost link raises
         ``ConnectError`` (the kernel sees the communication fault)."""
+        call = asyncio.ensure_future(BaseChargePoint.call(self, payload))
+        closed = asyncio.ensure_future(self._connection.wait_closed())  # type: ignore[attr-defined]
         try:
-            return await BaseChargePoint.call(self, payload)
+            # A charger that drops off mid-call fails the call now, not at the timeout.
+            await asyncio.wait((call, closed), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:  # cancelled (the connector stops): so is the call
+            call.cancel()
+            raise
+        finally:
+            closed.cancel()
+        if not call.done():
+            call.cancel()
+            raise ConnectError(f"{self.id}: {type(payload).__name__}: connection closed")
+        try:
+            return call.result()
         except (TimeoutError, ConnectionClosed) as err:
             raise ConnectError(f"{self.id}: {type(payload).__name__}: no answer ({err})") from err
         except OCPPError as err:  # our own payload failed the schema: a bug, not the link

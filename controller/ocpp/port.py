@@ -50,7 +50,7 @@ class OcppChargerSettings:
     min_current_A: float = 6.0
     phases: int = 3
     id_tag: str = "evse_manager"  # the token our RemoteStart carries (CiString20)
-    connect_timeout_s: float = 30.0  # how long connect() waits for the charger
+    connect_timeout_s: float = 5.0  # how long connect() waits (the app retries with backoff)
     start_timeout_s: float = 30.0  # how long a RemoteStart may take to become a transaction
 
 
@@ -81,6 +81,9 @@ class OcppCharger:
             ("StatusNotification", lambda: link.status is None),
             ("MeterValues", lambda: link.reading.energy_Wh is None),
         )
+        # A charger that just connected boots by itself: give it the time evcc does
+        # (TriggerBootDelay) before asking, so it does not boot twice.
+        await link.wait_for(lambda: link.booted, FRESH_METER_S)
         for message, missing in checks:
             if missing():
                 await _quietly(session.trigger(message, link.connector_id))

@@ -26,6 +26,7 @@ from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 from websockets.typing import Subprotocol
 
 from ..kernel.pwm import duty_cycle
@@ -125,12 +126,15 @@ class SimulatedWallbox:
 
     async def disconnect(self) -> None:
         """Drop the WebSocket (the station keeps charging, as a real wallbox would)."""
-        await self.settle()
+        if self._ws is not None and self._ws.state is State.OPEN:
+            await self.settle()
         if self._ws is not None:
             await self._ws.close()
-        if self._serve is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._serve
+        # Follow-ups still waiting for an answer from a central system that is gone.
+        for task in [*self._tasks, *([self._serve] if self._serve else [])]:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ConnectionClosed):
+                await task
         self._ws = self._cp = self._serve = None
 
     async def settle(self) -> None:

@@ -93,9 +93,11 @@ async def test_malformed_messages_get_callerror(central: CentralSystem, protocol
         unknown = await exchange(ws, '[2, "m3", "NoSuchAction", {}]')
         assert unknown[:3] == [4, "m3", "NotSupported"]
         bad = await exchange(ws, '[2, "m4", "StatusNotification", {"connectorId": "x"}]')
-        assert bad[0] == 4 and bad[1] == "m4"
+        assert bad[0] == 4
+        assert bad[1] == "m4"
         not_mapping = await exchange(ws, '[2, "m5", "Heartbeat", [1, 2]]')
-        assert not_mapping[0] == 4 and not_mapping[1] == "m5"
+        assert not_mapping[0] == 4
+        assert not_mapping[1] == "m5"
         # Unknown connector / EVSE ids are answered and ignored.
         if protocol == "ocpp1.6":
             status = '{"connectorId": 7, "errorCode": "NoError", "status": "Available"}'
@@ -106,4 +108,5 @@ async def test_malformed_messages_get_callerror(central: CentralSystem, protocol
             )
         assert await exchange(ws, f'[2, "m6", "StatusNotification", {status}]') == [3, "m6", {}]
         beat = await exchange(ws, '[2, "m7", "Heartbeat", {}]')
-        assert beat[:2] == [3, "m7"] and "currentTime" in beat[2]
+        assert beat[:2] == [3, "m7"]
+        assert "currentTime" in beat[2]
