@@ -6,6 +6,7 @@ ManualClock, so energy is exact; ``turn()`` lets the messages a step causes play
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,8 +58,9 @@ def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-async def rig(tmp_path: Path, version: str, socket_enabled: None) -> AsyncIterator[OcppRig]:
+@asynccontextmanager
+async def open_rig(tmp_path: Path, version: str) -> AsyncIterator[OcppRig]:
+    """The whole chain, started; every server and socket closed on exit."""
     clock = ManualClock()
     station = SimulatedStation(clock=clock)
     central = make_central()
@@ -90,3 +92,9 @@ async def rig(tmp_path: Path, version: str, socket_enabled: None) -> AsyncIterat
         await box.disconnect()
         await central.stop()
         store.close()
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, version: str, socket_enabled: None) -> AsyncIterator[OcppRig]:
+    async with open_rig(tmp_path, version) as r:
+        yield r
