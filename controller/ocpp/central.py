@@ -706,6 +706,13 @@ class CentralSystem:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
+    async def settle(self) -> None:
+        """Wait for the setup after each boot to be done (tests, the demo)."""
+        for _ in range(10):
+            if not _tasks:
+                return
+            await asyncio.gather(*list(_tasks), return_exceptions=True)
+
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """A known charge point id, with its password where one is set."""
         cp_id = charge_point_id(request.path)

@@ -44,13 +44,16 @@ class OcppRig:
         self.clock.advance(seconds)
         for _ in range(rounds):
             await self.box.step()
+            await self.central.settle()
             await self.box.settle()
             await self.manager.poll_now()
             await self.box.settle()
 
 
 def make_central() -> CentralSystem:
-    return CentralSystem(CentralSettings(host="127.0.0.1", port=0, response_timeout_s=5))
+    return CentralSystem(
+        CentralSettings(host="127.0.0.1", port=0, response_timeout_s=5, meter_interval_s=15)
+    )
 
 
 @pytest.fixture(params=["1.6", "2.0.1"])
@@ -83,6 +86,7 @@ async def open_rig(tmp_path: Path, version: str) -> AsyncIterator[OcppRig]:
     manager.subscribe(r.updates.append)
     try:
         await box.connect()
+        await central.settle()
         await box.settle()
         await manager.start()
         manager.release_updates()

@@ -195,3 +195,31 @@ async def test_boot_identity_in_get_evse(rig: OcppRig) -> None:
         "1.0",
     )
     assert info.capabilities.max_current_A_import == 16.0
+
+
+async def test_boot_configures_sampling_and_offline_safety_once(rig: OcppRig) -> None:
+    """At boot we set the meter sampling and switch off charging without us; a reboot with
+    everything already right writes nothing (the settings are retentive)."""
+    await rig.box.settle()
+    if rig.box.version == "1.6":
+        config = rig.box.state.config
+        assert config["MeterValuesSampledData"] == (
+            "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage"
+        )
+        assert config["MeterValueSampleInterval"] == "15"
+        assert config["LocalAuthorizeOffline"] == "false"
+        assert config["AuthorizeRemoteTxRequests"] == "false"
+        writes = "ChangeConfiguration"
+    else:
+        variables = rig.box._cp.variables
+        assert variables[("SampledDataCtrlr", "TxUpdatedInterval")] == "15"
+        assert variables[("AuthCtrlr", "LocalAuthorizeOffline")] == "false"
+        assert variables[("TxCtrlr", "TxStartPoint")] == "Authorized"
+        writes = "SetVariables"
+    before = len(actions(rig, writes))
+    assert before > 0
+    await rig.box._cp.boot()
+    await rig.turn(1)
+    await rig.box.settle()
+    assert len(actions(rig, writes)) == before
+    assert rig.link.booted
