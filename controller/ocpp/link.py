@@ -140,6 +140,7 @@ class ConnectorLink:
     password: str | None = None
     session: Commands | None = None
     booted: bool = False
+    boots: int = 0  # BootNotifications seen (a port re-sends its output after one)
     identity: Identity = field(default_factory=Identity)
     status: Status | None = None
     error_code: str = "NoError"
@@ -197,6 +198,7 @@ class ConnectorLink:
         """A (re)booted charger forgets what we told it about volatile things."""
         self.identity = identity
         self.booted = True
+        self.boots += 1
         self.sent.clear()
 
     def on_status(self, status: Status, error_code: str = "NoError", vendor: str = "") -> None:

@@ -62,6 +62,8 @@ class OcppCharger:
         self.settings = settings or OcppChargerSettings()
         self._locked = False
         self._was_charging = False
+        self._output: ChargerOutput | None = None  # the last output applied
+        self._boots = link.boots
 
     def _session(self) -> Commands:
         session = self.link.session
@@ -124,6 +126,11 @@ class OcppCharger:
         session = self._session()
         if link.status is None:
             raise DeviceError(f"OCPP charge point {link.name}: no status yet")
+        if link.boots != self._boots and self._output is not None:
+            # Rebooted between two polls: it forgot the profile we had sent.
+            _LOGGER.info("%s: rebooted; sending the current output again", link.name)
+            await self.apply(self._output)
+        self._boots = link.boots
         charging = link.status is Status.Charging
         if self._was_charging and not charging:
             seq = link.reading.seq
@@ -151,6 +158,7 @@ class OcppCharger:
         link = self.link
         session = self._session()
         connector = link.connector_id
+        self._output, self._boots = output, link.boots
         if link.sent.get("available") != output.enabled:
             if await session.set_available(connector, output.enabled):
                 link.sent["available"] = output.enabled

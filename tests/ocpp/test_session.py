@@ -223,3 +223,16 @@ async def test_boot_configures_sampling_and_offline_safety_once(rig: OcppRig) ->
     await rig.box.settle()
     assert len(actions(rig, writes)) == before
     assert rig.link.booted
+
+
+async def test_reboot_between_polls_gets_the_output_again(rig: OcppRig) -> None:
+    """A wallbox that reboots (BootNotification) forgets the profile: it is sent again,
+    though our output did not change."""
+    await start_charging(rig)
+    sent = len(rig.box.limits())
+    await rig.box._cp.boot()
+    await rig.turn(1)
+    assert len(rig.box.limits()) == sent + 1
+    assert rig.box.limits()[-1] == 16.0
+    await rig.turn(1)
+    assert len(rig.box.limits()) == sent + 1
