@@ -90,6 +90,12 @@ class _Session:
     def _init(self, links: Mapping[int, ConnectorLink], settings: CentralSettings) -> None:
         self.links = links
         self.settings = settings
+        if any(link.lenient for link in links.values()):
+            # A charger known to bend the schema (lbbrhzn/ocpp has the same per-charger
+            # option): its messages are taken as they come, our handlers read leniently.
+            route_map: dict[str, dict[str, Any]] = self.route_map  # type: ignore[attr-defined]
+            for handlers in route_map.values():
+                handlers["_skip_schema_validation"] = True
 
     def link(self, connector_id: Any) -> ConnectorLink | None:
         """The link of a connector (EVSE) id, None for one we do not drive."""
@@ -654,7 +660,12 @@ class CentralSystem:
         self._server: Server | None = None
 
     def register(
-        self, charge_point_id: str, connector_id: int = 1, password: str | None = None
+        self,
+        charge_point_id: str,
+        connector_id: int = 1,
+        password: str | None = None,
+        *,
+        lenient: bool = False,
     ) -> ConnectorLink:
         """The link of one connector; a charge point id is admitted once registered."""
         links = self._points.setdefault(charge_point_id, {})
@@ -662,7 +673,7 @@ class CentralSystem:
             raise ValueError(f"{charge_point_id} connector {connector_id} is configured twice")
         if any(x.password != password for x in links.values()):
             raise ValueError(f"{charge_point_id}: one password per charge point")
-        link = ConnectorLink(charge_point_id, connector_id, password)
+        link = ConnectorLink(charge_point_id, connector_id, password, lenient=lenient)
         links[connector_id] = link
         return link
 

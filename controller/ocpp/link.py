@@ -138,6 +138,7 @@ class ConnectorLink:
     charge_point_id: str
     connector_id: int = 1
     password: str | None = None
+    lenient: bool = False  # skip the OCPP schema validation of this charger's messages
     session: Commands | None = None
     booted: bool = False
     boots: int = 0  # BootNotifications seen (a port re-sends its output after one)

@@ -26,6 +26,8 @@ OCPP_CHARGER_SCHEMA = vol.Schema(
         vol.Optional("connector_id", default=1): vol.All(int, vol.Range(min=1, max=99)),
         vol.Optional("password"): vol.All(str, vol.Length(min=8, max=64)),
         vol.Optional("id_tag", default="evse_manager"): vol.All(str, vol.Length(min=1, max=20)),
+        # For a charger whose messages break the OCPP JSON schema (extra fields, ...).
+        vol.Optional("skip_schema_validation", default=False): bool,
     }
 )
 
@@ -56,6 +58,7 @@ class OcppChargerConfig:
     connector_id: int = 1
     password: str | None = None
     id_tag: str = "evse_manager"
+    skip_schema_validation: bool = False
 
 
 def charger_config(data: Mapping[str, Any]) -> OcppChargerConfig:
@@ -66,6 +69,7 @@ def charger_config(data: Mapping[str, Any]) -> OcppChargerConfig:
         connector_id=c["connector_id"],
         password=c.get("password"),
         id_tag=c["id_tag"],
+        skip_schema_validation=c["skip_schema_validation"],
     )
 
 

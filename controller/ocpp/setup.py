@@ -39,7 +39,12 @@ def open_ocpp_connector(
     """The manager for one OCPP connector (not started: call ``start()``)."""
     ocpp = config.ocpp
     assert ocpp is not None
-    link = central.register(ocpp.charge_point_id, ocpp.connector_id, ocpp.password)
+    link = central.register(
+        ocpp.charge_point_id,
+        ocpp.connector_id,
+        ocpp.password,
+        lenient=ocpp.skip_schema_validation,
+    )
     c = config.charger_settings
     settings = OcppChargerSettings(
         max_current_A=c.max_current_A or 32.0,

@@ -23,6 +23,7 @@ async def central(socket_enabled: None) -> AsyncIterator[CentralSystem]:
     server = make_central()
     server.register("CP1", 1, "s3cret")
     server.register("OPEN", 1)
+    server.register("LAX", 1, lenient=True)
     await server.start()
     try:
         yield server
@@ -110,3 +111,16 @@ async def test_malformed_messages_get_callerror(central: CentralSystem, protocol
         beat = await exchange(ws, '[2, "m7", "Heartbeat", {}]')
         assert beat[:2] == [3, "m7"]
         assert "currentTime" in beat[2]
+
+
+async def test_schema_validation_skipped_for_a_lenient_charger(central: CentralSystem) -> None:
+    """A StatusNotification with a field 1.6 does not have: a CALLERROR from a strict
+    charge point, accepted from one configured with ``skip_schema_validation``."""
+    frame = (
+        '[2, "s1", "StatusNotification", {"connectorId": 1, "errorCode": "NoError",'
+        ' "status": "Available", "vendorExtra": 1}]'
+    )
+    for cp_id, answer in (("OPEN", 4), ("LAX", 3)):
+        url = f"ws://127.0.0.1:{central.port}/{cp_id}"
+        async with connect(url, subprotocols=[Subprotocol("ocpp1.6")]) as ws:
+            assert (await exchange(ws, frame))[0] == answer
