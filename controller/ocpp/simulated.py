@@ -15,6 +15,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,12 +76,14 @@ class SimulatedWallbox:
         energy_unit: str = "Wh",
         vendor: str = "Simulated",
         model: str = "OCPP wallbox",
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.station = station
         self.url = url
         self.version = version
         self.password = password
         self.energy_unit = energy_unit
+        self.ssl_context = ssl_context  # for wss:// (the CA that signed the server)
         self.vendor, self.model = vendor, model
         self.state = WallboxState()
         self.received: list[tuple[str, dict[str, Any]]] = []
@@ -111,6 +114,7 @@ class SimulatedWallbox:
             self.url,
             subprotocols=[Subprotocol(protocol)],
             additional_headers=headers,
+            ssl=self.ssl_context,
         )
         kind = _Client16 if self.version == "1.6" else _Client201
         self._cp = kind(self.cp_id, self._ws, self)
