@@ -170,7 +170,10 @@ class OcppCharger:
                 link.sent["limit"] = amps
             else:
                 _LOGGER.warning("%s: SetChargingProfile %s A refused", link.name, amps)
-        unlock = self._locked and not output.locked and link.cp_state() is not CpState.A
+        # Only a force-unlock of a running connector: the safe output at our stop must not
+        # unlock (OCPP 1.6 UnlockConnector ends the transaction a restart would resume).
+        unlock = self._locked and not output.locked and output.enabled
+        unlock = unlock and link.cp_state() is not CpState.A
         if unlock and not await session.unlock(connector):
             _LOGGER.warning("%s: UnlockConnector refused", link.name)
         self._locked = output.locked

@@ -236,3 +236,15 @@ async def test_reboot_between_polls_gets_the_output_again(rig: OcppRig) -> None:
     assert rig.box.limits()[-1] == 16.0
     await rig.turn(1)
     assert len(rig.box.limits()) == sent + 1
+
+
+async def test_controller_stop_keeps_the_transaction(rig: OcppRig) -> None:
+    """Stopping the controller mid-session leaves the wallbox safe (0 A, Inoperative) but
+    does not unlock: OCPP 1.6 UnlockConnector would end the transaction a restart resumes."""
+    await start_charging(rig)
+    await rig.manager.stop()
+    await rig.box.settle()
+    assert rig.box.limits()[-1] == 0.0
+    assert not actions(rig, "UnlockConnector")
+    assert rig.box.state.transaction_id is not None
+    assert rig.station.power_W() == 0.0
