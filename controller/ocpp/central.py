@@ -647,7 +647,13 @@ def _spawn(coro: Any) -> None:
     from inside a handler would wait for an answer the loop cannot read meanwhile."""
     task = asyncio.ensure_future(coro)
     _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    task.add_done_callback(_done)
+
+
+def _done(task: asyncio.Task[None]) -> None:
+    _tasks.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        _LOGGER.warning("OCPP setup after boot failed: %r", task.exception())
 
 
 class CentralSystem:

@@ -271,7 +271,10 @@ class ConnectorLink:
         return f"{self.charge_point_id}/{self.connector_id}"
 
     def cp_state(self) -> CpState:
-        """The IEC 61851 state the connector status implies."""
+        """The IEC 61851 state the connector status implies (a connector Unavailable
+        with a transaction still has its EV: B, not an unplug)."""
+        if self.status is Status.Unavailable and self.transaction_id is not None:
+            return CpState.B
         return CP_STATE.get(self.status or Status.Available, CpState.A)
 
     def errors(self) -> frozenset[Error]:

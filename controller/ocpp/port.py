@@ -52,6 +52,7 @@ class OcppChargerSettings:
     id_tag: str = "evse_manager"  # the token our RemoteStart carries (CiString20)
     connect_timeout_s: float = 5.0  # how long connect() waits (the app retries with backoff)
     start_timeout_s: float = 30.0  # how long a RemoteStart may take to become a transaction
+    boot_wait_s: float = 5.0  # how long a connected charger may take to boot by itself
 
 
 class OcppCharger:
@@ -85,7 +86,7 @@ class OcppCharger:
         )
         # A charger that just connected boots by itself: give it the time evcc does
         # (TriggerBootDelay) before asking, so it does not boot twice.
-        await link.wait_for(lambda: link.booted, FRESH_METER_S)
+        await link.wait_for(lambda: link.booted, self.settings.boot_wait_s)
         for message, missing in checks:
             if missing():
                 await _quietly(session.trigger(message, link.connector_id))

@@ -47,6 +47,7 @@ class WallboxState:
     """What the wallbox firmware keeps: availability, profile, transaction, config."""
 
     available: bool = True
+    inoperative_scheduled: bool = False  # Inoperative asked during a transaction
     limit_A: float = 0.0
     transaction_id: str | None = None
     id_tag: str | None = None
@@ -153,9 +154,32 @@ class SimulatedWallbox:
         """Run a follow-up beside the message loop."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        """A follow-up cut off by a closing connection is expected, not an error."""
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _LOGGER.debug("%s: follow-up failed: %r", self.cp_id, task.exception())
 
     # ------------------------------------------------------------------ physics
+
+    def change_availability(self, operative: bool) -> str:
+        """OCPP 1.6 §5.2 / 2.0.1 G03: Inoperative during a transaction is Scheduled, taking
+        effect when the transaction ends."""
+        s = self.state
+        s.inoperative_scheduled = not operative and s.transaction_id is not None
+        if s.inoperative_scheduled:
+            return "Scheduled"
+        s.available = operative
+        return "Accepted"
+
+    def _transaction_ended(self) -> None:
+        s = self.state
+        s.finishing = self.station.ev.plugged
+        if s.inoperative_scheduled:
+            s.available, s.inoperative_scheduled = False, False
+        self.station.apply(self.output())
 
     def output(self) -> ChargerOutput:
         """What this wallbox's firmware drives onto the CP, from its OCPP state."""
@@ -337,8 +361,7 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
         if s.transaction_id is None:
             return
         tid, s.transaction_id = s.transaction_id, None
-        s.finishing = self.box.station.ev.plugged
-        self.box.station.apply(self.box.output())
+        self.box._transaction_ended()
         await self.call(
             call16.StopTransaction(
                 meter_stop=self.box.energy_Wh(),
@@ -389,9 +412,9 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
     @on("ChangeAvailability")
     def on_change_availability(self, connector_id: int, type: str) -> Any:
         self.box.record("ChangeAvailability", {"connector_id": connector_id, "type": type})
-        self.box.state.available = type == "Operative"
+        status = self.box.change_availability(type == "Operative")
         self.box.apply_soon()
-        return result16.ChangeAvailability(status="Accepted")
+        return result16.ChangeAvailability(status=status)
 
     @on("UnlockConnector")
     def on_unlock(self, connector_id: int) -> Any:
@@ -525,8 +548,7 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
         if s.transaction_id is None:
             return
         tid, s.transaction_id = s.transaction_id, None
-        s.finishing = self.box.station.ev.plugged
-        self.box.station.apply(self.box.output())
+        self.box._transaction_ended()
         trigger = "RemoteStop" if reason == "Remote" else "EVCommunicationLost"
         await self._event(
             "Ended", trigger, self.box.status(), stopped_reason=reason, transaction_id=tid
@@ -567,9 +589,9 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
     @on("ChangeAvailability")
     def on_change_availability(self, operational_status: str, **kw: Any) -> Any:
         self.box.record("ChangeAvailability", {"operational_status": operational_status, **kw})
-        self.box.state.available = operational_status == "Operative"
+        status = self.box.change_availability(operational_status == "Operative")
         self.box.apply_soon()
-        return result201.ChangeAvailability(status="Accepted")
+        return result201.ChangeAvailability(status=status)
 
     @on("UnlockConnector")
     def on_unlock(self, evse_id: int, connector_id: int) -> Any:

@@ -50,6 +50,11 @@ class OcppRig:
             await self.box.settle()
 
 
+SETTINGS = OcppChargerSettings(
+    max_current_A=16.0, connect_timeout_s=5, start_timeout_s=5, boot_wait_s=0.2
+)
+
+
 def make_central() -> CentralSystem:
     return CentralSystem(
         CentralSettings(host="127.0.0.1", port=0, response_timeout_s=5, meter_interval_s=15)
@@ -73,7 +78,7 @@ async def open_rig(tmp_path: Path, version: str) -> AsyncIterator[OcppRig]:
         station, f"ws://127.0.0.1:{central.port}/CP1", version=version, password="s3cret"
     )
     store = SessionStore(tmp_path / "s.db")
-    settings = OcppChargerSettings(max_current_A=16.0, connect_timeout_s=5, start_timeout_s=5)
+    settings = SETTINGS
     manager = EvseManager(
         OcppCharger(link, settings),
         OcppMeter(link, settings, clock),

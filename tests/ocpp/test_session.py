@@ -3,6 +3,8 @@ the simulated wallbox over a real WebSocket on 127.0.0.1, our central system, ou
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from controller.everest import (
     EnableDisableSource,
     EnableSource,
@@ -10,10 +12,13 @@ from controller.everest import (
     StopTransactionReason,
     StopTransactionRequest,
 )
+from controller.kernel.machine import KernelConfig
 from controller.kernel.states import State
+from controller.manager import EvseManager
+from controller.ocpp.port import OcppCharger, OcppMeter
 from tests.controller.conftest import ACCEPTED, TOKEN
 
-from .conftest import OcppRig
+from .conftest import SETTINGS, OcppRig, make_central
 
 REMOTE_START = {"1.6": "RemoteStartTransaction", "2.0.1": "RequestStartTransaction"}
 REMOTE_STOP = {"1.6": "RemoteStopTransaction", "2.0.1": "RequestStopTransaction"}
@@ -248,3 +253,48 @@ async def test_controller_stop_keeps_the_transaction(rig: OcppRig) -> None:
     assert not actions(rig, "UnlockConnector")
     assert rig.box.state.transaction_id is not None
     assert rig.station.power_W() == 0.0
+
+
+async def test_controller_restart_resumes_the_transaction(rig: OcppRig) -> None:
+    """Controller restarted mid-session: a new central system, the wallbox reconnects
+    without rebooting, our kernel restores its open transaction from the store and the
+    OCPP transaction is found again in the meter values; the energy stays exact."""
+    await start_charging(rig)
+    await rig.turn(600)
+    transaction = rig.box.state.transaction_id
+    await rig.manager.stop()
+    await rig.box.disconnect()
+    await rig.central.stop()
+    central = make_central()
+    link = central.register("CP1", 1, "s3cret")
+    await central.start()
+    rig.box.url = f"ws://127.0.0.1:{central.port}/CP1"
+    manager = EvseManager(
+        OcppCharger(link, SETTINGS),
+        OcppMeter(link, SETTINGS, rig.clock),
+        rig.store,
+        KernelConfig(evse_id="DE*EVM*E1", max_current_A=16.0),
+        clock=rig.clock,
+        poll_interval=3600.0,
+    )
+    restarted = replace(rig, central=central, link=link, manager=manager, updates=[])
+    manager.subscribe(restarted.updates.append)
+    try:
+        await rig.box.connect(boot=False)
+        await central.settle()
+        await manager.start()
+        manager.release_updates()
+        await restarted.turn(600)
+        assert link.transaction_id == transaction
+        assert manager.state is State.Charging, restarted.events()
+        await manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
+        await restarted.turn(1)
+        record = manager.history(1)[0]
+        assert record.stop_energy_Wh == rig.box.sent_energy[-1]
+        assert record.energy_Wh == record.stop_energy_Wh - record.start_energy_Wh
+        assert abs(record.energy_Wh - rig.station.energy_Wh) < 1  # all of it, from 0
+        assert len(actions(rig, REMOTE_START[rig.box.version])) == 1
+    finally:
+        await manager.stop()
+        await rig.box.disconnect()
+        await central.stop()
