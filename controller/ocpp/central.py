@@ -702,6 +702,8 @@ class CentralSystem:
             process_request=self._admit,
             ssl=self.settings.ssl_context,
             max_size=1 << 20,
+            ping_interval=20,  # a wallbox gone silent is closed within 40 s: unavailable
+            ping_timeout=20,
         )
         scheme = "wss" if self.settings.ssl_context else "ws"
         _LOGGER.info(
