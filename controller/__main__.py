@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", type=Path, help="demo session database (default: temporary)")
     parser.add_argument("--charger", default="heidelberg_energy_control", help="demo charger map")
     parser.add_argument("--meter", default="eastron_sdm630", help="demo meter map")
+    parser.add_argument(
+        "--ocpp", choices=("1.6", "2.0.1"), help="demo over OCPP with a simulated OCPP wallbox"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="full event JSON, debug log")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -37,7 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.verbose:
         logging.getLogger("pymodbus").setLevel(logging.WARNING)
+        for name in ("ocpp", "websockets"):  # every OCPP message at INFO
+            logging.getLogger(name).setLevel(logging.WARNING)
         logging.getLogger("controller.http.api.access").setLevel(logging.WARNING)
+    if args.config is None and args.ocpp is not None:
+        from .ocpp.demo import run_ocpp_demo  # noqa: PLC0415 - the ocpp package only here
+
+        asyncio.run(run_ocpp_demo(args.ocpp, args.db, args.verbose))
+        return 0
     if args.config is None:
         # Only the demo needs the simulator (pymodbus' server) and its EV: a controller
         # run does not pay for importing them.

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .clock import Clock
-from .config import ControllerConfig, EnergyConfig, open_connector
+from .config import ConnectorConfig, ControllerConfig, EnergyConfig, open_connector
 from .energy import (
     ConnectorControl,
     EnergyManager,
@@ -38,6 +38,7 @@ from .store import SessionStore
 
 if TYPE_CHECKING:
     from .mqtt.bridge import InputHandler
+    from .ocpp.central import CentralSystem
 
 _LOGGER = logging.getLogger(__name__)
 RETRY_MIN_S = 2.0
@@ -76,6 +77,7 @@ class Controller:
         self.energy: EnergyManager | None = None
         # MQTT input topics (topic -> payload callback) the bridge must subscribe to.
         self.inputs: dict[str, InputHandler] = {}
+        self.central: CentralSystem | None = None  # OCPP chargers connect here
 
     async def start(self) -> None:
         """Open the store, start every connector (or its retry loop), then the adapters;
@@ -85,9 +87,7 @@ class Controller:
         count = len(self.config.connectors)
         for index, connector in enumerate(self.config.connectors):
             offset = connector.poll_interval_s * index / count  # spread across the period
-            manager = open_connector(
-                connector, self._registry, self._store, self._clock, poll_offset=offset
-            )
+            manager = await self._open(connector, self._store, offset)
             self.managers[connector.name] = manager
             manager.subscribe(_log_session_event)
             if connector.kernel.session_logging:
@@ -106,6 +106,22 @@ class Controller:
         for manager in self.managers.values():
             if manager.running:
                 manager.release_updates()
+
+    async def _open(
+        self, connector: ConnectorConfig, store: SessionStore, poll_offset: float
+    ) -> EvseManager:
+        """A Modbus connector, or an OCPP one (the central system listens from the first)."""
+        if connector.ocpp is None:
+            return open_connector(
+                connector, self._registry, store, self._clock, poll_offset=poll_offset
+            )
+        from .ocpp.setup import central_system, open_ocpp_connector  # noqa: PLC0415
+
+        if self.central is None:
+            central = central_system(self.config.ocpp)
+            await central.start()
+            self.central = central
+        return open_ocpp_connector(connector, self.central, store, self._clock)
 
     def _energy_manager(self) -> EnergyManager | None:
         """The energy manager for the connectors that have an ``energy`` section."""
@@ -152,6 +168,8 @@ class Controller:
         for manager in self.managers.values():
             await manager.stop()
         await self._registry.close_all()
+        if self.central is not None:
+            await self.central.stop()
         if self._store is not None:
             self._store.close()
 

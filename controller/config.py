@@ -31,6 +31,12 @@ from .modbus.charger import ChargerSettings, ModbusCharger
 from .modbus.maps import DeviceMap, load_map
 from .modbus.meter import ModbusMeter
 from .modbus.transport import BusRegistry, Endpoint
+from .ocpp.settings import (
+    OCPP_CHARGER_SCHEMA,
+    OcppChargerConfig,
+    charger_config,
+    is_ocpp_charger,
+)
 from .ports import ChargerInfo
 from .store import SessionStore
 
@@ -111,10 +117,17 @@ ENERGY_SCHEMA = vol.Schema(
         vol.Optional("limit_valid_s", default=60.0): _ranged(5, 3600),
     }
 )
+
+
+def _charger_schema(value: Any) -> Any:
+    """A Modbus device (map + connection) or an OCPP charge point (``kind: ocpp``)."""
+    return OCPP_CHARGER_SCHEMA(value) if is_ocpp_charger(value) else DEVICE_SCHEMA(value)
+
+
 CONNECTOR_SCHEMA = vol.Schema(
     {
         vol.Optional("energy"): ENERGY_CONNECTOR_SCHEMA,
-        vol.Required("charger"): DEVICE_SCHEMA,
+        vol.Required("charger"): _charger_schema,
         vol.Optional("meter", default=BUILTIN_METER): vol.Any(BUILTIN_METER, DEVICE_SCHEMA),
         vol.Optional("evse_id"): vol.All(str, vol.Length(min=1, max=64)),
         vol.Optional("max_current_A"): vol.All(coerced_float, vol.Range(min=6, max=80)),
@@ -193,6 +206,7 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("energy"): ENERGY_SCHEMA,
         vol.Optional("mqtt"): dict,
         vol.Optional("http"): dict,
+        vol.Optional("ocpp"): dict,
     }
 )
 
@@ -213,14 +227,15 @@ class ConnectorConfig:
     """One connector, validated and with its maps loaded."""
 
     name: str
-    charger: DeviceConfig
-    meter: DeviceConfig  # the charger itself when it meters
+    charger: DeviceConfig | None  # None for an OCPP charger (``ocpp``)
+    meter: DeviceConfig | None  # the charger itself when it meters
     kernel: KernelConfig
     charger_settings: ChargerSettings
     poll_interval_s: float = 1.0
     energy: SurplusSettings | None = None
     energy_mode: Mode = Mode.PV
     grid_phases: tuple[int, ...] = (1, 2, 3)
+    ocpp: OcppChargerConfig | None = None  # the charger is an OCPP charge point
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +272,7 @@ class ControllerConfig:
     energy: EnergyConfig | None = None
     mqtt: Mapping[str, Any] | None = None
     http: Mapping[str, Any] | None = None
+    ocpp: Mapping[str, Any] | None = None  # where the OCPP central system listens
     source: str = "<config>"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -300,19 +316,14 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
     except vol.Invalid as err:
         raise ConfigError(f"connectors.{name}: {humanize_error(dict(data), err)}") from err
     where = f"connectors.{name}"
-    charger = device_config(c["charger"]["map"], c["charger"]["connection"], f"{where}.charger")
-    if charger.map.kind != "charger":
-        raise ConfigError(f"{where}.charger.map: {charger.map.id} is a {charger.map.kind} map")
-    if c["meter"] == BUILTIN_METER:
-        if "energy_import" not in charger.map.registers:
-            raise ConfigError(
-                f"{where}.meter: {charger.map.id} has no energy counter; configure a meter map"
-            )
-        meter = charger
+    ocpp = None
+    if is_ocpp_charger(c["charger"]):
+        if c["meter"] != BUILTIN_METER:
+            raise ConfigError(f"{where}.meter: an OCPP charger meters itself (meter: charger)")
+        charger = meter = None
+        ocpp = charger_config(c["charger"])
     else:
-        meter = device_config(c["meter"]["map"], c["meter"]["connection"], f"{where}.meter")
-        if "energy_import" not in meter.map.registers:
-            raise ConfigError(f"{where}.meter.map: {meter.map.id} has no energy_import register")
+        charger, meter = _modbus_devices(c, where)
     kernel = KernelConfig(
         evse_id=c.get("evse_id", f"DE*EVM*E{name.upper()}*1"),
         max_current_A=c.get("max_current_A"),
@@ -329,6 +340,8 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         failsafe_current_A=c["failsafe_current_A"],
     )
     energy = c.get("energy")
+    # The setpoint resolution: the map's fact; an OCPP profile limit in whole amperes.
+    step_A = charger.map.capabilities.current_step_A if charger is not None else 1.0
     return ConnectorConfig(
         name=name,
         charger=charger,
@@ -336,12 +349,28 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         kernel=kernel,
         charger_settings=settings,
         poll_interval_s=c["poll_interval_s"],
-        energy=None
-        if energy is None
-        else _surplus_settings(energy, c.get("phases"), charger.map.capabilities.current_step_A),
+        energy=None if energy is None else _surplus_settings(energy, c.get("phases"), step_A),
         energy_mode=Mode(energy["mode"]) if energy else Mode.PV,
         grid_phases=tuple(energy["grid_phases"]) if energy else (1, 2, 3),
+        ocpp=ocpp,
     )
+
+
+def _modbus_devices(c: Mapping[str, Any], where: str) -> tuple[DeviceConfig, DeviceConfig]:
+    """The charger and meter of a Modbus connector (the charger twice when it meters)."""
+    charger = device_config(c["charger"]["map"], c["charger"]["connection"], f"{where}.charger")
+    if charger.map.kind != "charger":
+        raise ConfigError(f"{where}.charger.map: {charger.map.id} is a {charger.map.kind} map")
+    if c["meter"] == BUILTIN_METER:
+        if "energy_import" not in charger.map.registers:
+            raise ConfigError(
+                f"{where}.meter: {charger.map.id} has no energy counter; configure a meter map"
+            )
+        return charger, charger
+    meter = device_config(c["meter"]["map"], c["meter"]["connection"], f"{where}.meter")
+    if "energy_import" not in meter.map.registers:
+        raise ConfigError(f"{where}.meter.map: {meter.map.id} has no energy_import register")
+    return charger, meter
 
 
 def _surplus_settings(
@@ -406,6 +435,7 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from err
     _check_store(Path(c["store"]), source)
+    _check_ocpp(connectors, c.get("ocpp"), source)
     for section, schema in _adapter_schemas(c).items():
         _check_section(section, schema, c[section], source)
     if energy is not None and energy.topics and c.get("mqtt") is None:
@@ -422,6 +452,7 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
         energy=energy,
         mqtt=c.get("mqtt"),
         http=c.get("http"),
+        ocpp=c.get("ocpp"),
         source=source,
     )
 
@@ -455,6 +486,32 @@ def _check_section(section: str, schema: Any, data: Any, source: str) -> None:
             MqttSettings(**settings).ssl_context()
         except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
             raise ConfigError(f"{source}: mqtt: TLS files: {err}") from None
+
+
+def _check_ocpp(
+    connectors: tuple[ConnectorConfig, ...], section: Mapping[str, Any] | None, source: str
+) -> None:
+    """The ``ocpp`` section (TLS files included) and each OCPP connector used once."""
+    from .ocpp.settings import OCPP_SCHEMA, ssl_context  # noqa: PLC0415
+
+    try:
+        ssl_context(OCPP_SCHEMA(dict(section or {})))
+    except vol.Invalid as err:
+        raise ConfigError(f"{source}: ocpp: {humanize_error(dict(section or {}), err)}") from None
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{source}: ocpp: TLS files: {err}") from None
+    passwords: dict[str, str | None] = {}
+    seen: set[tuple[str, int]] = set()
+    for connector in connectors:
+        o = connector.ocpp
+        if o is None:
+            continue
+        where = f"{source}: connectors.{connector.name}.charger"
+        if (o.charge_point_id, o.connector_id) in seen:
+            raise ConfigError(f"{where}: {o.charge_point_id} connector {o.connector_id} twice")
+        if passwords.setdefault(o.charge_point_id, o.password) != o.password:
+            raise ConfigError(f"{where}: {o.charge_point_id}: one password per charge point")
+        seen.add((o.charge_point_id, o.connector_id))
 
 
 def _check_store(store: Path, source: str) -> None:
@@ -493,11 +550,13 @@ def open_connector(
 
     Devices on the same bus share one ``ModbusBus``; ``registry.close_all()`` closes them.
     ``poll_offset`` is where in each poll period it polls (``EvseManager.poll_offset``).
+    An OCPP connector is opened by ``controller.ocpp.setup.open_ocpp_connector``.
     """
-    c = config.charger
+    c, m = config.charger, config.meter
+    if c is None or m is None:
+        raise ValueError(f"{config.name}: not a Modbus connector")
     charger_bus = registry.acquire(c.endpoint, request_gap_s=c.request_gap_s)
     charger = ModbusCharger(c.map, charger_bus, c.unit, config.charger_settings, clock)
-    m = config.meter
     meter_bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)
     meter = ModbusMeter(m.map, meter_bus, m.unit, clock, invert_power=m.invert_power)
     return EvseManager(
@@ -519,9 +578,11 @@ async def probe_connector(config: ConnectorConfig, clock: Clock | None = None) -
     Besides the identity (which some chargers serve on a fixed station unit, an Alfen on
     200) it reads what charging needs, the charger's status and a meter sample, at the
     units given: a wrong unit id fails here instead of in an entry that never loads."""
+    c, m = config.charger, config.meter
+    if c is None or m is None:
+        raise ValueError(f"{config.name}: not a Modbus connector")
     registry = BusRegistry()
     try:
-        c, m = config.charger, config.meter
         bus = registry.acquire(c.endpoint, request_gap_s=c.request_gap_s)
         charger = ModbusCharger(c.map, bus, c.unit, config.charger_settings, clock)
         info = await charger.connect()

@@ -67,5 +67,6 @@ def test_strings_cover_every_entity_state_and_service():
         if "==" in line and not line.startswith("#")
     )
     assert manifest["requirements"] == [
-        f"{name}=={pins[name]}" for name in ("pymodbus", "aiomqtt", "pyserial")
+        f"{name}=={pins[name]}"
+        for name in ("pymodbus", "aiomqtt", "pyserial", "ocpp", "websockets")
     ]

@@ -1,0 +1,297 @@
+"""The kernel's charger and meter ports over one OCPP connector (a ``ConnectorLink``).
+
+The kernel's level-based output becomes OCPP commands, each sent only when what it sets
+changes (several chargers keep charging profiles and availability in flash):
+charging allowed -> TxDefaultProfile at the signalled current, else 0 A; enabled ->
+ChangeAvailability; a force-unlock -> UnlockConnector. The kernel's meter transaction is
+the charger's OCPP transaction: ``start_transaction`` sends RemoteStart (RequestStart in
+2.0.1) with our own token and waits for the charger to start it, so our kernel's
+authorization decides; ``stop_transaction`` sends RemoteStop. A charger offline raises
+``ConnectError`` from every call: the kernel shows the communication fault.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from ..clock import Clock, SystemClock, rfc3339
+from ..errors import ConnectError, DeviceError
+from ..everest import (
+    ConnectorType,
+    CpState,
+    Current,
+    Energy,
+    HardwareCapabilities,
+    Power,
+    Powermeter,
+    Telemetry,
+    Voltage,
+)
+from ..everest.powermeter import (
+    TransactionRequestStatus,
+    TransactionStartResponse,
+    TransactionStopResponse,
+)
+from ..ports import ChargerInfo, ChargerOutput, ChargerStatus
+from .link import ENERGY, Commands, ConnectorLink, Status
+
+_LOGGER = logging.getLogger(__name__)
+FRESH_METER_S = 5.0  # how long to wait for the meter values asked for at a stop
+
+
+@dataclass(frozen=True, kw_only=True)
+class OcppChargerSettings:
+    """What the installation says about the wallbox (OCPP does not report it)."""
+
+    max_current_A: float = 32.0
+    min_current_A: float = 6.0
+    phases: int = 3
+    id_tag: str = "evse_manager"  # the token our RemoteStart carries (CiString20)
+    connect_timeout_s: float = 5.0  # how long connect() waits (the app retries with backoff)
+    start_timeout_s: float = 30.0  # how long a RemoteStart may take to become a transaction
+    boot_wait_s: float = 5.0  # how long a connected charger may take to boot by itself
+
+
+class OcppCharger:
+    """ChargeControllerPort over an OCPP connector."""
+
+    def __init__(self, link: ConnectorLink, settings: OcppChargerSettings | None = None) -> None:
+        self.link = link
+        self.settings = settings or OcppChargerSettings()
+        self._locked = False
+        self._was_charging = False
+        self._output: ChargerOutput | None = None  # the last output applied
+        self._boots = link.boots
+
+    def _session(self) -> Commands:
+        session = self.link.session
+        if session is None:
+            raise ConnectError(f"OCPP charge point {self.link.name} is not connected")
+        return session
+
+    async def connect(self) -> ChargerInfo:
+        """Wait for the charger to connect and tell its status and meter, asking for what
+        it has not sent by itself (a charger connected before we started boots no more)."""
+        link = self.link
+        if not await link.wait_for(lambda: link.online, self.settings.connect_timeout_s):
+            raise ConnectError(f"OCPP charge point {link.name} has not connected")
+        session = self._session()
+        checks: tuple[tuple[str, Callable[[], bool]], ...] = (
+            ("BootNotification", lambda: not link.booted),
+            ("StatusNotification", lambda: link.status is None),
+            ("MeterValues", lambda: link.reading.energy_Wh is None),
+        )
+        # A charger that just connected boots by itself: give it the time evcc does
+        # (TriggerBootDelay) before asking, so it does not boot twice.
+        await link.wait_for(lambda: link.booted, self.settings.boot_wait_s)
+        for message, missing in checks:
+            if missing():
+                await _quietly(session.trigger(message, link.connector_id))
+                await link.wait_for(_negated(missing), FRESH_METER_S)
+        if link.status is None:
+            raise DeviceError(f"OCPP charge point {link.name}: no StatusNotification")
+        ident = link.identity
+        return ChargerInfo(
+            capabilities=self._capabilities(),
+            has_lock=True,
+            vendor=ident.vendor or "OCPP",
+            model=ident.model or f"OCPP {session.version} charge point",
+            serial=ident.serial,
+            firmware=ident.firmware,
+        )
+
+    def _capabilities(self) -> HardwareCapabilities:
+        s = self.settings
+        return HardwareCapabilities(
+            max_current_A_import=s.max_current_A,
+            min_current_A_import=s.min_current_A,
+            max_phase_count_import=s.phases,
+            min_phase_count_import=s.phases,
+            max_current_A_export=0.0,
+            min_current_A_export=0.0,
+            max_phase_count_export=s.phases,
+            min_phase_count_export=s.phases,
+            supports_changing_phases_during_charging=False,
+            supports_cp_state_E=False,
+            # OCPP does not report the cable rating (PP): a socket would wait for one.
+            connector_type=ConnectorType.IEC62196Type2Cable,
+        )
+
+    async def read_status(self) -> ChargerStatus:
+        """The connector status as CP state; when charging has just ended, fresh meter
+        values first, so the transaction closes on the counter at the stop."""
+        link = self.link
+        session = self._session()
+        if link.status is None:
+            raise DeviceError(f"OCPP charge point {link.name}: no status yet")
+        if link.boots != self._boots and self._output is not None:
+            # Rebooted between two polls: it forgot the profile we had sent.
+            _LOGGER.info("%s: rebooted; sending the current output again", link.name)
+            await self.apply(self._output)
+        self._boots = link.boots
+        charging = link.status is Status.Charging
+        if self._was_charging and not charging:
+            seq = link.reading.seq
+            if await _quietly(session.trigger("MeterValues", link.connector_id)):
+                await link.wait_for(lambda: link.reading.seq != seq, FRESH_METER_S)
+        self._was_charging = charging
+        stop, link.stopped_by_charger = link.stopped_by_charger, False
+        return ChargerStatus(
+            cp=link.cp_state(),
+            relays_on=charging,
+            phases_active=self.settings.phases,
+            errors=link.errors(),
+            telemetry=Telemetry(
+                evse_temperature_C=0.0,
+                fan_rpm=0.0,
+                supply_voltage_12V=12.0,
+                supply_voltage_minus_12V=-12.0,
+                relais_on=charging,
+            ),
+            stop_requested=stop,
+        )
+
+    async def apply(self, output: ChargerOutput) -> None:
+        """Availability, limit and unlock, each only when it changes."""
+        link = self.link
+        session = self._session()
+        connector = link.connector_id
+        self._output, self._boots = output, link.boots
+        if link.sent.get("available") != output.enabled:
+            if await session.set_available(connector, output.enabled):
+                link.sent["available"] = output.enabled
+            else:
+                _LOGGER.warning("%s: ChangeAvailability refused", link.name)
+        amps = self._amps(output.current_A) if output.charging_allowed else 0.0
+        if link.sent.get("limit") != amps:
+            if await session.set_limit(connector, amps, output.phases):
+                link.sent["limit"] = amps
+            else:
+                _LOGGER.warning("%s: SetChargingProfile %s A refused", link.name, amps)
+        # Only a force-unlock of a running connector: the safe output at our stop must not
+        # unlock (OCPP 1.6 UnlockConnector ends the transaction a restart would resume).
+        unlock = self._locked and not output.locked and output.enabled
+        unlock = unlock and link.cp_state() is not CpState.A
+        if unlock and not await session.unlock(connector):
+            _LOGGER.warning("%s: UnlockConnector refused", link.name)
+        self._locked = output.locked
+        if link.stop_pending and link.transaction_id is not None:
+            await _remote_stop(link, session)
+
+    def _amps(self, amps: float) -> float:
+        """Within the installation's range, down to 0.1 A (evcc setCurrent truncates so)."""
+        s = self.settings
+        return math.floor(max(s.min_current_A, min(s.max_current_A, amps)) * 10 + 1e-9) / 10
+
+    async def close(self) -> None:
+        """The manager applied the safe output already; nothing else to release."""
+
+
+def _negated(predicate: Callable[[], bool]) -> Callable[[], bool]:
+    return lambda: not predicate()
+
+
+async def _quietly(call: Awaitable[bool]) -> bool:
+    """A best-effort request (a trigger): refused or unanswered is False, not an error."""
+    try:
+        return bool(await call)
+    except DeviceError as err:
+        _LOGGER.debug("OCPP request failed: %s", err)
+        return False
+
+
+async def _remote_stop(link: ConnectorLink, session: Commands) -> None:
+    assert link.transaction_id is not None
+    link.remote_stop_sent = True
+    link.stop_pending = not await session.remote_stop(link.transaction_id)
+    if link.stop_pending:
+        _LOGGER.warning("%s: RemoteStop %s refused", link.name, link.transaction_id)
+
+
+class OcppMeter:
+    """PowerMeterPort over an OCPP connector's meter values."""
+
+    def __init__(
+        self,
+        link: ConnectorLink,
+        settings: OcppChargerSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.link = link
+        self.settings = settings or OcppChargerSettings()
+        self._clock = clock or SystemClock()
+
+    async def connect(self) -> str | None:
+        """The charger's serial number is the meter's id."""
+        return self.link.identity.serial
+
+    async def read(self) -> Powermeter:
+        """The latest meter values (the charger pushes them; nothing is asked here)."""
+        link = self.link
+        if not link.online:
+            raise ConnectError(f"OCPP charge point {link.name} is not connected")
+        r = link.reading
+        if r.energy_Wh is None:
+            raise DeviceError(f"{link.name}: no {ENERGY} received yet")
+        currents, volts = r.current_A, r.voltage_V
+        return Powermeter(
+            timestamp=rfc3339(self._clock.now()),
+            meter_id=link.identity.serial,
+            energy_Wh_import=Energy(total=r.energy_Wh),
+            power_W=None if r.power_W is None else Power(total=r.power_W),
+            current_A=Current(**currents) if currents else None,
+            voltage_V=Voltage(**volts) if volts else None,
+        )
+
+    async def start_transaction(self, transaction_id: str) -> TransactionStartResponse:
+        """Our kernel authorized a session: have the charger start its transaction on our
+        token and take its start reading."""
+        link = self.link
+        if link.transaction_id is not None and link.tx_authorized:
+            return _started()
+        link.id_tag = self.settings.id_tag
+        try:
+            session = OcppCharger(link)._session()
+            if not await session.remote_start(link.connector_id, self.settings.id_tag):
+                return _start_failed(f"{link.name}: RemoteStart refused")
+        except DeviceError as err:
+            return _start_failed(str(err))
+        started = await link.wait_for(
+            lambda: link.transaction_id is not None and link.tx_authorized,
+            self.settings.start_timeout_s,
+        )
+        if not started:
+            return _start_failed(f"{link.name}: the charger started no transaction")
+        _LOGGER.info(
+            "%s: OCPP transaction %s for %s", link.name, link.transaction_id, transaction_id
+        )
+        return _started()
+
+    async def stop_transaction(self, transaction_id: str) -> TransactionStopResponse:
+        """End the charger's transaction (again after a reconnect if it is offline now)."""
+        link = self.link
+        link.id_tag = None
+        if link.transaction_id is None:
+            return TransactionStopResponse(status=TransactionRequestStatus.OK)
+        link.stop_pending = True
+        if link.session is not None:
+            try:
+                await _remote_stop(link, link.session)
+            except DeviceError as err:
+                _LOGGER.warning("%s: RemoteStop: %s (retried on reconnect)", link.name, err)
+        return TransactionStopResponse(status=TransactionRequestStatus.OK)
+
+    async def close(self) -> None:
+        """Nothing to release (the central system owns the sockets)."""
+
+
+def _started() -> TransactionStartResponse:
+    return TransactionStartResponse(status=TransactionRequestStatus.OK)
+
+
+def _start_failed(error: str) -> TransactionStartResponse:
+    _LOGGER.warning("%s", error)
+    return TransactionStartResponse(status=TransactionRequestStatus.UNEXPECTED_ERROR, error=error)

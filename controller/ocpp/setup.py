@@ -1,0 +1,63 @@
+"""Building OCPP connectors: one central system per controller, one manager per connector."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..clock import Clock
+from ..manager import EvseManager
+from ..store import SessionStore
+from .central import CentralSettings, CentralSystem
+from .port import OcppCharger, OcppChargerSettings, OcppMeter
+from .settings import OCPP_SCHEMA, ssl_context
+
+if TYPE_CHECKING:
+    from ..config import ConnectorConfig
+
+
+def central_system(section: Mapping[str, Any] | None) -> CentralSystem:
+    """The central system the ``ocpp`` section describes (defaults without one)."""
+    s = OCPP_SCHEMA(dict(section or {}))
+    return CentralSystem(
+        CentralSettings(
+            host=s["host"],
+            port=s["port"],
+            ssl_context=ssl_context(s),
+            heartbeat_interval_s=s["heartbeat_interval_s"],
+            meter_interval_s=s["meter_interval_s"],
+        )
+    )
+
+
+def open_ocpp_connector(
+    config: ConnectorConfig,
+    central: CentralSystem,
+    store: SessionStore,
+    clock: Clock | None = None,
+) -> EvseManager:
+    """The manager for one OCPP connector (not started: call ``start()``)."""
+    ocpp = config.ocpp
+    assert ocpp is not None
+    link = central.register(
+        ocpp.charge_point_id,
+        ocpp.connector_id,
+        ocpp.password,
+        lenient=ocpp.skip_schema_validation,
+    )
+    c = config.charger_settings
+    settings = OcppChargerSettings(
+        max_current_A=c.max_current_A or 32.0,
+        min_current_A=c.min_current_A or 6.0,
+        phases=c.phases or 3,
+        id_tag=ocpp.id_tag,
+    )
+    return EvseManager(
+        OcppCharger(link, settings),
+        OcppMeter(link, settings, clock),
+        store,
+        config.kernel,
+        name=config.name,
+        clock=clock,
+        poll_interval=config.poll_interval_s,
+    )
