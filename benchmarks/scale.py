@@ -18,8 +18,12 @@ Per size, over ``--duration`` seconds after every connector is charging:
   current. Only decreases, each on a connector whose PWM was last changed more than 5 s
   before: IEC 61851-1 holds every later PWM change 5 s (the kernel's pwm_update_s).
 * sim CPU: the simulator processes together, in % of one core (they share the machine).
+* CPU wait: how long the controller was ready to run but waited for a CPU (the kernel's
+  schedstat), in % of the window: the share of its lateness the machine, not the
+  controller, is to blame for.
 * MQTT due vs delivered, per connector per minute: messages the bridge put in its outbox
-  versus messages a subscriber received (commands and their results left out).
+  versus messages a subscriber received (commands and their results left out; what is on
+  its way when the window ends is waited for, 2 s at most).
 
 A size falls behind when more than 1 % of its polls are missed, when fewer than 95 % of the
 due MQTT messages arrive, or when the connectors are not all charging within the start-up
@@ -120,8 +124,7 @@ async def _worker(first: int, count: int) -> None:
         station = SimulatedStation(clock=clock)
         station.plug_in()
         station.draw_power(16.0, 3)
-        sim = ModbusSimulator(station, charger_map, meter_map, port=0)
-        await sim.start()
+        sim = await _start_simulator(ModbusSimulator, station, charger_map, meter_map)
         recorder.hook(index, sim.charger)
         sims.append(sim)
         devices[index] = sim.devices(timeout_s=2.0)
@@ -139,6 +142,21 @@ async def _worker(first: int, count: int) -> None:
             break
     for sim in sims:
         await sim.stop()
+
+
+async def _start_simulator(kind: Any, station: Any, charger_map: Any, meter_map: Any) -> Any:
+    """A simulator on free ports; several workers pick ports at once, so a port taken
+    between picking and listening means trying again."""
+    for attempt in range(10):
+        sim = kind(station, charger_map, meter_map, port=0)
+        try:
+            await sim.start()
+            return sim
+        except RuntimeError:
+            await sim.stop()
+            if attempt == 9:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _say(data: Any) -> None:
@@ -257,6 +275,14 @@ class Counter:
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def waited_seconds(pid: int) -> float:
+    """Time the process's threads were runnable but waited for a CPU (schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        total += int((task / "schedstat").read_text().split()[1])
+    return total / 1e9
 
 
 def rss_mib(pid: int) -> float:
@@ -416,6 +442,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             since = time.time()
             cpu0 = cpu_seconds(controller.proc.pid)
             sim0 = sum(cpu_seconds(w.proc.pid) for w in workers)
+            wait0 = waited_seconds(controller.proc.pid)
             stats = await controller.ask("stats")
             queued0, delivered0, t0 = stats["queued"], counter.delivered, time.monotonic()
             profiler = _profile(args, controller.proc.pid, n)
@@ -425,9 +452,14 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
                 profiler.wait()
             cpu = (cpu_seconds(controller.proc.pid) - cpu0) / duration * 100
             sim_cpu = (sum(cpu_seconds(w.proc.pid) for w in workers) - sim0) / duration * 100
+            waited = (waited_seconds(controller.proc.pid) - wait0) / duration * 100
             rss = rss_mib(controller.proc.pid)
             stats = await controller.ask("stats")
             due = stats["queued"] - queued0
+            for _ in range(20):  # what was on its way at the end of the window (2 s at most)
+                if counter.delivered - delivered0 >= due:
+                    break
+                await asyncio.sleep(0.1)
             delivered = counter.delivered - delivered0
             requests: dict[str, list[float]] = {}
             writes: list[tuple[float, int, float]] = []
@@ -455,6 +487,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             "cmd50": percentile(command_ms, 50),
             "cmd99": percentile(command_ms, 99),
             "sim_cpu": sim_cpu,
+            "waited": waited,
             "commands": len(command_ms),
             "unanswered": unanswered,
             "due": due * per_minute,
@@ -487,7 +520,7 @@ def header() -> None:
     print(
         f"{'connectors':>10} {'start s':>8} {'CPU %':>6} {'RSS MiB':>8} {'lag p50':>8} "
         f"{'lag p99':>8} {'missed':>7} {'cmd p50':>8} {'cmd p99':>8} {'MQTT due':>9} "
-        f"{'delivered':>9} {'sim CPU %':>9}"
+        f"{'delivered':>9} {'sim CPU %':>9} {'CPU wait %':>10}"
     )
 
 
@@ -496,7 +529,8 @@ def row(r: dict[str, Any]) -> None:
         f"{r['n']:>10} {r['start_s']:>8.1f} {r['cpu']:>6.0f} {r['rss']:>8.0f} "
         f"{r['lag50']:>6.0f}ms {r['lag99']:>6.0f}ms {r['missed']:>7.1%} "
         f"{r['cmd50']:>6.0f}ms {r['cmd99']:>6.0f}ms {r['due']:>9.0f} {r['delivered']:>9.0f} "
-        f"{r['sim_cpu']:>9.0f}" + (f"   BEHIND: {r['behind']}" if r["behind"] else ""),
+        f"{r['sim_cpu']:>9.0f} {r['waited']:>10.0f}"
+        + (f"   BEHIND: {r['behind']}" if r["behind"] else ""),
         flush=True,
     )
 
