@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 RETRY_MIN_S = 2.0
 RETRY_MAX_S = 60.0
+START_CONCURRENCY = 64  # connectors connecting at once at start
 
 
 class Adapter(Protocol):
@@ -92,11 +93,10 @@ class Controller:
             manager.subscribe(_log_session_event)
             if connector.kernel.session_logging:
                 manager.subscribe(SessionLog(self._clock).on_update)
-            try:
-                await manager.start()
-            except DeviceError as err:
-                _LOGGER.error("%s: devices unreachable (%s); retrying", connector.name, err)
-                self._pending.append(asyncio.create_task(self._retry(manager)))
+        slots = asyncio.Semaphore(START_CONCURRENCY)
+        async with asyncio.TaskGroup() as group:
+            for manager in self.managers.values():
+                group.create_task(self._start_connector(manager, slots))
         self.energy = self._energy_manager()
         if self.energy is not None:
             await self.energy.start()
@@ -122,6 +122,16 @@ class Controller:
             await central.start()
             self.central = central
         return open_ocpp_connector(connector, self.central, store, self._clock)
+
+    async def _start_connector(self, manager: EvseManager, slots: asyncio.Semaphore) -> None:
+        """Start one connector (many at once: each waits on its own devices), or its retry
+        loop when its devices do not answer."""
+        async with slots:
+            try:
+                await manager.start()
+            except DeviceError as err:
+                _LOGGER.error("%s: devices unreachable (%s); retrying", manager.name, err)
+                self._pending.append(asyncio.create_task(self._retry(manager)))
 
     def _energy_manager(self) -> EnergyManager | None:
         """The energy manager for the connectors that have an ``energy`` section."""

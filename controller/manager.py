@@ -117,8 +117,9 @@ class EvseManager:
         self.label = label or name  # how the log names it (an adapter may name it better)
         self.config = config or KernelConfig()
         self.poll_interval = poll_interval
-        # Where in each period this connector polls (seconds after the start): an owner
-        # of many connectors spreads them, so their requests do not all come at once.
+        # Where in each period this connector polls (seconds on the loop clock's grid of
+        # poll_interval): an owner of many connectors spreads them, so their requests do
+        # not all come at once, whenever each started.
         self.poll_offset = poll_offset
         self._charger = charger
         self._meter = meter
@@ -365,7 +366,8 @@ class EvseManager:
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
-        next_poll = loop.time() + self.poll_offset % self.poll_interval
+        now = loop.time()  # the first poll at the offset on the loop clock's grid
+        next_poll = now + (self.poll_offset - now) % self.poll_interval
         while True:
             timeout = max(0.0, min(next_poll, self._deadline_in_loop_time()) - loop.time())
             job: _Job[Any] | None = None

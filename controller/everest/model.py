@@ -75,14 +75,22 @@ class EverestModel:
         return schema_for(cls)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    """A model's field names, looked up once per class (every published value is dumped)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def dump(value: Any) -> Any:
     """Turn models, enums and containers into plain JSON values."""
     if isinstance(value, EverestModel):
-        return {
-            f.name: dump(getattr(value, f.name))
-            for f in dataclasses.fields(value)
-            if getattr(value, f.name) is not None
-        }
+        items = ((name, getattr(value, name)) for name in _field_names(type(value)))
+        return {name: dump(item) for name, item in items if item is not None}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, list | tuple):

@@ -6,10 +6,13 @@ Topics (``<base>`` is ``base_topic``, default ``evse_manager``):
   so subscribers learn when the controller dies.
 * ``<base>/connectors`` -- the connectors served, retained; at start, connectors the
   previous run served but this one does not are retired (discovery and topics cleared).
-* ``<base>/<connector>/<var>`` -- every published variable as EVerest JSON, retained; the
-  full snapshot is re-published on every (re)connect.
+* ``<base>/<connector>/<var>`` -- every published variable as EVerest JSON, retained, when
+  it changed; the full snapshot is re-published on every (re)connect. Measurements
+  (``powermeter``, ``telemetry``, ``session_info``) go out past a deadband or after
+  ``telemetry.max_interval_s`` (``telemetry``), never for a new timestamp alone.
 * ``<base>/<connector>/session_event`` -- QoS 1. Events produced while the broker is away
-  are queued (``queue_size``, oldest dropped with a warning) and delivered in order.
+  are queued (``queue_size`` per connector, oldest dropped with a warning) and delivered
+  in order.
 * ``<base>/<connector>/state/<entity>`` -- each catalog entity's state as a plain value
   (``ON``/``OFF`` for binary sensors and switches, ``None`` when unknown), retained;
   ``state/session_event`` carries ``{"event_type": ..., ...}`` for HA's event entity.

@@ -58,6 +58,7 @@ SESSION_EVENT = "session_event"
 InputHandler = Callable[[str], None]  # an input topic's payload text -> its owner
 CONTROLS: dict[str, EntitySpec] = {e.key: e for e in entities() if e.command is not None}
 CONNECTORS_MAX_BYTES = 1 << 20  # the retained connector list: ~30,000 names of 32 characters
+REPLY_MARGIN = 100  # command replies in flight beside the window before aiomqtt warns
 ANY_VAR = "*"  # a renderer that iterated over every variable
 Renderer = Callable[[Mapping[str, Any]], str]
 
@@ -305,14 +306,16 @@ class MqttBridge:
         self._wake()
 
     def _queue_event(self, connector: str, update: Update, payload: str) -> None:
-        """Session events must all arrive, in order; a full queue drops the oldest, loudly."""
+        """Session events must all arrive, in order; a full queue drops the oldest, loudly.
+        The bound is ``queue_size`` per connector: a start of many connectors (each with
+        its start-up events) before the broker answers loses none."""
         topic = self._topics.var(connector, SESSION_EVENT)
         var = _Message(topic, payload, qos=1, retain=True, event=True)
         self._retained.setdefault(connector, set()).add(var.topic)
         event = json.dumps(discovery.event_payload(update.value), default=str)
         state = self._topics.state(connector, SESSION_EVENT)
         entity = _Message(state, event, qos=1, event=True)
-        if len(self._events) >= self._settings.queue_size:
+        if len(self._events) >= self._settings.queue_size * max(1, len(self._managers)):
             self._events.popleft()
             self._dropped += 1
             if self._dropped == 1:
@@ -532,7 +535,8 @@ class MqttBridge:
             max_inflight_messages=s.max_inflight,
             will=aiomqtt.Will(self._topics.status, OFFLINE, qos=1, retain=True),
         )
-        client.pending_calls_threshold = s.max_inflight  # a full window is no cause to warn
+        # A full window (and command replies beside it) is no cause to warn.
+        client.pending_calls_threshold = s.max_inflight + REPLY_MARGIN
         return client
 
     async def _run(self) -> None:

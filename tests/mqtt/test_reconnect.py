@@ -9,6 +9,7 @@ import aiomqtt
 import pytest
 
 from controller.mqtt import MqttBridge
+from tests.controller.conftest import make_rig
 
 from .conftest import PASSWORD, USER, WAIT_S, peer, running, settings
 
@@ -152,3 +153,42 @@ async def test_wrong_password_keeps_retrying_without_crashing(auth_mosquitto, ri
     with pytest.raises(aiomqtt.MqttError):
         async with peer(auth_mosquitto.port, username=USER, password="wrong"):
             pass
+
+
+async def test_the_event_queue_is_bounded_per_connector(persistent_mosquitto, rig, tmp_path):
+    """``queue_size`` is per connector: many connectors starting (each with its start-up
+    events) while the broker is away lose none of them."""
+    broker = persistent_mosquitto
+    other_dir = tmp_path / "second"
+    other_dir.mkdir()
+    second = await make_rig(other_dir)
+    try:
+        managers = {"evse1": rig.manager, "evse2": second.manager}
+        bridge = MqttBridge(managers, settings(broker.port, queue_size=8))
+        async with running(bridge):
+            async with peer(broker.port, "evse_manager/+/session_event", **WATCHER):
+                pass  # a persistent subscription: the broker keeps what comes later
+            rig.take_events()
+            second.take_events()
+            broker.stop()
+            await _until(lambda: not bridge.connected, "bridge notices the outage")
+            produced = {}
+            for name, one in (("evse1", rig), ("evse2", second)):
+                await one.start_charging()
+                produced[name] = one.take_events()
+            counts = [len(events) for events in produced.values()]
+            assert max(counts) <= 8 < sum(counts)  # more than one connector's queue_size
+            broker.start()
+            async with asyncio.timeout(WAIT_S):
+                await bridge.wait_connected()
+            async with peer(broker.port, **WATCHER) as watcher:
+                await bridge.flush()
+                for name, events in produced.items():
+                    topic = f"evse_manager/{name}/session_event"
+                    await watcher.wait_for(topic, lambda m, e=events: m.json()["event"] == e[-1])
+        for name, events in produced.items():
+            topic = f"evse_manager/{name}/session_event"
+            assert [m.json()["event"] for m in watcher.on(topic)] == events
+    finally:
+        await second.manager.stop()
+        second.store.close()
