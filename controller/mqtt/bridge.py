@@ -44,6 +44,7 @@ from ..manager import EvseManager, Update
 from ..ports import ChargerInfo
 from ..variables import EXTENSION_VARS, INTERFACE_VARS
 from . import discovery
+from .connection import new_client, stay_connected
 from .payloads import excerpt, parse_control, parse_request, payload_text
 from .settings import MqttSettings
 from .telemetry import TELEMETRY_VARS, TelemetryFilter
@@ -524,63 +525,23 @@ class MqttBridge:
     # ------------------------------------------------------------------ connection
 
     def _new_client(self) -> aiomqtt.Client:
-        s = self._settings
-        client = aiomqtt.Client(
-            hostname=s.host,
-            port=s.port,
-            username=s.username,
-            password=s.password,
-            identifier=s.client_id,
-            tls_context=self._tls,
-            max_inflight_messages=s.max_inflight,
-            will=aiomqtt.Will(self._topics.status, OFFLINE, qos=1, retain=True),
-        )
+        will = aiomqtt.Will(self._topics.status, OFFLINE, qos=1, retain=True)
+        client = new_client(self._settings, will, self._tls)
         # A full window (and command replies beside it) is no cause to warn.
-        client.pending_calls_threshold = s.max_inflight + REPLY_MARGIN
+        client.pending_calls_threshold = self._settings.max_inflight + REPLY_MARGIN
         return client
 
     async def _run(self) -> None:
         """Connect, serve, and on any loss reconnect with capped exponential backoff."""
-        s = self._settings
-        delay = s.reconnect_min_s
-        failures = 0
-        while True:
-            was_connected = False
-            try:
-                async with self._new_client() as client:
-                    was_connected = True
-                    self._client = client
-                    _LOGGER.info("MQTT: connected to %s:%d", s.host, s.port)
-                    failures, delay = 0, s.reconnect_min_s
-                    await self._serve(client)
-            except (aiomqtt.MqttError, OSError) as err:
-                failures += 1
-                self._log_failure(err, was_connected, failures, delay)
-            finally:
-                self._client = None
-                self._connected.clear()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, s.reconnect_max_s)
+        await stay_connected(self._settings, self._new_client, self._serve, self._disconnected)
 
-    def _log_failure(
-        self, err: Exception, was_connected: bool, failures: int, delay: float
-    ) -> None:
-        s = self._settings
-        if was_connected:
-            _LOGGER.warning("MQTT: connection to %s:%d lost: %s", s.host, s.port, err)
-        elif failures == 1:
-            _LOGGER.error(
-                "MQTT: cannot connect to %s:%d: %s (retrying, next in %.1f s)",
-                s.host,
-                s.port,
-                err,
-                delay,
-            )
-        else:
-            _LOGGER.debug("MQTT: connect attempt %d failed: %s", failures, err)
+    def _disconnected(self) -> None:
+        self._client = None
+        self._connected.clear()
 
     async def _serve(self, client: aiomqtt.Client) -> None:
         """One connection: subscribe, announce, snapshot, then publish and dispatch."""
+        self._client = client
         await client.subscribe(self._topics.command_filter, qos=1)
         await client.subscribe(self._topics.set_filter, qos=1)
         if self._settings.discovery:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
@@ -15,15 +16,21 @@ from .settings import MqttSettings
 _LOGGER = logging.getLogger(__name__)
 
 
-def new_client(settings: MqttSettings, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
-    """A client for ``settings`` (login, TLS, client id) with an optional last will."""
+def new_client(
+    settings: MqttSettings,
+    will: aiomqtt.Will | None = None,
+    tls: ssl.SSLContext | None = None,
+) -> aiomqtt.Client:
+    """A client for ``settings`` (login, TLS, client id, in-flight window) with an optional
+    last will; ``tls`` reuses a context already built from the settings."""
     return aiomqtt.Client(
         hostname=settings.host,
         port=settings.port,
         username=settings.username,
         password=settings.password,
         identifier=settings.client_id,
-        tls_context=settings.ssl_context(),
+        tls_context=tls if tls is not None else settings.ssl_context(),
+        max_inflight_messages=settings.max_inflight,
         will=will,
     )
 
