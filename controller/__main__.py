@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from pathlib import Path
 
 from .app import Controller
-from .config import ControllerConfig, load_config
+from .config import load_config
 from .errors import ConfigError
+from .service import run_until_signalled
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,34 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         names = ", ".join(c.name for c in config.connectors)
         print(f"{args.config}: valid ({names})")
         return 0
-    return asyncio.run(_serve(config))
-
-
-async def _serve(config: ControllerConfig) -> int:
-    """Run until SIGINT/SIGTERM, then stop everything (chargers left safe).
-
-    What ``--check`` cannot know (a port in use, a database file that is not one) fails
-    the start with one line and exit code 1, never a traceback (that is in the -v log).
-    """
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    controller = Controller(config)
-    try:
-        await controller.start()
-    except Exception as err:
-        logging.getLogger(__name__).debug("start failed", exc_info=True)
-        print(f"cannot start: {type(err).__name__}: {err}", file=sys.stderr)
-        with contextlib.suppress(Exception):
-            await controller.stop()
-        return 1
-    try:
-        await stop.wait()
-    finally:
-        await controller.stop()
-    return 0
+    return asyncio.run(run_until_signalled(Controller(config)))
 
 
 if __name__ == "__main__":

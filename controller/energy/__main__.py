@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 import sys
 from pathlib import Path
 
 from ..errors import ConfigError
-from .process import EnergyProcess, ProcessConfig, load_process_config
+from ..service import run_until_signalled
+from .process import EnergyProcess, load_process_config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,29 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         names = ", ".join(c.name for c in config.connectors)
         print(f"{args.config}: valid ({names})")
         return 0
-    return asyncio.run(_serve(config))
-
-
-async def _serve(config: ProcessConfig) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    process = EnergyProcess(config)
-    try:
-        await process.start()
-    except Exception as err:
-        logging.getLogger(__name__).debug("start failed", exc_info=True)
-        print(f"cannot start: {type(err).__name__}: {err}", file=sys.stderr)
-        with contextlib.suppress(Exception):
-            await process.stop()
-        return 1
-    try:
-        await stop.wait()
-    finally:
-        await process.stop()
-    return 0
+    return asyncio.run(run_until_signalled(EnergyProcess(config)))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from ..config import (
 from ..errors import ConfigError
 from ..files import load_yaml, read_text
 from ..modbus.transport import BusRegistry
-from ..mqtt.connection import new_client, stay_connected
+from ..mqtt.connection import new_client, run_loops, stay_connected
 from ..mqtt.payloads import excerpt, parse_request
 from ..mqtt.settings import MQTT_SCHEMA, MqttSettings
 from ..store import SessionStore
@@ -293,19 +293,10 @@ class EnergyProcess:
         self._outbox.resend_retained()
         self._client = client
         self._connected.set()
-        tasks = {
-            asyncio.create_task(self._publish_loop(client), name="energy publish"),
-            asyncio.create_task(self._receive_loop(client), name="energy receive"),
-        }
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
+            await run_loops(self._publish_loop(client), self._receive_loop(client))
         finally:
             self._connected.clear()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:
         while True:

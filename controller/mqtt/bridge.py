@@ -44,7 +44,7 @@ from ..manager import EvseManager, Update
 from ..ports import ChargerInfo
 from ..variables import EXTENSION_VARS, INTERFACE_VARS
 from . import discovery
-from .connection import new_client, stay_connected
+from .connection import new_client, run_loops, stay_connected
 from .payloads import excerpt, parse_control, parse_request, payload_text
 from .settings import MqttSettings
 from .telemetry import TELEMETRY_VARS, TelemetryFilter
@@ -552,19 +552,10 @@ class MqttBridge:
         await client.publish(self._topics.status, ONLINE, qos=1, retain=True)
         self._snapshot()
         self._connected.set()
-        tasks = {
-            asyncio.create_task(self._publish_loop(client), name="mqtt publish"),
-            asyncio.create_task(self._receive_loop(client), name="mqtt receive"),
-        }
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                task.result()
+            await run_loops(self._publish_loop(client), self._receive_loop(client))
         finally:
             self._connected.clear()
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             await self._abandon()
 
     async def _publish_loop(self, client: aiomqtt.Client) -> None:

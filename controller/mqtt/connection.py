@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, NoReturn
 
 import aiomqtt
 
@@ -77,3 +77,17 @@ def _log_failure(
         )
     else:
         _LOGGER.debug("MQTT: connect attempt %d failed: %s", failures, err)
+
+
+async def run_loops(*loops: Coroutine[Any, Any, None]) -> None:
+    """Run one connection's loops (publish, receive) until the first ends or fails; its
+    error (a lost connection) propagates once the others are cancelled."""
+    tasks = {asyncio.create_task(loop) for loop in loops}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

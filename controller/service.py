@@ -1,0 +1,47 @@
+"""Running a long-lived service from the command line: until SIGINT/SIGTERM, then stopped.
+
+Shared by ``python -m controller`` and ``python -m controller.energy``. What a ``--check``
+cannot know (a port in use, a database file that is not one) fails the start with one line
+and exit code 1, never a traceback (that is in the -v log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Protocol
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class Service(Protocol):
+    """Something started once and stopped once (chargers left safe)."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+async def run_until_signalled(service: Service) -> int:
+    """Start ``service``, run until SIGINT/SIGTERM, stop it; the process's exit code."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await service.start()
+    except Exception as err:
+        _LOGGER.debug("start failed", exc_info=True)
+        print(f"cannot start: {type(err).__name__}: {err}", file=sys.stderr)
+        with contextlib.suppress(Exception):
+            await service.stop()
+        return 1
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
+    return 0
