@@ -97,6 +97,9 @@ class KernelConfig:
     unlock_in_state_f_timeout_s: float = 5.0
     # EvseManager manifest: F for this long when a fault arrives during an EVSE pause.
     state_F_after_fault_ms: int = 300
+    # An open transaction found at start-up: "resume" it (one session across a restart) or
+    # "finish" it with PowerLoss as EVerest does (Charger.cpp cleanup_transactions_on_startup).
+    transaction_at_restart: str = "resume"
 
 
 def new_session_id(kind: str = "UUID") -> str:

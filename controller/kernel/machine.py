@@ -49,7 +49,7 @@ from ..ports import ChargerInfo, ChargerStatus
 from .arbitration import EnableArbiter
 from .bookkeeping import BookkeepingMixin
 from .core import KernelConfig, new_session_id
-from .effects import Effect
+from .effects import Effect, EndSession
 from .entries import EntriesMixin
 from .faults import METER_LINK_ORIGIN, ActiveErrors
 from .guards import GuardsMixin
@@ -131,17 +131,26 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         last_session: SessionRecord | None = None,
         stopped: StoppedSession | None = None,
     ) -> None:
-        """First poll after connect: publish the static variables and settle the state."""
+        """First poll after connect: publish the static variables, deal with what the
+        previous process left open, then Enabled/Disabled and ready, and settle the state.
+
+        EvseManager.cpp init: SessionResumed and the clean-up of an open transaction come
+        before ready_to_start_charging (Enabled/Disabled, then ready)."""
         self._status = status
         self._publish_static()
         if last_session is not None:
             self._set_var("last_session", last_session)
+        resume = self.config.transaction_at_restart == "resume"
+        if restored is not None and resume:
+            self._restore(restored)
+        elif restored is not None:
+            self._finish_restored(restored)
+        elif stopped is not None and resume:
+            self._restore_stopped(stopped)
+        elif stopped is not None:
+            self._effects.append(EndSession(stopped.session_id))  # EVerest keeps none
         if self._ready:
             self._publish_initial_state()
-        if restored is not None:
-            self._restore(restored)
-        elif stopped is not None:
-            self._restore_stopped(stopped)
         self._step()
 
     def _publish_initial_state(self) -> None:
@@ -183,6 +192,21 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
             self._stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
             self._finish_transaction()
             self._end_session()
+
+    def _finish_restored(self, record: TransactionRecord) -> None:
+        """EvseManager.cpp init: SessionResumed with the stored session id, then
+        Charger.cpp cleanup_transactions_on_startup stops the meter's transaction and emits
+        TransactionFinished(PowerLoss) without id_tag; the charger has no session then, so
+        that event's uuid is empty and no SessionFinished follows. A plugged-in EV starts a
+        new session."""
+        self._emit(SessionEventEnum.SessionResumed, uuid=record.session_id)
+        self._transaction = record
+        counted_from = record.start_energy_Wh if record.baseline_Wh is None else record.baseline_Wh
+        if self._meter.energy_Wh_import.total < counted_from:
+            self._counter_reset(counted_from)
+        self._stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
+        self._finish_transaction()
+        self._stop = None
 
     def _restore_stopped(self, stopped: StoppedSession) -> None:
         """The previous process had finished this session's transaction with the EV left
