@@ -44,8 +44,8 @@ class GuardsMixin(EntriesMixin):
             # Re-enabled (or restarted) after the session's end: no second transaction in
             # the same session; it waits for the unplug, as EVerest's Finished does.
             return Trigger.AWAIT_UNPLUG
-        if self._errors.inoperative:
-            return None
+        # Charger.cpp Idle: CarPluggedIn starts the session whatever the errors; the fatal
+        # error ends it in WaitingForAuthentication (-> Finished, a replug to charge).
         return Trigger.PLUG_IN
 
     def _guard_WaitingForAuthentication(self) -> Trigger | None:

@@ -214,6 +214,8 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._resume_session(stopped.session_id, stopped.started_at, stopped.session_reason)
         self._replug_needed = True
         self._emit(SessionEventEnum.SessionResumed)
+        if not self._status.cp.plugged:
+            self._end_session()  # the EV left meanwhile: ended before Enabled
 
     # ------------------------------------------------------------------ public facts
 

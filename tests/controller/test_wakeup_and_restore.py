@@ -177,3 +177,23 @@ async def test_finish_at_restart_keeps_no_stopped_session(rig, tmp_path):
     assert rig.store.load_stopped("evse1") is None
     await _restart(rig, tmp_path)
     assert "SessionResumed" not in [e.event.value for e in _events(rig)]
+
+
+@pytest.mark.parametrize("plugged", [True, False], ids=["plugged", "unplugged"])
+async def test_resume_at_restart_keeps_a_stopped_session(rig, tmp_path, plugged):
+    """resume: a session stopped before the restart is resumed in Finished (SessionResumed,
+    Enabled), or, when the EV left meanwhile, ended before Enabled."""
+    await rig.start_charging()
+    session = rig.manager.kernel.transaction.session_id
+    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
+    await rig.advance(10)
+    if not plugged:
+        rig.station.unplug()
+    await _restart(rig, tmp_path)
+    got = [(e.event.value, e.uuid) for e in _events(rig)]
+    if plugged:
+        assert got == [("SessionResumed", session), ("Enabled", session)]
+        assert rig.manager.state is State.Finished
+    else:
+        assert got == [("SessionResumed", session), ("SessionFinished", session), ("Enabled", "")]
+        assert rig.manager.state is State.Idle
