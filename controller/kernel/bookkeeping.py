@@ -81,7 +81,6 @@ class BookkeepingMixin(KernelCore):
         self._stop = None
         self._user_pause = False
         self._unlock_requested = False
-        self._plugin_timed_out = False
         self._meter_start_failed = False
         self._meter_start_pending = False
         self._deadlines.pop("auth_timeout", None)
@@ -109,7 +108,6 @@ class BookkeepingMixin(KernelCore):
             self._deadlines["auth_timeout"] = self._now() + self.config.auth_timeout_s
 
     def _plugin_timeout(self) -> None:
-        self._plugin_timed_out = True
         self._emit(SessionEventEnum.PluginTimeout)
         if self.config.raise_mrec9:
             self._raise_own(EvseManagerError.MREC9AuthorizationTimeout, "no authorization")

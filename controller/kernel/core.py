@@ -136,7 +136,6 @@ class KernelCore:
     _auth_reservation: int | None
     _meter_start_pending: bool
     _meter_start_failed: bool
-    _plugin_timed_out: bool
     _replug_needed: bool
     _stop: StopTransactionRequest | None
     _user_pause: bool

@@ -107,7 +107,6 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._auth_reservation = None
         self._meter_start_pending = False
         self._meter_start_failed = False
-        self._plugin_timed_out = False
         self._replug_needed = False
         self._stop = None
         self._user_pause = False
@@ -286,12 +285,15 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._check_overcurrent(sample)
         self._step()
 
-    def on_link_lost(self, device: str, detail: str) -> None:
-        """The runner could not talk to a device: inhibit charging until it returns."""
+    def on_link_lost(self, device: str, detail: str, answering: bool = False) -> None:
+        """The runner could not talk to a device, or (``answering``) the device answers
+        with values that cannot be used (a meter counter that keeps going back): inhibit
+        charging until it is usable again."""
+        what = "unusable" if answering else "unreachable"
         error = Error(
             type=COMMUNICATION_FAULT,
             sub_type=device,
-            message=f"{device} unreachable: {detail}",
+            message=f"{device} {what}: {detail}",
             severity=Severity.High,
             origin=METER_LINK_ORIGIN if device == "meter" else "link",
         )
