@@ -1,14 +1,14 @@
 """State guards of the charging kernel: pick a trigger from the facts.
 
-Split out of ``machine.py``: ``_guard_<State>`` looks at the current facts and returns
-the trigger to fire (or None while the state is stable). Whether that trigger is legal
-and where it leads is decided only by the transition table in ``transitions.py``.
+``_guard_<State>`` only reads the current facts and returns the trigger to fire (or None
+while the state is stable); it changes nothing. Whether that trigger is legal and where it
+leads is decided only by the transition table in ``transitions.py``, and what happens on
+the way only by the actions in ``entries.py``.
 """
 
 from __future__ import annotations
 
 from ..everest import PauseChargingEVSEReason
-from .effects import StartMeterTransaction
 from .entries import EntriesMixin
 from .pwm import MIN_CURRENT_A
 from .states import State, Trigger
@@ -28,14 +28,12 @@ class GuardsMixin(EntriesMixin):
         if self.enabled:
             return Trigger.ENABLE
         if self._session is not None and not self._status.cp.plugged:
-            # Unplugged while disabled: the session ends here, the EVSE stays disabled.
-            self._enter_Finished(Trigger.UNPLUG)
-            self._end_session()
+            return Trigger.UNPLUG  # the session ends here, the EVSE stays disabled
         return None
 
     def _guard_Idle(self) -> Trigger | None:
-        if self._replug_needed and not self._status.cp.plugged:
-            self._end_session()
+        if self._replug_needed and self._session is not None and not self._status.cp.plugged:
+            return Trigger.UNPLUG
         if not self._ready or not self._status.cp.plugged:
             return None
         if self._transaction is not None:
@@ -58,8 +56,7 @@ class GuardsMixin(EntriesMixin):
         # Charger.cpp WaitingForAuthentication: a plug-in timeout (deauthorize_internal)
         # only emits PluginTimeout and keeps waiting; a socket without a PP reading waits.
         if self._auth is not None and not self._meter_start_pending and not self._cable_unknown():
-            self._meter_start_pending = True
-            self._effects.append(StartMeterTransaction(self._session_id()))
+            return Trigger.START_METER_TRANSACTION
         return None
 
     def _stop_wanted(self) -> bool:
@@ -83,7 +80,8 @@ class GuardsMixin(EntriesMixin):
             return Trigger.EV_REQUESTS_POWER
         if self._due("wakeup_pause"):
             return Trigger.WAKEUP_TIMEOUT
-        self._run_wakeup()
+        if any(self._due(name) for name in ("wakeup", "wakeup_f_end", "wakeup_x1_end")):
+            return Trigger.WAKEUP_STEP
         return None
 
     def _guard_Charging(self) -> Trigger | None:
@@ -124,14 +122,13 @@ class GuardsMixin(EntriesMixin):
         if not reasons:
             return Trigger.EVSE_RESUME
         if reasons != self._paused_reasons:
-            self._emit_paused_evse(reasons)
+            return Trigger.PAUSE_REASONS_CHANGED
         return None
 
     def _guard_SwitchPhases(self) -> Trigger | None:
         if self._stop_wanted():
             return Trigger.STOP
         if self._due("phase_switch"):
-            self._bsp_phases = self._phases
             return Trigger.PHASES_SWITCHED
         return None
 

@@ -535,6 +535,10 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def _transition(self, trigger: Trigger) -> None:
         target = next_state(self.state, trigger)
+        self._trigger = trigger
+        if target is self.state:
+            self._internal(trigger)
+            return
         self._exit(self.state)
         self.state = target
         self._trigger = trigger
