@@ -50,14 +50,14 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
     def _on_unplug(self) -> None:
         """Disabled or Idle and the EV left: the session (and a transaction left open
         while disabled) ends; the state stays."""
-        if self._transaction is not None:
+        if self._facts.transaction is not None:
             self._emit(SessionEventEnum.ChargingFinished)
             self._finish_transaction()
         self._end_session()
 
     def _on_start_meter_transaction(self) -> None:
         """Authorized (and the cable known): ask the meter; its answer is an input."""
-        self._meter_start_pending = True
+        self._facts.meter_start_pending = True
         self._effects.append(StartMeterTransaction(self._session_id()))
 
     def _on_wakeup_step(self) -> None:
@@ -74,10 +74,10 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
             self._end_session()
 
     def _enter_WaitingForAuthentication(self, trigger: Trigger) -> None:
-        if self._session is None:
+        if self._facts.session is None:
             self._start_session(StartSessionReason.EVConnected, None)
         self._emit(SessionEventEnum.AuthRequired)
-        if self._auth is None:
+        if self._facts.auth is None:
             self._arm_auth_timeout()
             if self.config.free_charging:
                 self._authorize(FREE_TOKEN, None)
@@ -115,11 +115,11 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
 
     def _enter_Finished(self, trigger: Trigger) -> None:
         self._deadlines.pop("auth_timeout", None)
-        if self._transaction is not None:
+        if self._facts.transaction is not None:
             self._emit(SessionEventEnum.ChargingFinished)
             self._finish_transaction()
-        self._auth = None
-        self._replug_needed = True
+        self._facts.auth = None
+        self._facts.replug_needed = True
 
 
 _STATE_DEADLINES: dict[State, tuple[str, ...]] = {

@@ -27,18 +27,22 @@ class GuardsMixin(EntriesMixin):
     def _guard_Disabled(self) -> Trigger | None:
         if self.enabled:
             return Trigger.ENABLE
-        if self._session is not None and not self._status.cp.plugged:
+        if self._facts.session is not None and not self._status.cp.plugged:
             return Trigger.UNPLUG  # the session ends here, the EVSE stays disabled
         return None
 
     def _guard_Idle(self) -> Trigger | None:
-        if self._replug_needed and self._session is not None and not self._status.cp.plugged:
+        if (
+            self._facts.replug_needed
+            and self._facts.session is not None
+            and not self._status.cp.plugged
+        ):
             return Trigger.UNPLUG
         if not self._ready or not self._status.cp.plugged:
             return None
-        if self._transaction is not None:
+        if self._facts.transaction is not None:
             return Trigger.RESUME_TRANSACTION
-        if self._replug_needed:
+        if self._facts.replug_needed:
             # Re-enabled (or restarted) after the session's end: no second transaction in
             # the same session; it waits for the unplug, as EVerest's Finished does.
             return Trigger.AWAIT_UNPLUG
@@ -49,18 +53,22 @@ class GuardsMixin(EntriesMixin):
     def _guard_WaitingForAuthentication(self) -> Trigger | None:
         if not self._status.cp.plugged:
             return Trigger.UNPLUG
-        if self._meter_start_failed or self._errors.inoperative:
+        if self._facts.meter_start_failed or self._errors.inoperative:
             return Trigger.AUTH_FAILED
-        if self._transaction is not None:
+        if self._facts.transaction is not None:
             return Trigger.TRANSACTION_STARTED
         # Charger.cpp WaitingForAuthentication: a plug-in timeout (deauthorize_internal)
         # only emits PluginTimeout and keeps waiting; a socket without a PP reading waits.
-        if self._auth is not None and not self._meter_start_pending and not self._cable_unknown():
+        if (
+            self._facts.auth is not None
+            and not self._facts.meter_start_pending
+            and not self._cable_unknown()
+        ):
             return Trigger.START_METER_TRANSACTION
         return None
 
     def _stop_wanted(self) -> bool:
-        return not self._status.cp.plugged or self._stop is not None
+        return not self._status.cp.plugged or self._facts.stop is not None
 
     def _phase_switch_wanted(self) -> bool:
         """Charger.cpp switch_three_phases_while_charging: only Charging switches via
@@ -98,7 +106,7 @@ class GuardsMixin(EntriesMixin):
     def _guard_StoppingCharging(self) -> Trigger | None:
         if self._status.relays_on and not self._due("stopping"):
             return None
-        if self._stop_wanted() or self._transaction is None:
+        if self._stop_wanted() or self._facts.transaction is None:
             return Trigger.FINISH
         if self.pause_reasons():
             return Trigger.PAUSED_BY_EVSE

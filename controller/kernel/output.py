@@ -32,7 +32,7 @@ class OutputMixin(KernelCore):
     def pause_reasons(self) -> frozenset[PauseChargingEVSEReason]:
         """Why the EVSE holds charging now (empty: it does not)."""
         reasons: set[PauseChargingEVSEReason] = set()
-        if self._user_pause:
+        if self._facts.user_pause:
             reasons.add(PauseChargingEVSEReason.UserPause)
         if self._errors.inoperative:
             reasons.add(PauseChargingEVSEReason.Error)
@@ -101,7 +101,7 @@ class OutputMixin(KernelCore):
             return False
         if self._status.relays_on:
             return True
-        if self._unlock_requested or self._due("unlock_in_f"):
+        if self._facts.unlock_requested or self._due("unlock_in_f"):
             return False
         cp = self._status.cp
         return cp.requests_power or (cp is CpState.B and self.config.lock_connector_in_state_b)
