@@ -3,7 +3,8 @@
 ``ChargingKernel`` is split by concern into mixins (guards, entry actions, session
 bookkeeping, output). The parts that own state are composed objects with their own data:
 the session's facts (``SessionFacts``), the enable arbitration (``EnableArbiter``), the
-errors (``ActiveErrors``) and the energy limits (``EnergyLimits``). ``KernelCore`` declares
+errors (``ActiveErrors``), the energy limits (``EnergyLimits``) and the signalled current
+with its PWM update time (``PwmSignal``). ``KernelCore`` declares
 the attributes ``ChargingKernel.__init__`` sets, so mypy can check each mixin on its own,
 and holds the helpers they all use: the clock and deadlines, published variables and
 session events, the kernel's own errors.
@@ -36,6 +37,7 @@ from .arbitration import EnableArbiter
 from .effects import Effect, Publish
 from .faults import ActiveErrors
 from .limits import EnergyLimits
+from .pwm import PwmSignal
 from .session import SessionFacts
 from .states import State, Trigger
 
@@ -137,9 +139,7 @@ class KernelCore:
     _pnc_config: PlugAndChargeConfiguration
     _deadlines: dict[str, float]
     _paused_reasons: frozenset[PauseChargingEVSEReason]
-    _signalled_A: float
-    _signalled_at: float  # Charger.cpp last_pwm_update
-    _pwm_on: bool = False
+    _pwm: PwmSignal  # the current signalled to the EV
     _overcurrent_since: float | None
     _trigger: Trigger | None
     _fault_seen: bool = False  # a fatal error was active at the end of the last step

@@ -82,7 +82,7 @@ class GuardsMixin(EntriesMixin):
             return Trigger.STOP
         if self._errors.inoperative:
             return Trigger.EVSE_PAUSE
-        if self._signalled_A < MIN_CURRENT_A:
+        if self._pwm.current_A < MIN_CURRENT_A:
             return None
         if self._status.cp.requests_power:
             return Trigger.EV_REQUESTS_POWER

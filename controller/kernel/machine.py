@@ -55,6 +55,7 @@ from .faults import METER_LINK_ORIGIN, ActiveErrors
 from .guards import GuardsMixin
 from .limits import EnergyLimits
 from .output import OutputMixin
+from .pwm import PwmSignal
 from .session import SessionFacts, SessionRecord, StoppedSession, TransactionRecord
 from .states import State, Trigger
 from .transitions import next_state
@@ -107,8 +108,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._pnc_config = PlugAndChargeConfiguration()
         self._deadlines = {}
         self._paused_reasons = frozenset()
-        self._signalled_A = 0.0
-        self._signalled_at = -1e9
+        self._pwm = PwmSignal()
         self._overcurrent_since = None
         self._trigger = None
 
