@@ -170,6 +170,8 @@ CONNECTOR_SCHEMA = vol.Schema(
         vol.Optional("session_id_type", default="UUID"): vol.In(
             ("UUID", "UUID_BASE64", "SHORT_BASE64")
         ),
+        # Not an EVerest option: "finish" is EVerest's only behaviour (PowerLoss at start-up).
+        vol.Optional("transaction_at_restart", default="resume"): vol.In(("resume", "finish")),
     }
 )
 
@@ -190,6 +192,7 @@ _EVEREST_OPTIONS = (
     "session_logging",
     "session_logging_path",
     "session_id_type",
+    "transaction_at_restart",
 )
 
 

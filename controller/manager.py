@@ -437,13 +437,14 @@ class EvseManager:
         self.kernel.on_meter(self._stamp(sample))
 
     def _link_lost(self, device: str, err: DeviceError) -> None:
+        answering = isinstance(err, MeterCounterError)
         if device not in self._lost:
-            what = "unusable" if isinstance(err, MeterCounterError) else "unreachable"
+            what = "unusable" if answering else "unreachable"
             _LOGGER.warning("%s: %s %s: %s", self.label, device, what, err)
         self._lost[device] = err
         self._update_available()
         self._applied = None  # rewrite the whole output once the link is back
-        self.kernel.on_link_lost(device, str(err))
+        self.kernel.on_link_lost(device, str(err), answering=answering)
 
     def _link_restored(self, device: str) -> None:
         """A device answered; the kernel hears of it only if it had been lost (every

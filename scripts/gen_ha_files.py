@@ -400,6 +400,7 @@ OPTIONS = {
                 "max_current_A": "Maximum current",
                 "phases": "Phases",
                 "free_charging": "Charge without authorization",
+                "transaction_at_restart": "Charging session at a restart",
             },
             "data_description": {
                 "poll_interval_s": "How often the charger and meter are read.",
@@ -408,6 +409,9 @@ OPTIONS = {
                 "phases": "Force one or three phases, or follow the charger.",
                 "free_charging": "Start charging when a vehicle is plugged in; off to wait "
                 "for an authorization (the authorize_response action).",
+                "transaction_at_restart": "A session that was charging when Home Assistant "
+                "stopped: go on with it, or finish it (PowerLoss) and start a new one, as "
+                "EVerest does.",
             },
             "sections": {
                 "solar": {
@@ -471,6 +475,9 @@ SELECTORS = {
     "meter_map": {"options": {"charger": "The charger's own meter"}},
     "phases": {
         "options": {"auto": "As the charger reports", "1": "One phase", "3": "Three phases"}
+    },
+    "transaction_at_restart": {
+        "options": {"resume": "Go on with it", "finish": "Finish it (as EVerest)"}
     },
 }
 EXCEPTIONS = {

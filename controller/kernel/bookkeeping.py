@@ -39,7 +39,7 @@ class BookkeepingMixin(KernelCore):
     """Sessions, authorization, transactions, reservations and the EV wake-up timer."""
 
     def _start_session(self, reason: StartSessionReason, token: ProvidedIdToken | None) -> None:
-        self._session = Session(
+        self._facts.session = Session(
             uuid=self._new_id(),
             started_at=rfc3339(self._clock.now()),
             reason=reason,
@@ -52,7 +52,7 @@ class BookkeepingMixin(KernelCore):
         # evse_managerImpl.cpp session_started: SessionLog.cpp startSession's directory.
         log = None
         if self.config.session_logging:
-            session = self._session
+            session = self._facts.session
             log = f"{self.config.session_logging_path}/{session.started_at}-{session.uuid}"
         self._emit(
             SessionEventEnum.SessionStarted,
@@ -68,22 +68,14 @@ class BookkeepingMixin(KernelCore):
             self._reservation = None  # ends silently: the reserved user arrived
 
     def _end_session(self) -> None:
-        if self._session is None:
+        if self._facts.session is None:
             return
         self._emit(
             SessionEventEnum.SessionFinished,
             session_finished=SessionFinished(meter_value=self._meter),
         )
-        self._effects.append(EndSession(self._session.uuid))
-        self._session = None
-        self._replug_needed = False
-        self._auth = None
-        self._stop = None
-        self._user_pause = False
-        self._unlock_requested = False
-        self._plugin_timed_out = False
-        self._meter_start_failed = False
-        self._meter_start_pending = False
+        self._effects.append(EndSession(self._facts.session.uuid))
+        self._facts.end()
         self._deadlines.pop("auth_timeout", None)
         self._set_var("ev_info", EVInfo())
         self._set_var("session_info", None)
@@ -94,10 +86,12 @@ class BookkeepingMixin(KernelCore):
             self._publish_errors()
 
     def _authorize(self, token: ProvidedIdToken, reservation_id: int | None) -> None:
-        self._auth_reservation = reservation_id if reservation_id is not None else self._reservation
-        if self._session is None:
+        self._facts.auth_reservation = (
+            reservation_id if reservation_id is not None else self._reservation
+        )
+        if self._facts.session is None:
             self._start_session(StartSessionReason.Authorized, token)
-        self._auth = token
+        self._facts.auth = token
         self._emit(SessionEventEnum.Authorized, authorization_event=self._auth_event())
         if not self._status.cp.plugged:
             self._arm_auth_timeout()
@@ -109,27 +103,26 @@ class BookkeepingMixin(KernelCore):
             self._deadlines["auth_timeout"] = self._now() + self.config.auth_timeout_s
 
     def _plugin_timeout(self) -> None:
-        self._plugin_timed_out = True
         self._emit(SessionEventEnum.PluginTimeout)
         if self.config.raise_mrec9:
             self._raise_own(EvseManagerError.MREC9AuthorizationTimeout, "no authorization")
 
     def _open_transaction(self) -> None:
-        if self._session is None or self._auth is None:
+        if self._facts.session is None or self._facts.auth is None:
             return
-        reservation = self._auth_reservation
+        reservation = self._facts.auth_reservation
         record = TransactionRecord(
-            session_id=self._session.uuid,
+            session_id=self._facts.session.uuid,
             connector_id=self.config.connector_id,
             started_at=rfc3339(self._clock.now()),
-            session_reason=self._session.reason,
-            id_tag=self._auth,
+            session_reason=self._facts.session.reason,
+            id_tag=self._facts.auth,
             start_meter=self._meter,
             reservation_id=reservation,
-            session_started_at=self._session.started_at,
+            session_started_at=self._facts.session.started_at,
         )
         self._effects.append(PersistTransaction(record))
-        self._transaction = record
+        self._facts.transaction = record
         self._reservation = None  # ends silently at TransactionStarted
         self._deadlines.pop("auth_timeout", None)
         self._emit(
@@ -140,11 +133,11 @@ class BookkeepingMixin(KernelCore):
         )
 
     def _finish_transaction(self) -> None:
-        record = self._transaction
+        record = self._facts.transaction
         if record is None:
             return
-        if self._stop is not None:
-            reason, id_tag = self._stop.reason, self._stop.id_tag
+        if self._facts.stop is not None:
+            reason, id_tag = self._facts.stop.reason, self._facts.stop.id_tag
         elif not self._status.cp.plugged:
             reason, id_tag = StopTransactionReason.EVDisconnected, None
         else:
@@ -167,7 +160,7 @@ class BookkeepingMixin(KernelCore):
         )
         self._effects.append(CloseTransaction(summary, self._stopped_session()))
         self._set_var("last_session", summary)
-        self._transaction = None
+        self._facts.transaction = None
         self._emit(
             SessionEventEnum.TransactionFinished,
             transaction_finished=TransactionFinished(
@@ -177,25 +170,25 @@ class BookkeepingMixin(KernelCore):
 
     def _stopped_session(self) -> StoppedSession | None:
         """What keeps a finished session stopped across restarts while the EV stays."""
-        if self._session is None or not self._status.cp.plugged:
+        if self._facts.session is None or not self._status.cp.plugged:
             return None
         return StoppedSession(
-            session_id=self._session.uuid,
-            started_at=self._session.started_at,
-            session_reason=self._session.reason,
+            session_id=self._facts.session.uuid,
+            started_at=self._facts.session.started_at,
+            session_reason=self._facts.session.reason,
         )
 
     def _resume_session(self, uuid: str, started_at: str, reason: StartSessionReason) -> None:
         """A session of the previous process, with its real start (its duration goes on)."""
         elapsed = max(0.0, _seconds_between(started_at, rfc3339(self._clock.now())))
-        self._session = Session(
+        self._facts.session = Session(
             uuid=uuid, started_at=started_at, reason=reason, started_mono=self._now() - elapsed
         )
 
     def _counter_reset(self, before_Wh: float) -> None:
         """The meter's counter went back (replaced or power-cycled meter): the transaction
         keeps the energy counted so far and counts on from the new reading."""
-        record = self._transaction
+        record = self._facts.transaction
         if record is None:
             return
         record = replace(
@@ -203,7 +196,7 @@ class BookkeepingMixin(KernelCore):
             energy_before_reset_Wh=record.energy_Wh(before_Wh),
             baseline_Wh=self._meter.energy_Wh_import.total,
         )
-        self._transaction = record
+        self._facts.transaction = record
         self._effects.append(PersistTransaction(record))
 
     def _end_reservation(self) -> None:
@@ -222,21 +215,21 @@ class BookkeepingMixin(KernelCore):
         )
 
     def _publish_session_info(self) -> None:
-        if self._session is None:
+        if self._facts.session is None:
             return
         total = self._meter.energy_Wh_import.total
-        energy = self._transaction.energy_Wh(total) if self._transaction else 0.0
+        energy = self._facts.transaction.energy_Wh(total) if self._facts.transaction else 0.0
         power = self._meter.power_W.total if self._meter.power_W is not None else 0.0
         self._set_var(
             "session_info",
             SessionInfo(
-                uuid=self._session.uuid,
+                uuid=self._facts.session.uuid,
                 state=self.state.value,
-                started_at=self._session.started_at,
-                duration_s=round(self._now() - self._session.started_mono, 1),
+                started_at=self._facts.session.started_at,
+                duration_s=round(self._now() - self._facts.session.started_mono, 1),
                 energy_Wh=energy,
                 power_W=power,
-                id_tag=self._auth.id_token.value if self._auth else None,
+                id_tag=self._facts.auth.id_token.value if self._facts.auth else None,
             ),
         )
 

@@ -1,9 +1,13 @@
 """Shared ground of the charging kernel's parts: configuration, attributes, tiny helpers.
 
 ``ChargingKernel`` is split by concern into mixins (guards, entry actions, session
-bookkeeping, output). ``KernelCore`` declares the attributes ``ChargingKernel.__init__``
-sets, so mypy can check each mixin on its own, and holds the helpers they all use: the
-clock and deadlines, published variables and session events, the kernel's own errors.
+bookkeeping, output). The parts that own state are composed objects with their own data:
+the session's facts (``SessionFacts``), the enable arbitration (``EnableArbiter``), the
+errors (``ActiveErrors``), the energy limits (``EnergyLimits``) and the signalled current
+with its PWM update time (``PwmSignal``). ``KernelCore`` declares
+the attributes ``ChargingKernel.__init__`` sets, so mypy can check each mixin on its own,
+and holds the helpers they all use: the clock and deadlines, published variables and
+session events, the kernel's own errors.
 """
 
 from __future__ import annotations
@@ -23,11 +27,9 @@ from ..everest import (
     PauseChargingEVSEReason,
     PlugAndChargeConfiguration,
     Powermeter,
-    ProvidedIdToken,
     SessionEvent,
     SessionEventEnum,
     Severity,
-    StopTransactionRequest,
 )
 from ..everest.evse_manager import AuthorizationEvent
 from ..ports import ChargerInfo, ChargerStatus
@@ -35,7 +37,8 @@ from .arbitration import EnableArbiter
 from .effects import Effect, Publish
 from .faults import ActiveErrors
 from .limits import EnergyLimits
-from .session import Session, TransactionRecord
+from .pwm import PwmSignal
+from .session import SessionFacts
 from .states import State, Trigger
 
 _UNSET = object()
@@ -97,6 +100,9 @@ class KernelConfig:
     unlock_in_state_f_timeout_s: float = 5.0
     # EvseManager manifest: F for this long when a fault arrives during an EVSE pause.
     state_F_after_fault_ms: int = 300
+    # An open transaction found at start-up: "resume" it (one session across a restart) or
+    # "finish" it with PowerLoss as EVerest does (Charger.cpp cleanup_transactions_on_startup).
+    transaction_at_restart: str = "resume"
 
 
 def new_session_id(kind: str = "UUID") -> str:
@@ -127,25 +133,13 @@ class KernelCore:
     _bsp_phases: int  # what the hardware is told (lags only during SwitchPhases)
     _status: ChargerStatus
     _meter: Powermeter
-    _session: Session | None
-    _transaction: TransactionRecord | None
-    _auth: ProvidedIdToken | None
-    _auth_reservation: int | None
-    _meter_start_pending: bool
-    _meter_start_failed: bool
-    _plugin_timed_out: bool
-    _replug_needed: bool
-    _stop: StopTransactionRequest | None
-    _user_pause: bool
-    _unlock_requested: bool
+    _facts: SessionFacts  # the current session's facts (bookkeeping.py changes them)
     _reservation: int | None
     _ready: bool
     _pnc_config: PlugAndChargeConfiguration
     _deadlines: dict[str, float]
     _paused_reasons: frozenset[PauseChargingEVSEReason]
-    _signalled_A: float
-    _signalled_at: float  # Charger.cpp last_pwm_update
-    _pwm_on: bool = False
+    _pwm: PwmSignal  # the current signalled to the EV
     _overcurrent_since: float | None
     _trigger: Trigger | None
     _fault_seen: bool = False  # a fatal error was active at the end of the last step
@@ -165,7 +159,7 @@ class KernelCore:
         return deadline is not None and self._now() >= deadline
 
     def _session_id(self) -> str:
-        return self._session.uuid if self._session is not None else ""
+        return self._facts.session.uuid if self._facts.session is not None else ""
 
     def _emit(self, event: SessionEventEnum, uuid: str | None = None, **payload: Any) -> None:
         self._effects.append(

@@ -1,8 +1,10 @@
 """Entry and exit actions of the charging kernel's states.
 
-Split out of ``machine.py``: ``_enter_<State>`` runs once when a transition lands in that
-state (events, deadlines, session bookkeeping); ``_exit`` drops the deadlines owned by
-the state being left. Where a trigger leads is decided only by ``transitions.py``.
+``_enter_<State>`` runs once when a transition lands in that state (events, deadlines,
+session bookkeeping); ``_exit`` drops the deadlines owned by the state being left; an
+internal transition (the table leads back to the same state) runs ``_on_<trigger>``
+instead. These, and the inputs, are the only places that change anything; where a trigger
+leads is decided only by ``transitions.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..everest import (
 )
 from ..everest.evse_manager import ChargingStateChangedEvent
 from .bookkeeping import BookkeepingMixin
+from .effects import StartMeterTransaction
 from .output import OutputMixin
 from .states import State, Trigger
 
@@ -40,6 +43,29 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
         if entry is not None:
             entry(trigger)
 
+    def _internal(self, trigger: Trigger) -> None:
+        action = getattr(self, f"_on_{trigger.value}")
+        action()
+
+    def _on_unplug(self) -> None:
+        """Disabled or Idle and the EV left: the session (and a transaction left open
+        while disabled) ends; the state stays."""
+        if self._facts.transaction is not None:
+            self._emit(SessionEventEnum.ChargingFinished)
+            self._finish_transaction()
+        self._end_session()
+
+    def _on_start_meter_transaction(self) -> None:
+        """Authorized (and the cable known): ask the meter; its answer is an input."""
+        self._facts.meter_start_pending = True
+        self._effects.append(StartMeterTransaction(self._session_id()))
+
+    def _on_wakeup_step(self) -> None:
+        self._run_wakeup()
+
+    def _on_pause_reasons_changed(self) -> None:
+        self._emit_paused_evse(self.pause_reasons())
+
     def _enter_Disabled(self, trigger: Trigger) -> None:
         self._end_reservation()
 
@@ -48,15 +74,17 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
             self._end_session()
 
     def _enter_WaitingForAuthentication(self, trigger: Trigger) -> None:
-        if self._session is None:
+        if self._facts.session is None:
             self._start_session(StartSessionReason.EVConnected, None)
         self._emit(SessionEventEnum.AuthRequired)
-        if self._auth is None:
+        if self._facts.auth is None:
             self._arm_auth_timeout()
             if self.config.free_charging:
                 self._authorize(FREE_TOKEN, None)
 
     def _enter_PrepareCharging(self, trigger: Trigger) -> None:
+        if trigger is Trigger.PHASES_SWITCHED:
+            self._bsp_phases = self._phases  # the hardware switches now
         self._emit(SessionEventEnum.PrepareCharging)
         self._deadlines["wakeup"] = self._now() + self.config.wakeup_after_s
 
@@ -87,11 +115,11 @@ class EntriesMixin(BookkeepingMixin, OutputMixin):
 
     def _enter_Finished(self, trigger: Trigger) -> None:
         self._deadlines.pop("auth_timeout", None)
-        if self._transaction is not None:
+        if self._facts.transaction is not None:
             self._emit(SessionEventEnum.ChargingFinished)
             self._finish_transaction()
-        self._auth = None
-        self._replug_needed = True
+        self._facts.auth = None
+        self._facts.replug_needed = True
 
 
 _STATE_DEADLINES: dict[State, tuple[str, ...]] = {

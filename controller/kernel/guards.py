@@ -1,14 +1,14 @@
 """State guards of the charging kernel: pick a trigger from the facts.
 
-Split out of ``machine.py``: ``_guard_<State>`` looks at the current facts and returns
-the trigger to fire (or None while the state is stable). Whether that trigger is legal
-and where it leads is decided only by the transition table in ``transitions.py``.
+``_guard_<State>`` only reads the current facts and returns the trigger to fire (or None
+while the state is stable); it changes nothing. Whether that trigger is legal and where it
+leads is decided only by the transition table in ``transitions.py``, and what happens on
+the way only by the actions in ``entries.py``.
 """
 
 from __future__ import annotations
 
 from ..everest import PauseChargingEVSEReason
-from .effects import StartMeterTransaction
 from .entries import EntriesMixin
 from .pwm import MIN_CURRENT_A
 from .states import State, Trigger
@@ -27,43 +27,48 @@ class GuardsMixin(EntriesMixin):
     def _guard_Disabled(self) -> Trigger | None:
         if self.enabled:
             return Trigger.ENABLE
-        if self._session is not None and not self._status.cp.plugged:
-            # Unplugged while disabled: the session ends here, the EVSE stays disabled.
-            self._enter_Finished(Trigger.UNPLUG)
-            self._end_session()
+        if self._facts.session is not None and not self._status.cp.plugged:
+            return Trigger.UNPLUG  # the session ends here, the EVSE stays disabled
         return None
 
     def _guard_Idle(self) -> Trigger | None:
-        if self._replug_needed and not self._status.cp.plugged:
-            self._end_session()
+        if (
+            self._facts.replug_needed
+            and self._facts.session is not None
+            and not self._status.cp.plugged
+        ):
+            return Trigger.UNPLUG
         if not self._ready or not self._status.cp.plugged:
             return None
-        if self._transaction is not None:
+        if self._facts.transaction is not None:
             return Trigger.RESUME_TRANSACTION
-        if self._replug_needed:
+        if self._facts.replug_needed:
             # Re-enabled (or restarted) after the session's end: no second transaction in
             # the same session; it waits for the unplug, as EVerest's Finished does.
             return Trigger.AWAIT_UNPLUG
-        if self._errors.inoperative:
-            return None
+        # Charger.cpp Idle: CarPluggedIn starts the session whatever the errors; the fatal
+        # error ends it in WaitingForAuthentication (-> Finished, a replug to charge).
         return Trigger.PLUG_IN
 
     def _guard_WaitingForAuthentication(self) -> Trigger | None:
         if not self._status.cp.plugged:
             return Trigger.UNPLUG
-        if self._meter_start_failed or self._errors.inoperative:
+        if self._facts.meter_start_failed or self._errors.inoperative:
             return Trigger.AUTH_FAILED
-        if self._transaction is not None:
+        if self._facts.transaction is not None:
             return Trigger.TRANSACTION_STARTED
         # Charger.cpp WaitingForAuthentication: a plug-in timeout (deauthorize_internal)
         # only emits PluginTimeout and keeps waiting; a socket without a PP reading waits.
-        if self._auth is not None and not self._meter_start_pending and not self._cable_unknown():
-            self._meter_start_pending = True
-            self._effects.append(StartMeterTransaction(self._session_id()))
+        if (
+            self._facts.auth is not None
+            and not self._facts.meter_start_pending
+            and not self._cable_unknown()
+        ):
+            return Trigger.START_METER_TRANSACTION
         return None
 
     def _stop_wanted(self) -> bool:
-        return not self._status.cp.plugged or self._stop is not None
+        return not self._status.cp.plugged or self._facts.stop is not None
 
     def _phase_switch_wanted(self) -> bool:
         """Charger.cpp switch_three_phases_while_charging: only Charging switches via
@@ -77,13 +82,14 @@ class GuardsMixin(EntriesMixin):
             return Trigger.STOP
         if self._errors.inoperative:
             return Trigger.EVSE_PAUSE
-        if self._signalled_A < MIN_CURRENT_A:
+        if self._pwm.current_A < MIN_CURRENT_A:
             return None
         if self._status.cp.requests_power:
             return Trigger.EV_REQUESTS_POWER
         if self._due("wakeup_pause"):
             return Trigger.WAKEUP_TIMEOUT
-        self._run_wakeup()
+        if any(self._due(name) for name in ("wakeup", "wakeup_f_end", "wakeup_x1_end")):
+            return Trigger.WAKEUP_STEP
         return None
 
     def _guard_Charging(self) -> Trigger | None:
@@ -100,7 +106,7 @@ class GuardsMixin(EntriesMixin):
     def _guard_StoppingCharging(self) -> Trigger | None:
         if self._status.relays_on and not self._due("stopping"):
             return None
-        if self._stop_wanted() or self._transaction is None:
+        if self._stop_wanted() or self._facts.transaction is None:
             return Trigger.FINISH
         if self.pause_reasons():
             return Trigger.PAUSED_BY_EVSE
@@ -124,14 +130,13 @@ class GuardsMixin(EntriesMixin):
         if not reasons:
             return Trigger.EVSE_RESUME
         if reasons != self._paused_reasons:
-            self._emit_paused_evse(reasons)
+            return Trigger.PAUSE_REASONS_CHANGED
         return None
 
     def _guard_SwitchPhases(self) -> Trigger | None:
         if self._stop_wanted():
             return Trigger.STOP
         if self._due("phase_switch"):
-            self._bsp_phases = self._phases
             return Trigger.PHASES_SWITCHED
         return None
 

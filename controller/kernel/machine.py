@@ -49,13 +49,14 @@ from ..ports import ChargerInfo, ChargerStatus
 from .arbitration import EnableArbiter
 from .bookkeeping import BookkeepingMixin
 from .core import KernelConfig, new_session_id
-from .effects import Effect
+from .effects import Effect, EndSession
 from .entries import EntriesMixin
 from .faults import METER_LINK_ORIGIN, ActiveErrors
 from .guards import GuardsMixin
 from .limits import EnergyLimits
 from .output import OutputMixin
-from .session import SessionRecord, StoppedSession, TransactionRecord
+from .pwm import PwmSignal
+from .session import SessionFacts, SessionRecord, StoppedSession, TransactionRecord
 from .states import State, Trigger
 from .transitions import next_state
 
@@ -101,24 +102,13 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._bsp_phases = self._phases
         self._status = ChargerStatus(cp=CpState.A, relays_on=False)
         self._meter = meter_sample
-        self._session = None
-        self._transaction = None
-        self._auth = None
-        self._auth_reservation = None
-        self._meter_start_pending = False
-        self._meter_start_failed = False
-        self._plugin_timed_out = False
-        self._replug_needed = False
-        self._stop = None
-        self._user_pause = False
-        self._unlock_requested = False
+        self._facts = SessionFacts()
         self._reservation = None
         self._ready = not config.external_ready
         self._pnc_config = PlugAndChargeConfiguration()
         self._deadlines = {}
         self._paused_reasons = frozenset()
-        self._signalled_A = 0.0
-        self._signalled_at = -1e9
+        self._pwm = PwmSignal()
         self._overcurrent_since = None
         self._trigger = None
 
@@ -131,17 +121,26 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         last_session: SessionRecord | None = None,
         stopped: StoppedSession | None = None,
     ) -> None:
-        """First poll after connect: publish the static variables and settle the state."""
+        """First poll after connect: publish the static variables, deal with what the
+        previous process left open, then Enabled/Disabled and ready, and settle the state.
+
+        EvseManager.cpp init: SessionResumed and the clean-up of an open transaction come
+        before ready_to_start_charging (Enabled/Disabled, then ready)."""
         self._status = status
         self._publish_static()
         if last_session is not None:
             self._set_var("last_session", last_session)
+        resume = self.config.transaction_at_restart == "resume"
+        if restored is not None and resume:
+            self._restore(restored)
+        elif restored is not None:
+            self._finish_restored(restored)
+        elif stopped is not None and resume:
+            self._restore_stopped(stopped)
+        elif stopped is not None:
+            self._effects.append(EndSession(stopped.session_id))  # EVerest keeps none
         if self._ready:
             self._publish_initial_state()
-        if restored is not None:
-            self._restore(restored)
-        elif stopped is not None:
-            self._restore_stopped(stopped)
         self._step()
 
     def _publish_initial_state(self) -> None:
@@ -173,30 +172,47 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """A transaction was open when the previous process died: resume or finish it."""
         started_at = record.session_started_at or record.started_at
         self._resume_session(record.session_id, started_at, record.session_reason)
-        self._transaction = record
-        self._auth = record.id_tag
+        self._facts.transaction = record
+        self._facts.auth = record.id_tag
         counted_from = record.start_energy_Wh if record.baseline_Wh is None else record.baseline_Wh
         if self._meter.energy_Wh_import.total < counted_from:
             self._counter_reset(counted_from)  # reset while no controller ran
         self._emit(SessionEventEnum.SessionResumed)
         if not self._status.cp.plugged:
-            self._stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
+            self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
             self._finish_transaction()
             self._end_session()
+
+    def _finish_restored(self, record: TransactionRecord) -> None:
+        """EvseManager.cpp init: SessionResumed with the stored session id, then
+        Charger.cpp cleanup_transactions_on_startup stops the meter's transaction and emits
+        TransactionFinished(PowerLoss) without id_tag; the charger has no session then, so
+        that event's uuid is empty and no SessionFinished follows. A plugged-in EV starts a
+        new session."""
+        self._emit(SessionEventEnum.SessionResumed, uuid=record.session_id)
+        self._facts.transaction = record
+        counted_from = record.start_energy_Wh if record.baseline_Wh is None else record.baseline_Wh
+        if self._meter.energy_Wh_import.total < counted_from:
+            self._counter_reset(counted_from)
+        self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
+        self._finish_transaction()
+        self._facts.stop = None
 
     def _restore_stopped(self, stopped: StoppedSession) -> None:
         """The previous process had finished this session's transaction with the EV left
         plugged in: the session stays stopped until the unplug (no new transaction)."""
         self._resume_session(stopped.session_id, stopped.started_at, stopped.session_reason)
-        self._replug_needed = True
+        self._facts.replug_needed = True
         self._emit(SessionEventEnum.SessionResumed)
+        if not self._status.cp.plugged:
+            self._end_session()  # the EV left meanwhile: ended before Enabled
 
     # ------------------------------------------------------------------ public facts
 
     @property
     def transaction(self) -> TransactionRecord | None:
         """The open transaction, if any."""
-        return self._transaction
+        return self._facts.transaction
 
     @property
     def has_lock(self) -> bool:
@@ -240,8 +256,12 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._publish_errors()
         if status.telemetry is not None:
             self._set_var("telemetry", status.telemetry)
-        if status.stop_requested and self._transaction is not None and self._stop is None:
-            self._stop = StopTransactionRequest(reason=StopTransactionReason.Local)
+        if (
+            status.stop_requested
+            and self._facts.transaction is not None
+            and self._facts.stop is None
+        ):
+            self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.Local)
         self._step()
 
     @property
@@ -260,12 +280,15 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._check_overcurrent(sample)
         self._step()
 
-    def on_link_lost(self, device: str, detail: str) -> None:
-        """The runner could not talk to a device: inhibit charging until it returns."""
+    def on_link_lost(self, device: str, detail: str, answering: bool = False) -> None:
+        """The runner could not talk to a device, or (``answering``) the device answers
+        with values that cannot be used (a meter counter that keeps going back): inhibit
+        charging until it is usable again."""
+        what = "unusable" if answering else "unreachable"
         error = Error(
             type=COMMUNICATION_FAULT,
             sub_type=device,
-            message=f"{device} unreachable: {detail}",
+            message=f"{device} {what}: {detail}",
             severity=Severity.High,
             origin=METER_LINK_ORIGIN if device == "meter" else "link",
         )
@@ -281,11 +304,11 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def on_meter_transaction_started(self, ok: bool, detail: str = "") -> None:
         """Result of StartMeterTransaction."""
-        self._meter_start_pending = False
+        self._facts.meter_start_pending = False
         if ok:
             self._open_transaction()
         else:
-            self._meter_start_failed = True
+            self._facts.meter_start_failed = True
             self._raise_own(EvseManagerError.PowermeterTransactionStartFailed, detail)
         self._step()
 
@@ -301,7 +324,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
     def _check_auth_timeout(self) -> None:
         if not self._due("auth_timeout"):
             return
-        if self._transaction is None:
+        if self._facts.transaction is None:
             self.withdraw_authorization()
         else:
             self._deadlines.pop("auth_timeout", None)
@@ -341,7 +364,11 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """The authorization module's verdict on ``token``."""
         if result.authorization_status is not AuthorizationStatus.Accepted:
             return
-        if self._auth is not None or self._transaction is not None or self._stop is not None:
+        if (
+            self._facts.auth is not None
+            or self._facts.transaction is not None
+            or self._facts.stop is not None
+        ):
             return
         if self.state in (State.Finished, State.Disabled) or self._errors.inoperative:
             return
@@ -356,15 +383,15 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         an authorized one loses it (and ends if no EV is plugged in).
         """
         self._deadlines.pop("auth_timeout", None)
-        if self._session is None:
+        if self._facts.session is None:
             return
         self._emit(SessionEventEnum.Deauthorized, authorization_event=self._auth_event())
         before_charging = (State.Disabled, State.Idle, State.WaitingForAuthentication)
-        if self.state in before_charging and self._transaction is None:
-            if self._auth is None:
+        if self.state in before_charging and self._facts.transaction is None:
+            if self._facts.auth is None:
                 self._plugin_timeout()
             else:
-                self._auth = None
+                self._facts.auth = None
                 if not self._status.cp.plugged:
                     self._end_session()
         self._step()
@@ -375,7 +402,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         EvseManager.cpp reserve: a global reservation may be made specific by a later id
         (ReservationStart again); the same specific id again is accepted silently.
         """
-        if self.state is not State.Idle or self._session is not None:
+        if self.state is not State.Idle or self._facts.session is not None:
             return False
         if not self.enabled or self._errors.inoperative:
             return False
@@ -398,25 +425,25 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         Charger.cpp pause_charging only sets flag_paused_by_evse: in PrepareCharging and
         during an EV pause it takes effect when the EV asks for power.
         """
-        if self._transaction is None:
+        if self._facts.transaction is None:
             return False
-        self._user_pause = True
+        self._facts.user_pause = True
         self._step()
         return True
 
     def resume_charging(self) -> bool:
         """End a pause by the EVSE; true whenever a transaction is open (Charger.cpp)."""
-        if self._transaction is None:
+        if self._facts.transaction is None:
             return False
-        self._user_pause = False
+        self._facts.user_pause = False
         self._step()
         return True
 
     def stop_transaction(self, request: StopTransactionRequest) -> bool:
         """End the transaction with ``request.reason``; charging needs a replug afterwards."""
-        if self._transaction is None or self._stop is not None:
+        if self._facts.transaction is None or self._facts.stop is not None:
             return False
-        self._stop = request
+        self._facts.stop = request
         self._step()
         return True
 
@@ -425,9 +452,9 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         # evse_managerImpl.cpp handle_force_unlock does not look at the connector id.
         if connector_id not in (0, self.config.connector_id) or not self._info.has_lock:
             return False
-        if self._transaction is not None and self._stop is None:
-            self._stop = StopTransactionRequest(reason=StopTransactionReason.UnlockCommand)
-        self._unlock_requested = True
+        if self._facts.transaction is not None and self._facts.stop is None:
+            self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.UnlockCommand)
+        self._facts.unlock_requested = True
         self._step()
         return True
 
@@ -507,6 +534,10 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def _transition(self, trigger: Trigger) -> None:
         target = next_state(self.state, trigger)
+        self._trigger = trigger
+        if target is self.state:
+            self._internal(trigger)
+            return
         self._exit(self.state)
         self.state = target
         self._trigger = trigger
@@ -518,7 +549,7 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._set_var("enabled", self.enabled)
         # evse_managerImpl.cpp: "IEC61851-1" from SessionStarted, "Unknown" again from
         # TransactionFinished / SessionFinished.
-        in_session = self._session is not None and self.state is not State.Finished
+        in_session = self._facts.session is not None and self.state is not State.Finished
         self._set_var("selected_protocol", "IEC61851-1" if in_session else "Unknown")
         self._update_signalled_current(entered=start_state is not self.state)
         # evse_managerImpl.cpp signal_max_current: the limit as set (get_max_current_internal),

@@ -32,7 +32,7 @@ class OutputMixin(KernelCore):
     def pause_reasons(self) -> frozenset[PauseChargingEVSEReason]:
         """Why the EVSE holds charging now (empty: it does not)."""
         reasons: set[PauseChargingEVSEReason] = set()
-        if self._user_pause:
+        if self._facts.user_pause:
             reasons.add(PauseChargingEVSEReason.UserPause)
         if self._errors.inoperative:
             reasons.add(PauseChargingEVSEReason.Error)
@@ -43,7 +43,7 @@ class OutputMixin(KernelCore):
     def output(self) -> ChargerOutput:
         """What the charge controller must do now (level-based; the port diffs it)."""
         cp = self._cp_mode()
-        current = self._signalled_A if cp is CpMode.PWM else 0.0
+        current = self._pwm.current_A if cp is CpMode.PWM else 0.0
         return ChargerOutput(
             enabled=self.enabled,
             cp=cp,
@@ -90,7 +90,7 @@ class OutputMixin(KernelCore):
         if "wakeup_x1_end" in self._deadlines:
             return CpMode.X1
         pwm_states = (State.PrepareCharging, State.Charging, State.ChargingPausedEV)
-        if self.state in pwm_states and self._signalled_A >= MIN_CURRENT_A:
+        if self.state in pwm_states and self._pwm.current_A >= MIN_CURRENT_A:
             return CpMode.PWM
         return CpMode.X1
 
@@ -101,7 +101,7 @@ class OutputMixin(KernelCore):
             return False
         if self._status.relays_on:
             return True
-        if self._unlock_requested or self._due("unlock_in_f"):
+        if self._facts.unlock_requested or self._due("unlock_in_f"):
             return False
         cp = self._status.cp
         return cp.requests_power or (cp is CpState.B and self.config.lock_connector_in_state_b)
@@ -170,20 +170,12 @@ class OutputMixin(KernelCore):
         limited = self.state is State.ChargingPausedEV or (
             self.state is State.Charging and not entered
         )
-        changed = False
-        if target == self._signalled_A:
+        wait = self._pwm.follow(target, limited, self._now(), self.config.pwm_update_s)
+        if wait is None:
             self._deadlines.pop("pwm_update", None)
-        elif limited and self._now() - self._signalled_at < self.config.pwm_update_s:
-            self._deadlines["pwm_update"] = self._signalled_at + self.config.pwm_update_s
         else:
-            self._deadlines.pop("pwm_update", None)
-            self._signalled_A = target
-            changed = True
-        # Charger.cpp update_pwm_now stamps last_pwm_update; PWM off (X1/F) does not.
-        pwm_on = self._cp_mode() is CpMode.PWM
-        if pwm_on and (changed or not self._pwm_on):
-            self._signalled_at = self._now()
-        self._pwm_on = pwm_on
+            self._deadlines["pwm_update"] = wait
+        self._pwm.note_output(self._cp_mode() is CpMode.PWM, self._now())
 
     def _check_ventilation(self, cp: CpState) -> None:
         """Manifest has_ventilation (passed to the board, BoardSupport VentilationNotAvailable):
@@ -206,7 +198,7 @@ class OutputMixin(KernelCore):
             self._overcurrent_since = None
             return
         cfg = self.config
-        limit = (self._signalled_A + cfg.soft_over_current_measurement_noise_A) * (
+        limit = (self._pwm.current_A + cfg.soft_over_current_measurement_noise_A) * (
             1.0 + cfg.soft_over_current_tolerance_percent / 100.0
         )
         phases = [c for c in (current.L1, current.L2, current.L3) if c is not None]
@@ -218,5 +210,5 @@ class OutputMixin(KernelCore):
         elif self._now() - self._overcurrent_since >= cfg.soft_over_current_timeout_ms / 1000:
             self._raise_own(
                 EvseManagerError.MREC4OverCurrentFailure,
-                f"{max(phases):.1f} A drawn, {self._signalled_A:.1f} A allowed",
+                f"{max(phases):.1f} A drawn, {self._pwm.current_A:.1f} A allowed",
             )

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..everest import EverestModel, Powermeter, ProvidedIdToken, StartSessionReason
+from ..everest import (
+    EverestModel,
+    Powermeter,
+    ProvidedIdToken,
+    StartSessionReason,
+    StopTransactionRequest,
+)
 from ..everest.evse_manager import StopTransactionReason
 
 
@@ -16,6 +22,37 @@ class Session:
     started_at: str
     reason: StartSessionReason
     started_mono: float
+
+
+@dataclass
+class SessionFacts:
+    """What the kernel knows about the current session, in one place: the session and its
+    transaction, authorization and the requests made during it. ``end()`` is the one
+    place that says what a session's end forgets."""
+
+    session: Session | None = None
+    transaction: TransactionRecord | None = None
+    auth: ProvidedIdToken | None = None
+    auth_reservation: int | None = None  # the reservation the authorization was for
+    meter_start_pending: bool = False
+    meter_start_failed: bool = False
+    replug_needed: bool = False  # the transaction ended: no second one until the unplug
+    stop: StopTransactionRequest | None = None
+    user_pause: bool = False
+    unlock_requested: bool = False
+
+    def end(self) -> None:
+        """The session ended: every fact of it back to its start (a transaction is
+        finished before, and is not touched)."""
+        self.session = None
+        self.auth = None
+        self.auth_reservation = None
+        self.meter_start_pending = False
+        self.meter_start_failed = False
+        self.replug_needed = False
+        self.stop = None
+        self.user_pause = False
+        self.unlock_requested = False
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,6 +42,10 @@ class Trigger(StrEnum):
     SWITCH_PHASES = "switch_phases"
     PHASES_SWITCHED = "phases_switched"
     AWAIT_UNPLUG = "await_unplug"
+    # Internal transitions (the state stays; the action named for the trigger runs).
+    START_METER_TRANSACTION = "start_meter_transaction"
+    WAKEUP_STEP = "wakeup_step"
+    PAUSE_REASONS_CHANGED = "pause_reasons_changed"
 
 
 # States in which a transaction may be open and energy flows or may flow.

@@ -1,8 +1,10 @@
 """The transition table: the single source of truth for which state changes exist.
 
 Modelled on h11's ``_state.py``: a plain mapping ``{state: {trigger: next_state}}``. The
-guards in ``guards.py`` only pick a trigger from the facts; whether that trigger is legal in
-the current state, and where it leads, is decided here and nowhere else.
+guards in ``guards.py`` only read the facts and pick a trigger; whether that trigger is legal
+in the current state, and where it leads, is decided here and nowhere else. A trigger that
+leads back to its own state is an internal transition: no exit or entry action, only the
+trigger's action (``_on_<trigger>`` in ``entries.py``) runs.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ T = Trigger
 TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
     S.Disabled: {
         T.ENABLE: S.Idle,
+        T.UNPLUG: S.Disabled,  # the session ends, the EVSE stays disabled
     },
     S.Idle: {
         T.DISABLE: S.Disabled,
+        T.UNPLUG: S.Idle,  # a session kept for a replug ends
         T.PLUG_IN: S.WaitingForAuthentication,
         T.RESUME_TRANSACTION: S.PrepareCharging,
         T.AWAIT_UNPLUG: S.Finished,
@@ -30,6 +34,7 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
         T.UNPLUG: S.Finished,
         T.AUTH_FAILED: S.Finished,
         T.TRANSACTION_STARTED: S.PrepareCharging,
+        T.START_METER_TRANSACTION: S.WaitingForAuthentication,
     },
     S.PrepareCharging: {
         T.DISABLE: S.Disabled,
@@ -37,6 +42,7 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
         T.EVSE_PAUSE: S.StoppingCharging,
         T.EV_REQUESTS_POWER: S.Charging,
         T.WAKEUP_TIMEOUT: S.ChargingPausedEV,
+        T.WAKEUP_STEP: S.PrepareCharging,
     },
     S.Charging: {
         T.DISABLE: S.Disabled,
@@ -61,6 +67,7 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
         T.DISABLE: S.Disabled,
         T.STOP: S.StoppingCharging,
         T.EVSE_RESUME: S.PrepareCharging,
+        T.PAUSE_REASONS_CHANGED: S.ChargingPausedEVSE,
     },
     S.SwitchPhases: {
         T.DISABLE: S.Disabled,

@@ -59,11 +59,13 @@ from .const import (
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_SERIAL_PORT,
+    CONF_TRANSACTION_AT_RESTART,
     CONF_UNIT,
     DEFAULT_POLL_INTERVAL,
     DOMAIN,
     MODE_MODBUS,
     MODE_SIMULATOR,
+    RESTART_RESUME,
     SECTION_MQTT,
     SECTION_SOLAR,
 )
@@ -380,6 +382,10 @@ def _charging_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
         vol.Required(
             CONF_FREE_CHARGING, default=current.get(CONF_FREE_CHARGING, True)
         ): BooleanSelector(),
+        vol.Required(
+            CONF_TRANSACTION_AT_RESTART,
+            default=current.get(CONF_TRANSACTION_AT_RESTART, RESTART_RESUME),
+        ): _select([RESTART_RESUME, "finish"], CONF_TRANSACTION_AT_RESTART),
     }
 
 
@@ -427,6 +433,8 @@ def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, An
     for key in (CONF_MIN_CURRENT, CONF_MAX_CURRENT):
         if form.get(key) is not None:
             options[key] = float(form[key])
+    if form.get(CONF_TRANSACTION_AT_RESTART, RESTART_RESUME) != RESTART_RESUME:
+        options[CONF_TRANSACTION_AT_RESTART] = form[CONF_TRANSACTION_AT_RESTART]
     if form.get(CONF_PHASES, PHASES_AUTO) != PHASES_AUTO:
         options[CONF_PHASES] = int(form[CONF_PHASES])
     if solar.get(CONF_GRID_ENTITY):

@@ -44,6 +44,7 @@ CONNECTOR_OPTIONS = (
     "max_current_A",
     "phases",
     "free_charging",
+    "transaction_at_restart",
 )
 
 

@@ -28,6 +28,8 @@ DEFAULT_POLL_INTERVAL: Final = 1.0
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 CONF_FREE_CHARGING: Final = "free_charging"
+CONF_TRANSACTION_AT_RESTART: Final = "transaction_at_restart"
+RESTART_RESUME: Final = "resume"  # the other: "finish", as EVerest
 # Each entry has its own session database, so one fixed connector name keeps the history
 # when the entry is renamed.
 CONNECTOR_NAME: Final = "evse1"

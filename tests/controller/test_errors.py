@@ -1,17 +1,18 @@
 """Errors raise Inoperative, inhibit charging while active, and clear."""
 
 from controller.everest import Severity
+from controller.kernel.machine import KernelConfig
 from controller.kernel.states import State
 from controller.ports import CpMode
 
-from .conftest import limits
+from .conftest import limits, make_rig
 
 
 def error_types(rig):
     return [e.type for e in rig.manager.vars()["errors"]]
 
 
-async def test_board_error_while_idle_sets_cp_f_and_clears(rig):
+async def test_plug_in_during_a_fatal_error_starts_and_finishes_the_session(rig):
     rig.station.inject_error("evse_board_support/MREC14PilotFault", Severity.Medium)
     await rig.poll()
     assert error_types(rig) == [
@@ -19,12 +20,27 @@ async def test_board_error_while_idle_sets_cp_f_and_clears(rig):
         "evse_board_support/MREC14PilotFault",
     ]
     assert rig.station.output.cp is CpMode.F
+    rig.take_events()
     rig.station.plug_in()
     await rig.poll()
-    assert rig.manager.state is State.Idle  # no session while inoperative
+    # Charger.cpp: Idle + CarPluggedIn -> WaitingForAuthentication (start_session:
+    # SessionStarted{EVConnected}, AuthRequired), whose stop_charging_on_fatal_error ->
+    # Finished; no transaction, so nothing more. The session waits there for the unplug.
+    (started,) = rig.event_payloads("SessionStarted")
+    assert started.session_started.reason.value == "EVConnected"
+    assert rig.take_events() == ["SessionStarted", "AuthRequired"]
+    assert rig.manager.state is State.Finished
     rig.station.clear_errors()
     await rig.poll()
     assert error_types(rig) == []
+    assert rig.manager.state is State.Finished  # a replug starts charging
+    assert rig.take_events() == []
+    rig.station.unplug()
+    await rig.poll()
+    assert rig.take_events() == ["SessionFinished"]
+    rig.station.plug_in()
+    await rig.poll()
+    assert rig.take_events() == ["SessionStarted", "AuthRequired"]
     assert rig.manager.state is State.WaitingForAuthentication
 
 
@@ -124,3 +140,25 @@ async def test_link_loss_inhibits_charging_and_recovers(rig):
         "PrepareCharging",
         "ChargingStarted",
     ]
+
+
+async def test_plug_in_during_a_fatal_error_with_free_charging(tmp_path):
+    """evse_managerImpl.cpp: the FREESERVICE authorization follows SessionStarted (from its
+    own thread, so after AuthRequired); the fatal error still finishes the session in
+    WaitingForAuthentication, and no transaction starts."""
+    rig = await make_rig(tmp_path, KernelConfig(free_charging=True))
+    try:
+        rig.station.inject_error("evse_board_support/MREC14PilotFault", Severity.Medium)
+        await rig.poll()
+        rig.take_events()
+        rig.station.plug_in()
+        await rig.poll()
+        assert rig.take_events() == ["SessionStarted", "AuthRequired", "Authorized"]
+        assert rig.manager.state is State.Finished
+        rig.station.clear_errors()
+        await rig.advance(5)
+        assert rig.take_events() == []
+        assert rig.manager.kernel.transaction is None
+    finally:
+        await rig.manager.stop()
+        rig.store.close()

@@ -61,9 +61,19 @@ def test_external_ready_to_start_charging_option(tmp_path):
     assert _connector(tmp_path, text).external_ready is True
 
 
+def test_transaction_at_restart_option(tmp_path):
+    """Not an EVerest option: "resume" (default) keeps one session across a restart;
+    "finish" is EVerest's only behaviour (Charger.cpp cleanup_transactions_on_startup)."""
+    assert _connector(tmp_path).transaction_at_restart == "resume"
+    assert KernelConfig().transaction_at_restart == "resume"
+    text = "    transaction_at_restart: finish\n"
+    assert _connector(tmp_path, text).transaction_at_restart == "finish"
+
+
 @pytest.mark.parametrize(
     ("line", "field"),
     [
+        ("    transaction_at_restart: keep\n", "transaction_at_restart"),
         ("    switch_3ph1ph_cp_state: E\n", "switch_3ph1ph_cp_state"),
         ("    soft_over_current_timeout_ms: 5000\n", "soft_over_current_timeout_ms"),
         ("    session_id_type: GUID\n", "session_id_type"),

@@ -181,6 +181,19 @@ async def test_options_flow_sets_polling_currents_and_phases(hass, loaded):
     assert manager.config.max_current_A == 10.0
 
 
+async def test_options_flow_transaction_at_restart(hass, loaded):
+    """The connector option transaction_at_restart: "resume" (default, not stored) or
+    "finish" (EVerest's cleanup_transactions_on_startup) reaches the kernel."""
+    assert loaded.runtime_data.manager.config.transaction_at_restart == "resume"
+    result = await hass.config_entries.options.async_init(loaded.entry_id)
+    form = options_form(transaction_at_restart="finish")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert loaded.options["transaction_at_restart"] == "finish"
+    assert loaded.runtime_data.manager.config.transaction_at_restart == "finish"
+
+
 async def test_options_flow_solar_and_mqtt_sections(hass, loaded):
     hass.states.async_set("sensor.grid", "0", {"unit_of_measurement": "W"})
     result = await hass.config_entries.options.async_init(loaded.entry_id)

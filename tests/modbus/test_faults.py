@@ -176,6 +176,8 @@ async def test_a_counter_that_keeps_going_back_stops_charging_until_plausible(ri
         await rig.advance(1, step=1)
     assert COMM in error_types(rig)
     assert "implausible" in rig.manager.faults["meter"].args[0]
+    (fault,) = [e for e in rig.manager.vars()["errors"] if e.type == COMM]
+    assert fault.message.startswith("meter unusable: ")  # it answers: not "unreachable"
     assert rig.manager.available  # it answers: values still shown
     assert not rig.manager.kernel.output().charging_allowed
     assert caplog.text.count("meter unusable") == 1
