@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote
@@ -90,6 +91,7 @@ class _Session:
     def _init(self, links: Mapping[int, ConnectorLink], settings: CentralSettings) -> None:
         self.links = links
         self.settings = settings
+        self.tasks: set[asyncio.Task[None]] = set()  # the central system's, set on accept
         if any(link.lenient for link in links.values()):
             # A charger known to bend the schema (lbbrhzn/ocpp has the same per-charger
             # option): its messages are taken as they come, our handlers read leniently.
@@ -240,7 +242,7 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
 
     @after("BootNotification")
     def after_boot_notification(self, **_: Any) -> None:
-        _spawn(self._after_boot())
+        _spawn(self.tasks, self._after_boot())
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> Any:
@@ -455,7 +457,7 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
 
     @after("BootNotification")
     def after_boot_notification(self, **_: Any) -> None:
-        _spawn(self._after_boot())
+        _spawn(self.tasks, self._after_boot())
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> Any:
@@ -639,19 +641,18 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
 
 # ---------------------------------------------------------------------------- server
 
-_tasks: set[asyncio.Task[None]] = set()
 
-
-def _spawn(coro: Any) -> None:
+def _spawn(tasks: set[asyncio.Task[None]], coro: Any) -> None:
     """Run a follow-up (setup after boot) beside the session's message loop: a call made
-    from inside a handler would wait for an answer the loop cannot read meanwhile."""
+    from inside a handler would wait for an answer the loop cannot read meanwhile.
+    ``tasks`` is the central system's, so stopping one never cancels another's."""
     task = asyncio.ensure_future(coro)
-    _tasks.add(task)
-    task.add_done_callback(_done)
+    tasks.add(task)
+    task.add_done_callback(partial(_done, tasks))
 
 
-def _done(task: asyncio.Task[None]) -> None:
-    _tasks.discard(task)
+def _done(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    tasks.discard(task)
     if not task.cancelled() and task.exception() is not None:
         _LOGGER.warning("OCPP setup after boot failed: %r", task.exception())
 
@@ -664,6 +665,7 @@ class CentralSystem:
         self._points: dict[str, dict[int, ConnectorLink]] = {}
         self._sessions: dict[str, _Session] = {}
         self._server: Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def register(
         self,
@@ -682,6 +684,29 @@ class CentralSystem:
         link = ConnectorLink(charge_point_id, connector_id, password, lenient=lenient)
         links[connector_id] = link
         return link
+
+    async def unregister(self, link: ConnectorLink) -> None:
+        """Forget one connector (its Home Assistant entry unloads). The charge point's
+        other connectors keep their session; without any left, its id is refused again
+        and a connected charger is disconnected."""
+        cp_id = link.charge_point_id
+        links = self._points.get(cp_id)
+        if links is None or links.get(link.connector_id) is not link:
+            return
+        del links[link.connector_id]
+        session = self._sessions.get(cp_id)
+        if session is not None:
+            link.detach(session)  # type: ignore[arg-type]
+        if links:
+            return
+        del self._points[cp_id]
+        if session is not None:
+            await session._connection.close()  # type: ignore[attr-defined]
+
+    @property
+    def charge_points(self) -> dict[str, tuple[int, ...]]:
+        """The registered charge point ids and their connector ids."""
+        return {cp: tuple(sorted(links)) for cp, links in self._points.items()}
 
     @property
     def port(self) -> int:
@@ -720,7 +745,7 @@ class CentralSystem:
         self._server.close()
         await self._server.wait_closed()
         self._server = None
-        for task in list(_tasks):
+        for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -728,9 +753,9 @@ class CentralSystem:
     async def settle(self) -> None:
         """Wait for the setup after each boot to be done (tests, the demo)."""
         for _ in range(10):
-            if not _tasks:
+            if not self._tasks:
                 return
-            await asyncio.gather(*list(_tasks), return_exceptions=True)
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """A known charge point id, with its password where one is set."""
@@ -749,9 +774,13 @@ class CentralSystem:
 
     async def _handle(self, connection: ServerConnection) -> None:
         cp_id = charge_point_id(connection.request.path if connection.request else "")
-        links = self._points[cp_id]
+        links = self._points.get(cp_id)
+        if links is None:  # unregistered between the handshake and now
+            await connection.close()
+            return
         kind = Session16 if connection.subprotocol == "ocpp1.6" else Session201
         session = kind(cp_id, connection, links, self.settings)
+        session.tasks = self._tasks
         old = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
         if old is not None:  # the charger reconnected before we saw the old socket die
