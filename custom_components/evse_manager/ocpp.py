@@ -2,10 +2,11 @@
 by every OCPP entry, and the OCPP simulator mode.
 
 A real OCPP entry registers its charge point / connector on the central system of its
-port (started by the first entry, stopped with the last); unloading the entry
-unregisters it, so a reload registers it again and two entries for the two connectors
-of one wallbox share its session. Simulator entries share a central system on
-127.0.0.1 (a port the OS picks) that only their simulated wallboxes reach.
+port (started by the first entry, stopped ``grace_s`` after the last one left); unloading
+the entry unregisters it, so two entries for the two connectors of one wallbox share its
+session, and a reload (back within the grace) finds the wallbox still connected.
+Simulator entries share a central system on 127.0.0.1 (a port the OS picks) that only
+their simulated wallboxes reach.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_HOMEASSISTANT_FINAL_WRITE
+from homeassistant.core import Event, HomeAssistant
 
 from .const import (
     CONF_CHARGER,
@@ -42,6 +44,7 @@ _LOGGER = logging.getLogger(__name__)
 CENTRALS = f"{DOMAIN}_ocpp"  # hass.data: the shared central systems
 SIMULATOR_HOST = "127.0.0.1"
 SIMULATOR_STEP_S = 1.0  # how often the simulated wallbox reports (real time)
+GRACE_S = 10.0  # a central system without entries keeps listening this long (a reload)
 
 Cleanup = Callable[[], Awaitable[None]]
 
@@ -53,22 +56,49 @@ class _Centrals:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     running: dict[tuple[str, int], CentralSystem] = field(default_factory=dict)
     users: dict[tuple[str, int], int] = field(default_factory=dict)
+    stopping: dict[tuple[str, int], asyncio.Task[None]] = field(default_factory=dict)
+    grace_s: float = GRACE_S
 
 
-def _centrals(hass: HomeAssistant) -> _Centrals:
-    centrals: _Centrals = hass.data.setdefault(CENTRALS, _Centrals())
+def centrals(hass: HomeAssistant) -> _Centrals:
+    centrals = hass.data.get(CENTRALS)
+    if centrals is None:
+        centrals = hass.data[CENTRALS] = _Centrals()
+
+        async def stop_all(_: Event) -> None:
+            await stop_centrals(hass)
+
+        # After the entries' own stop handlers (which leave their central systems).
+        hass.bus.async_listen_once(EVENT_HOMEASSISTANT_FINAL_WRITE, stop_all)
+    assert isinstance(centrals, _Centrals)
     return centrals
+
+
+async def stop_centrals(hass: HomeAssistant) -> None:
+    """Every central system stopped now (Home Assistant shuts down)."""
+    c = centrals(hass)
+    async with c.lock:
+        for task in c.stopping.values():
+            task.cancel()
+        c.stopping.clear()
+        for central in c.running.values():
+            await central.stop()
+        c.running.clear()
+        c.users.clear()
 
 
 async def join_central(hass: HomeAssistant, host: str, port: int) -> CentralSystem:
     """The central system listening on ``host:port``, started for the first entry
     (raises OSError when the port cannot be bound)."""
-    c = _centrals(hass)
+    c = centrals(hass)
     key = (host, port)
     async with c.lock:
+        pending = c.stopping.pop(key, None)
+        if pending is not None:  # back within the grace: its wallboxes are still there
+            pending.cancel()
         central = c.running.get(key)
         if central is None:
-            central = CentralSystem(CentralSettings(host=host, port=port))
+            central = CentralSystem(CentralSettings(host=host, port=port, forget_after_s=c.grace_s))
             await central.start()
             c.running[key] = central
         c.users[key] = c.users.get(key, 0) + 1
@@ -76,8 +106,9 @@ async def join_central(hass: HomeAssistant, host: str, port: int) -> CentralSyst
 
 
 async def leave_central(hass: HomeAssistant, central: CentralSystem) -> None:
-    """One entry less on ``central``; the last one stops it."""
-    c = _centrals(hass)
+    """One entry less on ``central``; the last one stops it after the grace (at once
+    while Home Assistant stops)."""
+    c = centrals(hass)
     async with c.lock:
         key = next((k for k, v in c.running.items() if v is central), None)
         if key is None:
@@ -85,8 +116,26 @@ async def leave_central(hass: HomeAssistant, central: CentralSystem) -> None:
         c.users[key] -= 1
         if c.users[key] > 0:
             return
-        del c.running[key], c.users[key]
-        await central.stop()
+        if hass.is_stopping or c.grace_s <= 0:
+            await _stop(c, key)
+            return
+        c.stopping[key] = hass.async_create_background_task(
+            _stop_later(c, key), f"OCPP central system {key[0]}:{key[1]} grace"
+        )
+
+
+async def _stop_later(c: _Centrals, key: tuple[str, int]) -> None:
+    await asyncio.sleep(c.grace_s)
+    async with c.lock:
+        if c.stopping.get(key) is asyncio.current_task():
+            del c.stopping[key]
+            await _stop(c, key)
+
+
+async def _stop(c: _Centrals, key: tuple[str, int]) -> None:
+    central = c.running.pop(key)
+    c.users.pop(key, None)
+    await central.stop()
 
 
 def listen_address(data: Mapping[str, Any]) -> tuple[str, int]:

@@ -28,11 +28,17 @@ from custom_components.evse_manager.controller.ocpp.central import CentralSystem
 from custom_components.evse_manager.controller.ocpp.simulated import SimulatedWallbox
 from custom_components.evse_manager.controller.simulation import SimulatedStation
 from custom_components.evse_manager.controller.simulator import free_port
-from custom_components.evse_manager.ocpp import CENTRALS
+from custom_components.evse_manager.ocpp import CENTRALS, centrals, stop_centrals
 
 from .conftest import call
 
 HOST = "127.0.0.1"
+
+
+@pytest.fixture
+def no_grace(hass):
+    """Central systems stop, and unregistered charge points are refused, at once."""
+    centrals(hass).grace_s = 0.0
 
 
 def ocpp_data(cp_id: str, port: int, **charger) -> dict:
@@ -115,7 +121,7 @@ async def unload(hass, *entries: MockConfigEntry) -> None:
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
-async def test_a_full_session_through_an_ocpp_wallbox(hass, socket_enabled, version):
+async def test_a_full_session_through_an_ocpp_wallbox(hass, socket_enabled, no_grace, version):
     """Plug in, our kernel authorizes (free charging) and starts the OCPP transaction,
     charge ten minutes, stop from Home Assistant, unplug: the same entities as a Modbus
     connector, with the wallbox's energy exactly."""
@@ -156,7 +162,9 @@ async def test_a_full_session_through_an_ocpp_wallbox(hass, socket_enabled, vers
     assert central_of(hass, port) is None  # the last entry stopped the listener
 
 
-async def test_two_entries_share_one_listener_and_unload_unregisters(hass, socket_enabled):
+async def test_two_entries_share_one_listener_and_unload_unregisters(
+    hass, socket_enabled, no_grace
+):
     port = free_port()
     first, second = ocpp_entry("CP-A", port), ocpp_entry("CP-B", port)
     box_a, box_b = wallbox("CP-A", port), wallbox("CP-B", port)
@@ -190,7 +198,38 @@ async def test_two_entries_share_one_listener_and_unload_unregisters(hass, socke
         sock.bind((HOST, port))
 
 
-async def test_ocpp_flow_creates_the_entry_and_its_wallbox_connects(hass, socket_enabled):
+async def test_a_reload_keeps_the_wallbox_connected(hass, socket_enabled):
+    """An options change reloads the entry: unregistered and registered again within the
+    grace, the wallbox's WebSocket stays open and the new connector drives it at once."""
+    port = free_port()
+    entry = ocpp_entry("RELOAD", port)
+    box = wallbox("RELOAD", port)
+    try:
+        old = await set_up_with(hass, entry, box)
+        socket_before = box._ws
+        hass.config_entries.async_update_entry(
+            entry, options={"poll_interval_s": 60.0, "max_current_A": 10.0}
+        )
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        new = entry.runtime_data
+        assert new is not old
+        assert new.ocpp.central is old.ocpp.central
+        assert box._ws is socket_before  # never reconnected
+        box.station.plug_in()
+        box.station.draw_power(16.0, 3)
+        await turn(hass, new, box, 1)
+        await turn(hass, new, box, 1)
+        assert new.manager.state is State.Charging
+        assert box.limits()[-1] == 10.0  # the new option reached the wallbox
+    finally:
+        await unload(hass, entry)
+        await box.disconnect()
+        await stop_centrals(hass)  # what Home Assistant's shutdown does to the grace
+    assert central_of(hass, port) is None
+
+
+async def test_ocpp_flow_creates_the_entry_and_its_wallbox_connects(hass, socket_enabled, no_grace):
     port = free_port()
     result = await start(hass, "ocpp")
     assert result["type"] is FlowResultType.FORM
@@ -259,7 +298,7 @@ async def test_ocpp_flow_refuses_a_bad_charge_point_id(hass, socket_enabled):
     assert "charge_point_id" in result["description_placeholders"]["error"]
 
 
-async def test_ocpp_simulator_mode_charges_an_ev_in_home_assistant(hass, socket_enabled):
+async def test_ocpp_simulator_mode_charges_an_ev_in_home_assistant(hass, socket_enabled, no_grace):
     """The "OCPP simulator" step: a simulated 2.0.1 wallbox inside Home Assistant, driven
     by the simulate_ev action, charging through our kernel (real time, bounded wait)."""
     result = await start(hass, "ocpp_simulator")
