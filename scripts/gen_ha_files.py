@@ -322,9 +322,14 @@ CONFIG = {
     "step": {
         "user": {
             "title": "Set up a charger",
-            "description": "Connect a real charge controller over Modbus, or try the "
-            "integration with the built-in simulator.",
-            "menu_options": {"modbus": "Charger over Modbus", "simulator": "Simulator"},
+            "description": "Connect a real charge controller over Modbus or a wallbox "
+            "over OCPP, or try the integration with a built-in simulator.",
+            "menu_options": {
+                "modbus": "Charger over Modbus",
+                "ocpp": "Charger over OCPP",
+                "simulator": "Simulator",
+                "ocpp_simulator": "OCPP simulator",
+            },
         },
         "modbus": {
             "title": "Charger over Modbus",
@@ -371,6 +376,40 @@ CONFIG = {
                 "meter_map": "The meter to simulate.",
             },
         },
+        "ocpp": {
+            "title": "Charger over OCPP",
+            "description": "Home Assistant becomes the wallbox's OCPP central system. In "
+            "the wallbox's web UI or app, set the OCPP backend URL to "
+            "ws://<Home Assistant's address>:<port>/<charge point id> (OCPP 1.6J or "
+            "2.0.1) and turn off its own free charging / local authorization.",
+            "data": {
+                "name": "Name",
+                "charge_point_id": "Charge point ID",
+                "connector_id": "Connector",
+                "password": "Password",
+                "ocpp_port": "Port to listen on",
+            },
+            "data_description": {
+                "name": "Shown as the device name.",
+                "charge_point_id": "The identity the wallbox sends, the last part of its "
+                "backend URL.",
+                "connector_id": "The wallbox's connector (EVSE) number, 1 for a single one.",
+                "password": "Optional: the wallbox must then log in with HTTP Basic auth "
+                "(OCPP security profile 1), 8 to 64 characters.",
+                "ocpp_port": "The TCP port Home Assistant listens on for OCPP; every OCPP "
+                "charger shares it.",
+            },
+        },
+        "ocpp_simulator": {
+            "title": "OCPP simulator",
+            "description": "A simulated OCPP wallbox and EV connect to Home Assistant on "
+            "127.0.0.1, so you can try an OCPP charger without hardware.",
+            "data": {"name": "Name", "ocpp_version": "OCPP version"},
+            "data_description": {
+                "name": "Shown as the device name.",
+                "ocpp_version": "The protocol the simulated wallbox speaks.",
+            },
+        },
         "reconfigure": {
             "title": "Reconfigure the charger",
             "description": "Change how the charger and its meter are reached.",
@@ -382,12 +421,16 @@ CONFIG = {
         "cannot_connect": "The devices did not answer: {error}",
         "invalid_map": "The device map cannot be used: {error}",
         "invalid_config": "The settings are not valid: {error}",
+        "charge_point_mismatch": "Another connector of this charge point uses another "
+        "password or port.",
     },
     "abort": {
         "already_configured": "This charger is already configured.",
         "another_device": "These settings reach a different charger.",
         "reconfigure_successful": "The charger was reconfigured.",
         "simulator_not_reconfigurable": "A simulator entry has no connection to change.",
+        "ocpp_not_reconfigurable": "An OCPP charger connects to Home Assistant: remove "
+        "and add it again to change its charge point ID or port.",
     },
 }
 OPTIONS = {

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from http import HTTPStatus
 from typing import Any, TypeVar, cast
 from urllib.parse import unquote
@@ -62,6 +63,9 @@ class CentralSettings:
     heartbeat_interval_s: int = 300
     meter_interval_s: int = 10
     response_timeout_s: float = 15.0
+    # A charge point whose last connector is unregistered keeps its session this long: a
+    # reload registers it again at once, and the wallbox need not reconnect.
+    forget_after_s: float = 10.0
 
 
 def now_iso() -> str:
@@ -90,6 +94,9 @@ class _Session:
     def _init(self, links: Mapping[int, ConnectorLink], settings: CentralSettings) -> None:
         self.links = links
         self.settings = settings
+        self.tasks: set[asyncio.Task[None]] = set()  # the central system's, set on accept
+        self.password: str | None = None  # the one it logged in with
+        self.identity: Identity | None = None  # from its last BootNotification
         if any(link.lenient for link in links.values()):
             # A charger known to bend the schema (lbbrhzn/ocpp has the same per-charger
             # option): its messages are taken as they come, our handlers read leniently.
@@ -168,6 +175,7 @@ class _Session:
             identity.model,
             identity.firmware,
         )
+        self.identity = identity
         for link in self.links.values():
             link.on_boot(identity)
         await self._changed()
@@ -240,7 +248,7 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
 
     @after("BootNotification")
     def after_boot_notification(self, **_: Any) -> None:
-        _spawn(self._after_boot())
+        _spawn(self.tasks, self._after_boot())
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> Any:
@@ -455,7 +463,7 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
 
     @after("BootNotification")
     def after_boot_notification(self, **_: Any) -> None:
-        _spawn(self._after_boot())
+        _spawn(self.tasks, self._after_boot())
 
     @on("Heartbeat")
     def on_heartbeat(self, **_: Any) -> Any:
@@ -639,19 +647,18 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
 
 # ---------------------------------------------------------------------------- server
 
-_tasks: set[asyncio.Task[None]] = set()
 
-
-def _spawn(coro: Any) -> None:
+def _spawn(tasks: set[asyncio.Task[None]], coro: Any) -> None:
     """Run a follow-up (setup after boot) beside the session's message loop: a call made
-    from inside a handler would wait for an answer the loop cannot read meanwhile."""
+    from inside a handler would wait for an answer the loop cannot read meanwhile.
+    ``tasks`` is the central system's, so stopping one never cancels another's."""
     task = asyncio.ensure_future(coro)
-    _tasks.add(task)
-    task.add_done_callback(_done)
+    tasks.add(task)
+    task.add_done_callback(partial(_done, tasks))
 
 
-def _done(task: asyncio.Task[None]) -> None:
-    _tasks.discard(task)
+def _done(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    tasks.discard(task)
     if not task.cancelled() and task.exception() is not None:
         _LOGGER.warning("OCPP setup after boot failed: %r", task.exception())
 
@@ -664,6 +671,8 @@ class CentralSystem:
         self._points: dict[str, dict[int, ConnectorLink]] = {}
         self._sessions: dict[str, _Session] = {}
         self._server: Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._forgets: dict[str, asyncio.Task[None]] = {}  # unregistered, in the grace
 
     def register(
         self,
@@ -675,13 +684,62 @@ class CentralSystem:
     ) -> ConnectorLink:
         """The link of one connector; a charge point id is admitted once registered."""
         links = self._points.setdefault(charge_point_id, {})
+        forget = self._forgets.pop(charge_point_id, None)
+        if forget is not None:
+            forget.cancel()
         if connector_id in links:
             raise ValueError(f"{charge_point_id} connector {connector_id} is configured twice")
+        session = self._sessions.get(charge_point_id)
+        if not links and session is not None and password != session.password:
+            # Back within the grace with another password: the old login no longer counts.
+            _spawn(self._tasks, session._connection.close())  # type: ignore[attr-defined]
+            session = None
         if any(x.password != password for x in links.values()):
             raise ValueError(f"{charge_point_id}: one password per charge point")
         link = ConnectorLink(charge_point_id, connector_id, password, lenient=lenient)
         links[connector_id] = link
+        if session is not None:  # connected already (a reload): the port asks what it misses
+            link.attach(session)  # type: ignore[arg-type]
+            if session.identity is not None:  # booted: it will not boot again by itself
+                link.on_boot(session.identity)
         return link
+
+    async def unregister(self, link: ConnectorLink) -> None:
+        """Forget one connector (its Home Assistant entry unloads). The charge point's
+        other connectors keep their session; without any left, its id is refused again
+        and a connected charger is disconnected, ``forget_after_s`` later unless it is
+        registered again meanwhile (a reload)."""
+        cp_id = link.charge_point_id
+        links = self._points.get(cp_id)
+        if links is None or links.get(link.connector_id) is not link:
+            return
+        del links[link.connector_id]
+        session = self._sessions.get(cp_id)
+        if session is not None:
+            link.detach(session)  # type: ignore[arg-type]
+        if not links and self.settings.forget_after_s <= 0:
+            await self._forget(cp_id, links)
+        elif not links:
+            self._forgets[cp_id] = asyncio.create_task(self._forget_later(cp_id, links))
+
+    async def _forget_later(self, cp_id: str, links: dict[int, ConnectorLink]) -> None:
+        await asyncio.sleep(self.settings.forget_after_s)
+        self._forgets.pop(cp_id, None)
+        await self._forget(cp_id, links)
+
+    async def _forget(self, cp_id: str, links: dict[int, ConnectorLink]) -> None:
+        if links or self._points.get(cp_id) is not links:
+            return  # registered again
+        del self._points[cp_id]
+        session = self._sessions.get(cp_id)
+        if session is not None:
+            _LOGGER.info("%s: no connector configured any more: disconnected", cp_id)
+            await session._connection.close()  # type: ignore[attr-defined]
+
+    @property
+    def charge_points(self) -> dict[str, tuple[int, ...]]:
+        """The registered charge point ids and their connector ids."""
+        return {cp: tuple(sorted(links)) for cp, links in self._points.items()}
 
     @property
     def port(self) -> int:
@@ -720,23 +778,24 @@ class CentralSystem:
         self._server.close()
         await self._server.wait_closed()
         self._server = None
-        for task in list(_tasks):
+        for task in [*self._tasks, *self._forgets.values()]:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        self._forgets.clear()
 
     async def settle(self) -> None:
         """Wait for the setup after each boot to be done (tests, the demo)."""
         for _ in range(10):
-            if not _tasks:
+            if not self._tasks:
                 return
-            await asyncio.gather(*list(_tasks), return_exceptions=True)
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
         """A known charge point id, with its password where one is set."""
         cp_id = charge_point_id(request.path)
         links = self._points.get(cp_id)
-        if links is None:
+        if not links:  # never registered, or its last connector was
             _LOGGER.warning("OCPP: unknown charge point id %r refused", cp_id)
             return connection.respond(HTTPStatus.NOT_FOUND, "unknown charge point id\n")
         password = next(iter(links.values())).password
@@ -749,9 +808,14 @@ class CentralSystem:
 
     async def _handle(self, connection: ServerConnection) -> None:
         cp_id = charge_point_id(connection.request.path if connection.request else "")
-        links = self._points[cp_id]
+        links = self._points.get(cp_id)
+        if not links:  # unregistered between the handshake and now
+            await connection.close()
+            return
         kind = Session16 if connection.subprotocol == "ocpp1.6" else Session201
         session = kind(cp_id, connection, links, self.settings)
+        session.tasks = self._tasks
+        session.password = next(iter(links.values())).password
         old = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
         if old is not None:  # the charger reconnected before we saw the old socket die

@@ -9,6 +9,7 @@ from ..clock import Clock
 from ..manager import EvseManager
 from ..store import SessionStore
 from .central import CentralSettings, CentralSystem
+from .link import ConnectorLink
 from .port import OcppCharger, OcppChargerSettings, OcppMeter
 from .settings import OCPP_SCHEMA, ssl_context
 
@@ -37,14 +38,30 @@ def open_ocpp_connector(
     clock: Clock | None = None,
 ) -> EvseManager:
     """The manager for one OCPP connector (not started: call ``start()``)."""
+    return ocpp_manager(config, register_link(config, central), store, clock)
+
+
+def register_link(config: ConnectorConfig, central: CentralSystem) -> ConnectorLink:
+    """The connector registered on ``central`` (ValueError when it already is)."""
     ocpp = config.ocpp
     assert ocpp is not None
-    link = central.register(
+    return central.register(
         ocpp.charge_point_id,
         ocpp.connector_id,
         ocpp.password,
         lenient=ocpp.skip_schema_validation,
     )
+
+
+def ocpp_manager(
+    config: ConnectorConfig,
+    link: ConnectorLink,
+    store: SessionStore,
+    clock: Clock | None = None,
+) -> EvseManager:
+    """The manager driving a registered connector's link."""
+    ocpp = config.ocpp
+    assert ocpp is not None
     c = config.charger_settings
     settings = OcppChargerSettings(
         max_current_A=c.max_current_A or 32.0,

@@ -2,7 +2,9 @@
 
 A user picks a charger map and its connection and a meter (the charger's own counter, or
 a meter map and its connection) — or the simulator, to try everything without hardware.
-Nothing is saved before the devices have answered.
+Nothing is saved before the devices have answered. An OCPP charger connects to us, so
+its entry is checked for consistency only (same password and port per charge point);
+the OCPP simulator is a simulated wallbox connecting on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ from .const import (
     CONF_BATTERY_ENTITY,
     CONF_BATTERY_SOC_ENTITY,
     CONF_BAUDRATE,
+    CONF_CHARGE_POINT_ID,
     CONF_CHARGER,
     CONF_CONNECTION,
+    CONF_CONNECTOR_ID,
     CONF_FREE_CHARGING,
     CONF_GRID_ENTITY,
     CONF_GRID_INVERTED,
@@ -56,14 +60,20 @@ from .const import (
     CONF_MQTT_PASSWORD,
     CONF_MQTT_PORT,
     CONF_MQTT_USERNAME,
+    CONF_OCPP_PASSWORD,
+    CONF_OCPP_PORT,
+    CONF_OCPP_VERSION,
     CONF_PHASES,
     CONF_POLL_INTERVAL,
     CONF_SERIAL_PORT,
     CONF_TRANSACTION_AT_RESTART,
     CONF_UNIT,
+    DEFAULT_OCPP_PORT,
     DEFAULT_POLL_INTERVAL,
     DOMAIN,
     MODE_MODBUS,
+    MODE_OCPP,
+    MODE_OCPP_SIMULATOR,
     MODE_SIMULATOR,
     RESTART_RESUME,
     SECTION_MQTT,
@@ -82,6 +92,7 @@ CONF_METER_PORT = "meter_port"
 CONF_METER_UNIT = "meter_unit"
 KINDS = ["tcp", "rtu_over_tcp", "rtu"]
 PHASES_AUTO = "auto"
+OCPP_VERSIONS = ["1.6", "2.0.1"]
 POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="power"))
 SOC_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class="battery"))
 
@@ -199,14 +210,53 @@ def form_values(title: str, data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def ocpp_schema(d: Mapping[str, Any]) -> vol.Schema:
+    """The OCPP charger form, prefilled from a previous attempt."""
+    return vol.Schema(
+        {
+            vol.Required(CONF_NAME, default=d.get(CONF_NAME, "Wallbox")): TextSelector(),
+            vol.Required(
+                CONF_CHARGE_POINT_ID, description={"suggested_value": d.get(CONF_CHARGE_POINT_ID)}
+            ): TextSelector(),
+            vol.Required(CONF_CONNECTOR_ID, default=d.get(CONF_CONNECTOR_ID, 1)): _int(1, 99),
+            vol.Optional(CONF_OCPP_PASSWORD): TextSelector(
+                TextSelectorConfig(type=TextSelectorType.PASSWORD)
+            ),
+            vol.Required(CONF_OCPP_PORT, default=d.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)): _int(
+                1, 65535
+            ),
+        }
+    )
+
+
+def ocpp_entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The entry's data (controller connector format) from the OCPP form."""
+    charger: dict[str, Any] = {
+        CONF_KIND: "ocpp",
+        CONF_CHARGE_POINT_ID: str(form[CONF_CHARGE_POINT_ID]).strip(),
+        CONF_CONNECTOR_ID: int(form[CONF_CONNECTOR_ID]),
+    }
+    if form.get(CONF_OCPP_PASSWORD):
+        charger[CONF_OCPP_PASSWORD] = form[CONF_OCPP_PASSWORD]
+    return {
+        CONF_MODE: MODE_OCPP,
+        CONF_CHARGER: charger,
+        CONF_METER: BUILTIN_METER,
+        CONF_OCPP_PORT: int(form[CONF_OCPP_PORT]),
+    }
+
+
 class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
     """Set up one connector."""
 
     VERSION = 1
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Real hardware over Modbus, or the simulator."""
-        return self.async_show_menu(step_id="user", menu_options=[MODE_MODBUS, MODE_SIMULATOR])
+        """Real hardware over Modbus or OCPP, or a simulator of either."""
+        return self.async_show_menu(
+            step_id="user",
+            menu_options=[MODE_MODBUS, MODE_OCPP, MODE_SIMULATOR, MODE_OCPP_SIMULATOR],
+        )
 
     async def async_step_modbus(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Charger and meter maps and connections, checked by talking to the devices."""
@@ -257,13 +307,80 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             ),
         )
 
+    async def async_step_ocpp(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """A wallbox that will connect to us as its OCPP central system."""
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            data = ocpp_entry_data(user_input)
+            charger = data[CONF_CHARGER]
+            await self.async_set_unique_id(
+                f"ocpp_{charger[CONF_CHARGE_POINT_ID]}_{charger[CONF_CONNECTOR_ID]}"
+            )
+            self._abort_if_unique_id_configured()
+            try:
+                await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
+            except ConfigError as err:
+                placeholders["error"] = str(err)
+                errors["base"] = "invalid_config"
+            else:
+                if self._ocpp_mismatch(data):
+                    errors["base"] = "charge_point_mismatch"
+                else:
+                    return self.async_create_entry(title=user_input[CONF_NAME], data=data)
+        return self.async_show_form(
+            step_id="ocpp",
+            data_schema=ocpp_schema(user_input or {}),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    def _ocpp_mismatch(self, data: Mapping[str, Any]) -> bool:
+        """Another entry for the same charge point with another password or port (one
+        session per charge point: they must agree)."""
+        mine = data[CONF_CHARGER]
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.data.get(CONF_MODE) != MODE_OCPP:
+                continue
+            other = entry.data[CONF_CHARGER]
+            if other.get(CONF_CHARGE_POINT_ID) != mine[CONF_CHARGE_POINT_ID]:
+                continue
+            port = entry.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)
+            if other.get(CONF_OCPP_PASSWORD) != mine.get(CONF_OCPP_PASSWORD) or (
+                port != data[CONF_OCPP_PORT]
+            ):
+                return True
+        return False
+
+    async def async_step_ocpp_simulator(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A simulated OCPP wallbox (and EV) connecting to us on 127.0.0.1."""
+        if user_input is not None:
+            version = user_input[CONF_OCPP_VERSION]
+            await self.async_set_unique_id(f"ocpp_simulator_{version}")
+            self._abort_if_unique_id_configured()
+            data = {CONF_MODE: MODE_OCPP_SIMULATOR, CONF_OCPP_VERSION: version}
+            return self.async_create_entry(title=user_input[CONF_NAME], data=data)
+        return self.async_show_form(
+            step_id="ocpp_simulator",
+            data_schema=vol.Schema(
+                {
+                    vol.Required(CONF_NAME, default="Simulated OCPP wallbox"): TextSelector(),
+                    vol.Required(CONF_OCPP_VERSION, default="1.6"): _select(OCPP_VERSIONS),
+                }
+            ),
+        )
+
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Change the connection of an existing charger (same device)."""
         entry = self._get_reconfigure_entry()
-        if entry.data.get(CONF_MODE) == MODE_SIMULATOR:
+        if entry.data.get(CONF_MODE) in (MODE_SIMULATOR, MODE_OCPP_SIMULATOR):
             return self.async_abort(reason="simulator_not_reconfigurable")
+        if entry.data.get(CONF_MODE) == MODE_OCPP:
+            return self.async_abort(reason="ocpp_not_reconfigurable")
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:

@@ -2,7 +2,8 @@
 
 Everything about charging lives in ``controller``; this module only turns the entry's
 data into a controller configuration, starts the manager (and, in simulator mode, the
-project's Modbus simulator on 127.0.0.1) and stops them again. File work (maps, the
+project's Modbus simulator on 127.0.0.1; for an OCPP entry, its charge point on the shared
+central system, see ``ocpp.py``) and stops them again. File work (maps, the
 session database) runs in the executor, never in the event loop.
 """
 
@@ -24,6 +25,8 @@ from .const import (
     CONF_METER,
     CONF_MODE,
     DOMAIN,
+    MODE_OCPP,
+    MODE_OCPP_SIMULATOR,
     MODE_SIMULATOR,
 )
 from .controller.clock import SystemClock
@@ -36,6 +39,14 @@ from .controller.mqtt import MqttBridge
 from .controller.simulation import SimulatedStation
 from .controller.simulator import ModbusSimulator
 from .controller.store import SessionStore
+from .ocpp import (
+    SIMULATOR_HOST,
+    OcppParts,
+    listen_address,
+    open_ocpp,
+    simulated_charger,
+    start_simulated_wallbox,
+)
 
 # The options the controller's connector configuration takes (the rest are HA's own).
 CONNECTOR_OPTIONS = (
@@ -60,6 +71,7 @@ class EvseConnector:
     bridge: MqttBridge | None = None
     leave_site: Callable[[], Awaitable[None]] | None = None
     scenario: asyncio.Task[None] | None = None  # the simulated EV's running scenario
+    ocpp: OcppParts | None = None  # an OCPP entry's registration (and simulated wallbox)
 
     stopped: bool = False
 
@@ -85,6 +97,17 @@ class EvseConnector:
         self.store.close()
         if self.simulator is not None:
             await self.simulator.stop()
+        if self.ocpp is not None:
+            await self.ocpp.close()
+
+    @property
+    def station(self) -> SimulatedStation | None:
+        """The simulated EV and charger of a simulator entry (Modbus or OCPP)."""
+        if self.simulator is not None:
+            return self.simulator.station
+        if self.ocpp is not None and self.ocpp.wallbox is not None:
+            return self.ocpp.wallbox.station
+        return None
 
 
 def build_config(
@@ -149,6 +172,10 @@ async def open_evse(
     """Build (not start) an entry's connector; raises ConfigError/MapError for bad data.
 
     ``label`` names it in the log (the entry's title), ``evse_id`` is its EVSE ID."""
+    if data.get(CONF_MODE) in (MODE_OCPP, MODE_OCPP_SIMULATOR):
+        connector = await _open_ocpp_evse(hass, name, data, options, path, evse_id=evse_id)
+        connector.manager.label = label or name
+        return connector
     simulator = None
     if data.get(CONF_MODE) == MODE_SIMULATOR:
         maps = await hass.async_add_executor_job(simulator_maps, data)
@@ -164,3 +191,40 @@ async def open_evse(
     manager = open_connector(config, registry, store)
     manager.label = label or name
     return EvseConnector(manager, registry, store, simulator)
+
+
+def simulator_charge_point_id(path: Path) -> str:
+    """The charge point id of a simulator entry's wallbox (from its entry id)."""
+    return f"SIM-{path.stem[-8:].upper()}"
+
+
+async def _open_ocpp_evse(
+    hass: HomeAssistant,
+    name: str,
+    data: Mapping[str, Any],
+    options: Mapping[str, Any],
+    path: Path,
+    *,
+    evse_id: str | None,
+) -> EvseConnector:
+    """An OCPP entry's connector on the shared central system (and, in simulator mode,
+    its simulated wallbox connected to a central system on 127.0.0.1)."""
+    simulated = data.get(CONF_MODE) == MODE_OCPP_SIMULATOR
+    cp_id = simulator_charge_point_id(path)
+    config_data = {**data, **simulated_charger(cp_id)} if simulated else data
+    config = await hass.async_add_executor_job(build_config, name, config_data, options, evse_id)
+    address = (SIMULATOR_HOST, 0) if simulated else listen_address(data)
+    store = await hass.async_add_executor_job(_open_store, path)
+    try:
+        manager, parts = await open_ocpp(hass, config, store, address)
+    except Exception:
+        store.close()
+        raise
+    connector = EvseConnector(manager, BusRegistry(), store, ocpp=parts)
+    if simulated:
+        try:
+            await start_simulated_wallbox(parts, cp_id, data)
+        except Exception:
+            await connector.release()
+            raise
+    return connector

@@ -111,15 +111,15 @@ async def _handle(name: str, call: ServiceCall) -> ServiceResponse:
 async def _simulate_ev(call: ServiceCall) -> None:
     """Start an EV scenario (car-simulator language) on a simulator entry's station."""
     entry = _entry(call)
-    simulator = entry.runtime_data.simulator
-    if simulator is None:
+    station = entry.runtime_data.station
+    if station is None:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="not_a_simulator",
             translation_placeholders={"entry": entry.title},
         )
     try:
-        scenario = Scenario(call.data["scenario"], simulator.station)
+        scenario = Scenario(call.data["scenario"], station)
     except ScenarioError as err:
         raise ServiceValidationError(
             translation_domain=DOMAIN,

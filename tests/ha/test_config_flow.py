@@ -31,7 +31,7 @@ def form(sim, **overrides) -> dict:
 async def start(hass, step: str):
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["modbus", "simulator"]
+    assert result["menu_options"] == ["modbus", "ocpp", "simulator", "ocpp_simulator"]
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": step})
 
 
