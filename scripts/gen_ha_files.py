@@ -380,7 +380,7 @@ CONFIG = {
             "title": "Charger over OCPP",
             "description": "Home Assistant becomes the wallbox's OCPP central system. In "
             "the wallbox's web UI or app, set the OCPP backend URL to "
-            "ws://<Home Assistant's address>:<port>/<charge point id> (OCPP 1.6J or "
+            "ws://HA_ADDRESS:PORT/CHARGE_POINT_ID (OCPP 1.6J or "
             "2.0.1) and turn off its own free charging / local authorization.",
             "data": {
                 "name": "Name",
