@@ -11,13 +11,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import sys
 from pathlib import Path
 
 from .app import Controller
 from .config import load_config
-from .errors import ConfigError
-from .service import run_until_signalled
+from .service import check_or_run
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,16 +52,9 @@ def main(argv: list[str] | None = None) -> int:
 
         asyncio.run(run_demo(args.db, args.verbose, charger=args.charger, meter=args.meter))
         return 0
-    try:
-        config = load_config(args.config)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
-    if args.check:
-        names = ", ".join(c.name for c in config.connectors)
-        print(f"{args.config}: valid ({names})")
-        return 0
-    return asyncio.run(run_until_signalled(Controller(config)))
+    return check_or_run(
+        args.config, load_config, lambda c: (x.name for x in c.connectors), Controller, args.check
+    )
 
 
 if __name__ == "__main__":

@@ -12,9 +12,14 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Protocol
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from .errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
+C = TypeVar("C")
 
 
 class Service(Protocol):
@@ -45,3 +50,23 @@ async def run_until_signalled(service: Service) -> int:
     finally:
         await service.stop()
     return 0
+
+
+def check_or_run(
+    path: Path,
+    load: Callable[[Path], C],
+    names: Callable[[C], Iterable[str]],
+    service: Callable[[C], Service],
+    check: bool,
+) -> int:
+    """Load the configuration at ``path`` (exit 2 with one line if it is invalid); with
+    ``check`` say it is valid and which connectors it has, else run the service on it."""
+    try:
+        config = load(path)
+    except ConfigError as err:
+        print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    if check:
+        print(f"{path}: valid ({', '.join(names(config))})")
+        return 0
+    return asyncio.run(run_until_signalled(service(config)))

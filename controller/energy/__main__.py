@@ -7,13 +7,11 @@ It decides the limits of connectors served by other controller processes (see
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
 
-from ..errors import ConfigError
-from ..service import run_until_signalled
+from ..service import check_or_run
 from .process import EnergyProcess, load_process_config
 
 
@@ -28,16 +26,13 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    try:
-        config = load_process_config(args.config)
-    except ConfigError as err:
-        print(f"configuration error: {err}", file=sys.stderr)
-        return 2
-    if args.check:
-        names = ", ".join(c.name for c in config.connectors)
-        print(f"{args.config}: valid ({names})")
-        return 0
-    return asyncio.run(run_until_signalled(EnergyProcess(config)))
+    return check_or_run(
+        args.config,
+        load_process_config,
+        lambda c: (x.name for x in c.connectors),
+        EnergyProcess,
+        args.check,
+    )
 
 
 if __name__ == "__main__":
