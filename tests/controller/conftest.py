@@ -138,3 +138,21 @@ async def rig(tmp_path):
     finally:
         await rig.manager.stop()
         rig.store.close()
+
+
+@pytest.fixture
+async def rig_with(tmp_path):
+    """Build rigs with a given configuration / station; all are stopped at the end."""
+    rigs = []
+
+    async def build(config=None, **station_args):
+        path = tmp_path / str(len(rigs))
+        path.mkdir()
+        rig = await make_rig(path, config, **station_args)
+        rigs.append(rig)
+        return rig
+
+    yield build
+    for rig in rigs:
+        await rig.manager.stop()
+        rig.store.close()

@@ -29,29 +29,11 @@ from controller.kernel.states import State
 from controller.ports import ChargerInfo, ChargerStatus, CpMode
 from controller.simulation.station import DEFAULT_CAPABILITIES
 
-from .conftest import limits, make_rig
+from .conftest import limits
 
 
 def error_types(rig):
     return [e.type for e in rig.manager.vars()["errors"]]
-
-
-@pytest.fixture
-async def rig_with(tmp_path):
-    """Build rigs with a given configuration / station; all are stopped at the end."""
-    rigs = []
-
-    async def build(config=None, **station_args):
-        path = tmp_path / str(len(rigs))
-        path.mkdir()
-        rig = await make_rig(path, config, **station_args)
-        rigs.append(rig)
-        return rig
-
-    yield build
-    for rig in rigs:
-        await rig.manager.stop()
-        rig.store.close()
 
 
 # ---------------------------------------------------------------- relays under load
