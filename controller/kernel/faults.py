@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..everest import Error, EvseManagerError, Severity
+from ..everest import CpState, Error, EvseManagerError, Severity
 from ..everest.errors import CLEARED_BY_UNPLUG
 
 METER_LINK_ORIGIN = "link/meter"  # the runner lost the power meter
+VENTILATION_NOT_AVAILABLE = "evse_board_support/VentilationNotAvailable"
+
+# ErrorHandling.cpp: raise_overcurrent_error and raise_internal_error are High severity;
+# MREC9 and PowermeterTransactionStartFailed are Medium.
+_HIGH_SEVERITY = frozenset({EvseManagerError.MREC4OverCurrentFailure, EvseManagerError.Internal})
 
 
 class ActiveErrors:
@@ -25,6 +30,26 @@ class ActiveErrors:
         new = error.key not in self._errors
         self._errors[error.key] = error
         return new
+
+    def raise_own(self, kind: EvseManagerError, message: str) -> bool:
+        """Activate one of the kernel's own errors with EVerest's severity; True if new."""
+        severity = Severity.High if kind in _HIGH_SEVERITY else Severity.Medium
+        error = Error(type=kind.value, message=message or kind.name, severity=severity)
+        return self.raise_error(error)
+
+    def check_ventilation(self, cp: CpState, has_ventilation: bool) -> None:
+        """Manifest has_ventilation (passed to the board, BoardSupport
+        VentilationNotAvailable): an EV asking for ventilated charging (D) gets no power
+        without ventilation."""
+        if cp is CpState.D and not has_ventilation:
+            error = Error(
+                type=VENTILATION_NOT_AVAILABLE,
+                message="The EV asks for ventilation (CP D); this EVSE has none",
+                severity=Severity.High,
+            )
+            self.raise_error(error)
+        else:
+            self.clear(VENTILATION_NOT_AVAILABLE)
 
     def clear(self, error_type: str, sub_type: str = "") -> bool:
         """Deactivate one error; True if it was active."""

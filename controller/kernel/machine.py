@@ -6,10 +6,14 @@ effects (``take_effects``) plus the level-based charger output (``output``). Eac
 followed by ``_step``, which asks the current state's guard for a trigger and follows the
 transition table until the state is stable.
 
-This module keeps construction, the inputs, the commands and the stepping loop. The parts
-they drive live in mixins over ``KernelCore`` (``core.py``): the guards (``guards.py``),
-the entry/exit actions (``entries.py``), session and transaction bookkeeping
-(``bookkeeping.py``) and the derived charger output (``output.py``).
+This module only composes the parts, hands each input or command to the part that owns
+what it changes, and runs the step loop. The parts, each with its own data:
+``Timers`` (deadlines), ``Outbox`` (effects and published variables), ``Bookkeeper``
+(session, authorization, transaction, reservation), ``EnableArbiter``, ``ActiveErrors``,
+``EnergyLimits``, ``Phases``, ``Cable``, ``PwmSignal``, ``OvercurrentMonitor``,
+``FaultPulse`` and ``Readiness``. The guards (``guards.py``) and the charger output
+(``output.py``) are functions of the frozen ``Facts`` (``_facts``); the entry and
+internal actions (``actions.py``) are the only code a transition runs.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from ..everest import (
     Evse,
     EvseManagerError,
     Limits,
+    PauseChargingEVSEReason,
     PlugAndChargeConfiguration,
     Powermeter,
     ProvidedIdToken,
@@ -45,28 +50,37 @@ from ..everest import (
     UpdateAllowedEnergyTransferModesResult,
     ValidationResult,
 )
-from ..ports import ChargerInfo, ChargerStatus
+from ..ports import ChargerInfo, ChargerOutput, ChargerStatus, CpMode
+from .actions import Actions
 from .arbitration import EnableArbiter
-from .bookkeeping import BookkeepingMixin
-from .core import KernelConfig, new_session_id
+from .bookkeeping import Bookkeeper
+from .cable import Cable
+from .config import KernelConfig, new_session_id
 from .effects import Effect, EndSession
-from .entries import EntriesMixin
+from .facts import Facts
+from .fault_pulse import FaultPulse
 from .faults import METER_LINK_ORIGIN, ActiveErrors
-from .guards import GuardsMixin
+from .guards import choose
 from .limits import EnergyLimits
-from .output import OutputMixin
-from .pwm import PwmSignal
-from .session import SessionFacts, SessionRecord, StoppedSession, TransactionRecord
+from .outbox import Outbox
+from .output import charger_output, cp_mode
+from .overcurrent import OvercurrentMonitor
+from .phases import Phases
+from .pwm import MIN_CURRENT_A, PwmSignal
+from .readiness import Readiness
+from .session import SessionRecord, StoppedSession, TransactionRecord
 from .states import State, Trigger
+from .timers import Timers
 from .transitions import next_state
 
 __all__ = ["COMMUNICATION_FAULT", "MAX_STEPS", "ChargingKernel", "KernelConfig"]
 
 MAX_STEPS = 32
 COMMUNICATION_FAULT = "evse_board_support/CommunicationFault"
+_BEFORE_CHARGING = (State.Disabled, State.Idle, State.WaitingForAuthentication)
 
 
-class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
+class ChargingKernel:
     """State, facts and transitions of one connector. No I/O, no sleeping."""
 
     def __init__(
@@ -78,12 +92,14 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         new_id: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
-        self._clock = clock
         self._info = charger
-        self._new_id = new_id or (lambda: new_session_id(config.session_id_type))
+        caps = charger.capabilities
         self.state = State.Disabled
-        self._effects = []
-        self._vars = {}
+        self._status = ChargerStatus(cp=CpState.A, relays_on=False)
+        self._meter = meter_sample
+        self._pnc_config = PlugAndChargeConfiguration()
+        self._timers = Timers(clock)
+        self._out = Outbox(clock)
         self._arbiter = EnableArbiter(
             EnableDisableSource(
                 enable_source=EnableSource.Unspecified,
@@ -94,23 +110,37 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         self._errors = ActiveErrors(
             config.fail_on_powermeter_errors, config.inoperative_error_use_vendor_id
         )
-        self._limits = EnergyLimits(
-            charger.capabilities, config.max_current_A, config.nominal_voltage_V
-        )
-        caps = charger.capabilities
-        self._phases = caps.max_phase_count_import
-        self._bsp_phases = self._phases
-        self._status = ChargerStatus(cp=CpState.A, relays_on=False)
-        self._meter = meter_sample
-        self._facts = SessionFacts()
-        self._reservation = None
-        self._ready = not config.external_ready
-        self._pnc_config = PlugAndChargeConfiguration()
-        self._deadlines = {}
-        self._paused_reasons = frozenset()
+        self._limits = EnergyLimits(caps, config.max_current_A, config.nominal_voltage_V)
+        self._phases = Phases(caps)
+        self._cable = Cable(caps.connector_type)
         self._pwm = PwmSignal()
-        self._overcurrent_since = None
-        self._trigger = None
+        self._overcurrent = OvercurrentMonitor(
+            config.soft_over_current_tolerance_percent,
+            config.soft_over_current_measurement_noise_A,
+            config.soft_over_current_timeout_ms,
+        )
+        self._fault_pulse = FaultPulse(config.state_F_after_fault_ms)
+        self._readiness = Readiness(config.external_ready)
+        self._book = Bookkeeper(
+            config,
+            clock,
+            self._timers,
+            self._out,
+            meter=lambda: self._meter,
+            new_id=new_id or (lambda: new_session_id(config.session_id_type)),
+        )
+        self._actions = Actions(
+            config,
+            self._facts,
+            book=self._book,
+            timers=self._timers,
+            out=self._out,
+            phases=self._phases,
+            errors=self._errors,
+            limits=self._limits,
+            readiness=self._readiness,
+            arbiter=self._arbiter,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -121,120 +151,87 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         last_session: SessionRecord | None = None,
         stopped: StoppedSession | None = None,
     ) -> None:
-        """First poll after connect: publish the static variables, deal with what the
-        previous process left open, then Enabled/Disabled and ready, and settle the state.
+        """First poll after connect: publish the static variables, take over what the
+        previous process left open, then settle the state.
 
         EvseManager.cpp init: SessionResumed and the clean-up of an open transaction come
-        before ready_to_start_charging (Enabled/Disabled, then ready)."""
+        before ready_to_start_charging (Enabled/Disabled, then ready); the step does both
+        in that order (END_SESSION, then ANNOUNCE)."""
         self._status = status
         self._publish_static()
         if last_session is not None:
-            self._set_var("last_session", last_session)
+            self._out.set_var("last_session", last_session)
         resume = self.config.transaction_at_restart == "resume"
+        plugged = status.cp.plugged
         if restored is not None and resume:
-            self._restore(restored)
+            self._book.restore(restored, plugged)
         elif restored is not None:
-            self._finish_restored(restored)
+            self._book.finish_restored(restored)
         elif stopped is not None and resume:
-            self._restore_stopped(stopped)
+            self._book.restore_stopped(stopped, plugged)
         elif stopped is not None:
-            self._effects.append(EndSession(stopped.session_id))  # EVerest keeps none
-        if self._ready:
-            self._publish_initial_state()
+            self._out.add(EndSession(stopped.session_id))  # EVerest keeps none
+        self._readiness.started()
         self._step()
-
-    def _publish_initial_state(self) -> None:
-        """EvseManager.cpp ready_to_start_charging: Enabled/Disabled, then ready (true)."""
-        self._emit(
-            SessionEventEnum.Enabled if self.enabled else SessionEventEnum.Disabled,
-            source=self._arbiter.winner(),
-        )
-        self._set_var("ready", True)
 
     def _publish_static(self) -> None:
         caps = self._info.capabilities
         modes = [EnergyTransferMode.AC_single_phase_core]
         if caps.max_phase_count_import >= 3:
             modes.append(EnergyTransferMode.AC_three_phase_core)
-        self._set_var("evse_id", self.config.evse_id)
-        self._set_var("hw_capabilities", caps)
-        self._set_var("selected_protocol", "Unknown")
-        self._set_var("supported_energy_transfer_modes", modes)
-        self._set_var("waiting_for_external_ready", self.config.external_ready and not self._ready)
-        self._set_var("ev_info", EVInfo())
-        self._set_var("car_manufacturer", CarManufacturer.Unknown)
-        self._set_var("powermeter", self._meter)
-        self._set_var("errors", [])
-        self._set_var("state", self.state)
-        self._set_var("cp_state", self._status.cp)
-
-    def _restore(self, record: TransactionRecord) -> None:
-        """A transaction was open when the previous process died: resume or finish it."""
-        started_at = record.session_started_at or record.started_at
-        self._resume_session(record.session_id, started_at, record.session_reason)
-        self._facts.transaction = record
-        self._facts.auth = record.id_tag
-        counted_from = record.start_energy_Wh if record.baseline_Wh is None else record.baseline_Wh
-        if self._meter.energy_Wh_import.total < counted_from:
-            self._counter_reset(counted_from)  # reset while no controller ran
-        self._emit(SessionEventEnum.SessionResumed)
-        if not self._status.cp.plugged:
-            self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
-            self._finish_transaction()
-            self._end_session()
-
-    def _finish_restored(self, record: TransactionRecord) -> None:
-        """EvseManager.cpp init: SessionResumed with the stored session id, then
-        Charger.cpp cleanup_transactions_on_startup stops the meter's transaction and emits
-        TransactionFinished(PowerLoss) without id_tag; the charger has no session then, so
-        that event's uuid is empty and no SessionFinished follows. A plugged-in EV starts a
-        new session."""
-        self._emit(SessionEventEnum.SessionResumed, uuid=record.session_id)
-        self._facts.transaction = record
-        counted_from = record.start_energy_Wh if record.baseline_Wh is None else record.baseline_Wh
-        if self._meter.energy_Wh_import.total < counted_from:
-            self._counter_reset(counted_from)
-        self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.PowerLoss)
-        self._finish_transaction()
-        self._facts.stop = None
-
-    def _restore_stopped(self, stopped: StoppedSession) -> None:
-        """The previous process had finished this session's transaction with the EV left
-        plugged in: the session stays stopped until the unplug (no new transaction)."""
-        self._resume_session(stopped.session_id, stopped.started_at, stopped.session_reason)
-        self._facts.replug_needed = True
-        self._emit(SessionEventEnum.SessionResumed)
-        if not self._status.cp.plugged:
-            self._end_session()  # the EV left meanwhile: ended before Enabled
+        out = self._out
+        out.set_var("evse_id", self.config.evse_id)
+        out.set_var("hw_capabilities", caps)
+        out.set_var("selected_protocol", "Unknown")
+        out.set_var("supported_energy_transfer_modes", modes)
+        out.set_var("waiting_for_external_ready", self._readiness.waiting_for_external)
+        out.set_var("ev_info", EVInfo())
+        out.set_var("car_manufacturer", CarManufacturer.Unknown)
+        out.set_var("powermeter", self._meter)
+        out.set_var("errors", [])
+        out.set_var("state", self.state)
+        out.set_var("cp_state", self._status.cp)
 
     # ------------------------------------------------------------------ public facts
 
     @property
+    def enabled(self) -> bool:
+        """Result of the enable/disable arbitration."""
+        return self._arbiter.enabled
+
+    @property
     def transaction(self) -> TransactionRecord | None:
         """The open transaction, if any."""
-        return self._facts.transaction
+        return self._book.facts.transaction
 
     @property
     def has_lock(self) -> bool:
         """Whether the hardware has a connector lock."""
         return self._info.has_lock
 
+    @property
+    def meter(self) -> Powermeter:
+        """The latest meter sample."""
+        return self._meter
+
     def vars(self) -> dict[str, Any]:
         """Snapshot of every published variable."""
-        return dict(self._vars)
+        return self._out.vars()
 
     def take_effects(self) -> list[Effect]:
         """Hand the pending effects to the runner (in order) and forget them."""
-        effects, self._effects = self._effects, []
-        return effects
+        return self._out.take()
+
+    def output(self) -> ChargerOutput:
+        """What the charge controller must do now (level-based; the port diffs it)."""
+        return charger_output(self._facts(), self.config)
 
     def next_deadline(self) -> float | None:
         """Earliest monotonic time at which ``tick`` has something to do."""
-        # A deadline the last tick already saw due stays until new facts change things:
-        # it must not make the runner tick (and poll) again at once, over and over.
-        times = [t for t in self._deadlines.values() if t > self._ticked_at]
-        if self._limits.expires_at is not None and not self._limits.expired(self._now()):
-            times.append(self._limits.expires_at)
+        times = [t for t in (self._timers.next(),) if t is not None]
+        expires_at = self._limits.expires_at
+        if expires_at is not None and not self._limits.expired(self._timers.now()):
+            times.append(expires_at)
         return min(times) if times else None
 
     # ------------------------------------------------------------------ inputs
@@ -243,31 +240,30 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """A poll of the charge controller."""
         previous = self._status
         self._note_cp_f(status.cp is CpState.F)
-        self._note_pp(status)
+        self._cable.note(status.cp, status.pp_ampacity)
         if status.cp is CpState.F:
             # While the EVSE drives -12 V it cannot see the EV: keep the last EV state.
             status = replace(status, cp=previous.cp)
         self._status = status
-        self._set_var("cp_state", status.cp)
+        self._out.set_var("cp_state", status.cp)
         self._errors.sync_origin("board", (replace(e, origin="board") for e in status.errors))
-        self._check_ventilation(status.cp)
+        self._errors.check_ventilation(status.cp, self.config.has_ventilation)
         if previous.cp.plugged and not status.cp.plugged:
             self._errors.clear_on_unplug()
         self._publish_errors()
         if status.telemetry is not None:
-            self._set_var("telemetry", status.telemetry)
-        if (
-            status.stop_requested
-            and self._facts.transaction is not None
-            and self._facts.stop is None
-        ):
-            self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.Local)
+            self._out.set_var("telemetry", status.telemetry)
+        facts = self._book.facts
+        if status.stop_requested and facts.transaction is not None and facts.stop is None:
+            facts.stop = StopTransactionRequest(reason=StopTransactionReason.Local)
         self._step()
 
-    @property
-    def meter(self) -> Powermeter:
-        """The latest meter sample."""
-        return self._meter
+    def _note_cp_f(self, in_f: bool) -> None:
+        """IECStateMachine.cpp case F: timeout_unlock_state_F runs while the board reads F."""
+        if not in_f:
+            self._timers.cancel("unlock_in_f")
+        elif not self._timers.pending("unlock_in_f"):
+            self._timers.arm("unlock_in_f", self.config.unlock_in_state_f_timeout_s)
 
     def on_meter(self, sample: Powermeter) -> None:
         """A meter sample: the billing value every event carries. A counter lower than
@@ -275,9 +271,13 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         before = self._meter.energy_Wh_import.total
         self._meter = sample
         if sample.energy_Wh_import.total < before:
-            self._counter_reset(before)
-        self._set_var("powermeter", sample)
-        self._check_overcurrent(sample)
+            self._book.counter_reset(before)
+        self._out.set_var("powermeter", sample)
+        excess = self._overcurrent.check(
+            self.state is State.Charging, sample, self._pwm.current_A, self._timers.now()
+        )
+        if excess is not None:
+            self._raise_own(EvseManagerError.MREC4OverCurrentFailure, excess)
         self._step()
 
     def on_link_lost(self, device: str, detail: str, answering: bool = False) -> None:
@@ -304,30 +304,26 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
     def on_meter_transaction_started(self, ok: bool, detail: str = "") -> None:
         """Result of StartMeterTransaction."""
-        self._facts.meter_start_pending = False
+        self._book.facts.meter_start_pending = False
         if ok:
-            self._open_transaction()
+            self._book.open_transaction()
         else:
-            self._facts.meter_start_failed = True
+            self._book.facts.meter_start_failed = True
             self._raise_own(EvseManagerError.PowermeterTransactionStartFailed, detail)
         self._step()
 
     def tick(self) -> None:
         """Time passed: expire deadlines and limits."""
-        self._ticked_at = self._now()
-        self._check_auth_timeout()
-        lapsed = self._limits.lapse(self._now())
+        self._timers.ticked()
+        if self._timers.due("auth_timeout"):
+            if self._book.facts.transaction is None:
+                self.withdraw_authorization()
+            else:
+                self._timers.cancel("auth_timeout")
+        lapsed = self._limits.lapse(self._timers.now())
         if lapsed is not None:
-            self._set_var("enforced_limits", lapsed)
+            self._out.set_var("enforced_limits", lapsed)
         self._step()
-
-    def _check_auth_timeout(self) -> None:
-        if not self._due("auth_timeout"):
-            return
-        if self._facts.transaction is None:
-            self.withdraw_authorization()
-        else:
-            self._deadlines.pop("auth_timeout", None)
 
     # ------------------------------------------------------------------ commands
 
@@ -350,13 +346,13 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         after = self._arbiter.winner()
         states = (before.enable_state, after.enable_state)
         if EnableState.Disable in states and states[0] is not states[1]:
-            self._emit(
+            self._book.emit(
                 SessionEventEnum.Enabled if verdict else SessionEventEnum.Disabled,
                 source=after,
                 connector_id=1 if connector_id else None,
             )
         if not self.enabled:
-            self._end_reservation()
+            self._book.end_reservation()
         self._step()
         return verdict
 
@@ -364,15 +360,12 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """The authorization module's verdict on ``token``."""
         if result.authorization_status is not AuthorizationStatus.Accepted:
             return
-        if (
-            self._facts.auth is not None
-            or self._facts.transaction is not None
-            or self._facts.stop is not None
-        ):
+        facts = self._book.facts
+        if facts.auth is not None or facts.transaction is not None or facts.stop is not None:
             return
         if self.state in (State.Finished, State.Disabled) or self._errors.inoperative:
             return
-        self._authorize(token, result.reservation_id)
+        self._book.authorize(token, result.reservation_id, self._status.cp.plugged)
         self._step()
 
     def withdraw_authorization(self) -> None:
@@ -380,44 +373,38 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
 
         Charger.cpp deauthorize_internal: Deauthorized for any session; before charging,
         an unauthorized session gets PluginTimeout and keeps waiting for authorization,
-        an authorized one loses it (and ends if no EV is plugged in).
+        an authorized one loses it (and, if no EV is plugged in, has nothing left to
+        wait for: the step ends it).
         """
-        self._deadlines.pop("auth_timeout", None)
-        if self._facts.session is None:
+        self._timers.cancel("auth_timeout")
+        facts = self._book.facts
+        if facts.session is None:
             return
-        self._emit(SessionEventEnum.Deauthorized, authorization_event=self._auth_event())
-        before_charging = (State.Disabled, State.Idle, State.WaitingForAuthentication)
-        if self.state in before_charging and self._facts.transaction is None:
-            if self._facts.auth is None:
+        self._book.emit(SessionEventEnum.Deauthorized, authorization_event=self._book.auth_event())
+        if self.state in _BEFORE_CHARGING and facts.transaction is None:
+            if facts.auth is None:
                 self._plugin_timeout()
             else:
-                self._facts.auth = None
-                if not self._status.cp.plugged:
-                    self._end_session()
+                facts.auth = None
+                facts.ending = facts.ending or not self._status.cp.plugged
         self._step()
 
-    def reserve(self, reservation_id: int) -> bool:
-        """Reserve the idle EVSE; a negative id reserves it for a global reservation (-1).
+    def _plugin_timeout(self) -> None:
+        self._book.emit(SessionEventEnum.PluginTimeout)
+        if self.config.raise_mrec9:
+            self._raise_own(EvseManagerError.MREC9AuthorizationTimeout, "no authorization")
 
-        EvseManager.cpp reserve: a global reservation may be made specific by a later id
-        (ReservationStart again); the same specific id again is accepted silently.
-        """
-        if self.state is not State.Idle or self._facts.session is not None:
+    def reserve(self, reservation_id: int) -> bool:
+        """Reserve the idle EVSE; a negative id reserves it for a global reservation (-1)."""
+        if self.state is not State.Idle or self._book.facts.session is not None:
             return False
         if not self.enabled or self._errors.inoperative:
             return False
-        stored = -1 if self._reservation is None else self._reservation
-        overwrite = stored == reservation_id
-        if self._reservation is not None and stored != -1 and not overwrite:
-            return False
-        self._reservation = reservation_id if reservation_id >= 0 else stored
-        if not overwrite or self._reservation == -1:
-            self._emit(SessionEventEnum.ReservationStart, uuid="")
-        return True
+        return self._book.reserve(reservation_id)
 
     def cancel_reservation(self) -> None:
         """End the reservation, if any, with ReservationEnd."""
-        self._end_reservation()
+        self._book.end_reservation()
 
     def pause_charging(self) -> bool:
         """Pause by the EVSE (UserPause); true whenever a transaction is open.
@@ -425,25 +412,25 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         Charger.cpp pause_charging only sets flag_paused_by_evse: in PrepareCharging and
         during an EV pause it takes effect when the EV asks for power.
         """
-        if self._facts.transaction is None:
-            return False
-        self._facts.user_pause = True
-        self._step()
-        return True
+        return self._set_user_pause(True)
 
     def resume_charging(self) -> bool:
         """End a pause by the EVSE; true whenever a transaction is open (Charger.cpp)."""
-        if self._facts.transaction is None:
+        return self._set_user_pause(False)
+
+    def _set_user_pause(self, paused: bool) -> bool:
+        if self._book.facts.transaction is None:
             return False
-        self._facts.user_pause = False
+        self._book.facts.user_pause = paused
         self._step()
         return True
 
     def stop_transaction(self, request: StopTransactionRequest) -> bool:
         """End the transaction with ``request.reason``; charging needs a replug afterwards."""
-        if self._facts.transaction is None or self._facts.stop is not None:
+        facts = self._book.facts
+        if facts.transaction is None or facts.stop is not None:
             return False
-        self._facts.stop = request
+        facts.stop = request
         self._step()
         return True
 
@@ -452,9 +439,10 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         # evse_managerImpl.cpp handle_force_unlock does not look at the connector id.
         if connector_id not in (0, self.config.connector_id) or not self._info.has_lock:
             return False
-        if self._facts.transaction is not None and self._facts.stop is None:
-            self._facts.stop = StopTransactionRequest(reason=StopTransactionReason.UnlockCommand)
-        self._facts.unlock_requested = True
+        facts = self._book.facts
+        if facts.transaction is not None and facts.stop is None:
+            facts.stop = StopTransactionRequest(reason=StopTransactionReason.UnlockCommand)
+        facts.unlock_requested = True
         self._step()
         return True
 
@@ -462,10 +450,8 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
         """Signal from another module that charging may start; only if configured."""
         if not self.config.external_ready:
             return False
-        if not self._ready:
-            self._ready = True
-            self._publish_initial_state()
-            self._set_var("waiting_for_external_ready", False)
+        if not self._readiness.ready:
+            self._readiness.signal()
             self._step()
         return True
 
@@ -504,18 +490,63 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
             )
         if limits.valid_for <= 0:
             raise CommandError("limits with valid_for <= 0 are already out of date: ignored")
-        self._set_var("enforced_limits", limits)
+        self._out.set_var("enforced_limits", limits)
         count = limits.limits_root_side.ac_max_phase_count
-        requested = None if count is None else count.value
-        caps = self._info.capabilities
-        if requested is not None and requested != self._phases:
-            possible = caps.min_phase_count_import <= requested <= caps.max_phase_count_import
-            if possible and caps.supports_changing_phases_during_charging:
-                self._phases = requested
-        self._limits.update(limits, self._now())
+        self._phases.request(None if count is None else count.value)
+        self._limits.update(limits, self._timers.now())
         self._step()
 
     # ------------------------------------------------------------------ the machine
+
+    def _facts(self) -> Facts:
+        """What the guards and the output may read, taken from the parts now."""
+        session = self._book.facts
+        return Facts(
+            state=self.state,
+            enabled=self.enabled,
+            ready=self._readiness.ready,
+            announce_due=self._readiness.announce_due,
+            cp=self._status.cp,
+            relays_on=self._status.relays_on,
+            has_lock=self._info.has_lock,
+            in_session=session.session is not None,
+            transaction_open=session.transaction is not None,
+            authorized=session.auth is not None,
+            replug_needed=session.replug_needed,
+            meter_start_pending=session.meter_start_pending,
+            meter_start_failed=session.meter_start_failed,
+            stop_requested=session.stop is not None,
+            session_ending=session.ending,
+            unlock_requested=session.unlock_requested,
+            inoperative=self._errors.inoperative,
+            cable_unknown=self._cable.unknown(self._status.pp_ampacity),
+            signalled_A=self._pwm.current_A,
+            pause_reasons=self._pause_reasons(),
+            announced_pause=self._book.announced_pause,
+            phase_switch_wanted=self._phases.switch_wanted,
+            hardware_phases=self._phases.hardware,
+            armed=self._timers.armed(),
+            due=self._timers.all_due(),
+        )
+
+    def _pause_reasons(self) -> frozenset[PauseChargingEVSEReason]:
+        """Why the EVSE holds charging now (empty: it does not)."""
+        reasons: set[PauseChargingEVSEReason] = set()
+        if self._book.facts.user_pause:
+            reasons.add(PauseChargingEVSEReason.UserPause)
+        if self._errors.inoperative:
+            reasons.add(PauseChargingEVSEReason.Error)
+        if self._allowed_current() < MIN_CURRENT_A:
+            reasons.add(PauseChargingEVSEReason.NoEnergy)
+        return frozenset(reasons)
+
+    def _allowed_current(self) -> float:
+        ampacity = self._cable.ampacity(self.state, self._status.pp_ampacity)
+        return self._limits.allowed_current(self._phases.requested, ampacity, self._timers.now())
+
+    def _guard(self) -> Trigger | None:
+        """The current state's guard, on the facts as they are now."""
+        return choose(self._facts())
 
     def _step(self) -> None:
         """Follow triggers until the state is stable, then refresh derived variables."""
@@ -529,40 +560,68 @@ class ChargingKernel(GuardsMixin, EntriesMixin, BookkeepingMixin, OutputMixin):
             self._raise_own(
                 EvseManagerError.Internal, f"state machine does not settle ({self.state})"
             )
-        self._update_fault_f(start_state)
+        paused = start_state is State.ChargingPausedEVSE is self.state
+        f_s = self._fault_pulse.after_step(self._errors.inoperative, paused)
+        if f_s is not None:
+            self._timers.arm("fault_f_end", f_s)
         self._after_step(start_state)
 
     def _transition(self, trigger: Trigger) -> None:
         target = next_state(self.state, trigger)
-        self._trigger = trigger
         if target is self.state:
-            self._internal(trigger)
+            self._actions.internal(trigger)
             return
-        self._exit(self.state)
+        self._actions.exit(self.state)
         self.state = target
-        self._trigger = trigger
-        self._enter(target, trigger)
-        self._set_var("state", target)
+        self._actions.enter(target, trigger)
+        self._out.set_var("state", target)
 
     def _after_step(self, start_state: State) -> None:
         """Keep the signalled current, limits and session figures current."""
-        self._set_var("enabled", self.enabled)
+        out = self._out
+        out.set_var("enabled", self.enabled)
         # evse_managerImpl.cpp: "IEC61851-1" from SessionStarted, "Unknown" again from
         # TransactionFinished / SessionFinished.
-        in_session = self._facts.session is not None and self.state is not State.Finished
-        self._set_var("selected_protocol", "IEC61851-1" if in_session else "Unknown")
+        in_session = self._book.facts.session is not None and self.state is not State.Finished
+        out.set_var("selected_protocol", "IEC61851-1" if in_session else "Unknown")
         self._update_signalled_current(entered=start_state is not self.state)
         # evse_managerImpl.cpp signal_max_current: the limit as set (get_max_current_internal),
         # not the PWM current the EV sees; nr_of_phases_available as requested.
-        self._set_var(
+        out.set_var(
             "limits",
             Limits(
                 uuid=self.config.module_uuid,
                 max_current=self._allowed_current(),
-                nr_of_phases_available=self._phases,
+                nr_of_phases_available=self._phases.requested,
             ),
         )
-        self._sync_bsp_phases()
+        self._phases.sync(self.state)
         if self._errors.inoperative:
-            self._end_reservation()
-        self._publish_session_info()
+            self._book.end_reservation()
+        self._book.publish_session_info(self.state)
+
+    def _update_signalled_current(self, entered: bool) -> None:
+        """Charger.cpp: PrepareCharging and the entry into Charging set the PWM at once
+        (update_pwm_now_if_changed_ampere); later in Charging and in ChargingPausedEV
+        every change, up or down, waits until 5 s after the last PWM update
+        (update_pwm_max_every_5seconds_ampere, IEC 61851-1). A lack of power pauses at once
+        through the guards, whatever the PWM."""
+        target = self._allowed_current()
+        target = 0.0 if target < MIN_CURRENT_A else target
+        limited = self.state is State.ChargingPausedEV or (
+            self.state is State.Charging and not entered
+        )
+        now = self._timers.now()
+        wait = self._pwm.follow(target, limited, now, self.config.pwm_update_s)
+        if wait is None:
+            self._timers.cancel("pwm_update")
+        else:
+            self._timers.arm_at("pwm_update", wait)
+        self._pwm.note_output(cp_mode(self._facts(), self.config) is CpMode.PWM, now)
+
+    def _publish_errors(self) -> None:
+        self._out.set_var("errors", self._errors.active())
+
+    def _raise_own(self, kind: EvseManagerError, message: str) -> None:
+        if self._errors.raise_own(kind, message):
+            self._publish_errors()

@@ -40,6 +40,9 @@ class SessionFacts:
     stop: StopTransactionRequest | None = None
     user_pause: bool = False
     unlock_requested: bool = False
+    # Nothing is left to wait for (authorization withdrawn with no EV, or what a restart
+    # found): the session, and a transaction still open, end at the next step.
+    ending: bool = False
 
     def end(self) -> None:
         """The session ended: every fact of it back to its start (a transaction is
@@ -53,6 +56,7 @@ class SessionFacts:
         self.stop = None
         self.user_pause = False
         self.unlock_requested = False
+        self.ending = False
 
 
 @dataclass(frozen=True, kw_only=True)

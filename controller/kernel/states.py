@@ -46,6 +46,8 @@ class Trigger(StrEnum):
     START_METER_TRANSACTION = "start_meter_transaction"
     WAKEUP_STEP = "wakeup_step"
     PAUSE_REASONS_CHANGED = "pause_reasons_changed"
+    END_SESSION = "end_session"  # withdrawn authorization or a restart: nothing to wait for
+    ANNOUNCE = "announce"  # Enabled/Disabled and ready, once at start-up or external ready
 
 
 # States in which a transaction may be open and energy flows or may flow.

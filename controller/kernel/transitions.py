@@ -4,7 +4,7 @@ Modelled on h11's ``_state.py``: a plain mapping ``{state: {trigger: next_state}
 guards in ``guards.py`` only read the facts and pick a trigger; whether that trigger is legal
 in the current state, and where it leads, is decided here and nowhere else. A trigger that
 leads back to its own state is an internal transition: no exit or entry action, only the
-trigger's action (``_on_<trigger>`` in ``entries.py``) runs.
+trigger's action (``_on_<trigger>`` in ``actions.py``) runs.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
     S.Disabled: {
         T.ENABLE: S.Idle,
         T.UNPLUG: S.Disabled,  # the session ends, the EVSE stays disabled
+        T.END_SESSION: S.Disabled,
+        T.ANNOUNCE: S.Disabled,
     },
     S.Idle: {
         T.DISABLE: S.Disabled,
@@ -28,6 +30,8 @@ TRANSITIONS: Mapping[State, Mapping[Trigger, State]] = {
         T.PLUG_IN: S.WaitingForAuthentication,
         T.RESUME_TRANSACTION: S.PrepareCharging,
         T.AWAIT_UNPLUG: S.Finished,
+        T.END_SESSION: S.Idle,
+        T.ANNOUNCE: S.Idle,
     },
     S.WaitingForAuthentication: {
         T.DISABLE: S.Disabled,
