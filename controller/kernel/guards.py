@@ -1,6 +1,6 @@
 """State guards of the charging kernel: pick a trigger from the facts.
 
-Each guard is a function of the frozen ``Facts`` that returns the trigger to fire (or None
+Each guard is a function of the read-only ``Facts`` that returns the trigger to fire (or None
 while the state is stable); it cannot change anything. Whether that trigger is legal and
 where it leads is decided only by the transition table in ``transitions.py``, and what
 happens on the way only by the actions in ``actions.py``.
@@ -89,9 +89,9 @@ def prepare_charging(f: Facts) -> Trigger | None:
         return None
     if f.requests_power:
         return Trigger.EV_REQUESTS_POWER
-    if "wakeup_pause" in f.due:
+    if f.due("wakeup_pause"):
         return Trigger.WAKEUP_TIMEOUT
-    if f.due & {"wakeup", "wakeup_f_end", "wakeup_x1_end"}:
+    if f.due("wakeup", "wakeup_f_end", "wakeup_x1_end"):
         return Trigger.WAKEUP_STEP
     return None
 
@@ -111,7 +111,7 @@ def charging(f: Facts) -> Trigger | None:
 
 
 def stopping_charging(f: Facts) -> Trigger | None:
-    if f.relays_on and "stopping" not in f.due:
+    if f.relays_on and not f.due("stopping"):
         return None
     if f.stop_wanted or not f.transaction_open:
         return Trigger.FINISH
@@ -145,7 +145,7 @@ def charging_paused_evse(f: Facts) -> Trigger | None:
 def switch_phases(f: Facts) -> Trigger | None:
     if f.stop_wanted:
         return Trigger.STOP
-    if "phase_switch" in f.due:
+    if f.due("phase_switch"):
         return Trigger.PHASES_SWITCHED
     return None
 

@@ -12,7 +12,7 @@ what it changes, and runs the step loop. The parts, each with its own data:
 (session, authorization, transaction, reservation), ``EnableArbiter``, ``ActiveErrors``,
 ``EnergyLimits``, ``Phases``, ``Cable``, ``PwmSignal``, ``OvercurrentMonitor``,
 ``FaultPulse`` and ``Readiness``. The guards (``guards.py``) and the charger output
-(``output.py``) are functions of the frozen ``Facts`` (``_facts``); the entry and
+(``output.py``) are functions of the read-only ``Facts`` view (``_facts``); the entry and
 internal actions (``actions.py``) are the only code a transition runs.
 """
 
@@ -39,7 +39,6 @@ from ..everest import (
     Evse,
     EvseManagerError,
     Limits,
-    PauseChargingEVSEReason,
     PlugAndChargeConfiguration,
     Powermeter,
     ProvidedIdToken,
@@ -57,7 +56,7 @@ from .bookkeeping import Bookkeeper
 from .cable import Cable
 from .config import KernelConfig, new_session_id
 from .effects import Effect, EndSession
-from .facts import Facts
+from .facts import Facts, Parts
 from .fault_pulse import FaultPulse
 from .faults import METER_LINK_ORIGIN, ActiveErrors
 from .guards import choose
@@ -128,6 +127,18 @@ class ChargingKernel:
             self._out,
             meter=lambda: self._meter,
             new_id=new_id or (lambda: new_session_id(config.session_id_type)),
+        )
+        self._parts = Parts(
+            info=charger,
+            arbiter=self._arbiter,
+            readiness=self._readiness,
+            book=self._book,
+            errors=self._errors,
+            limits=self._limits,
+            phases=self._phases,
+            cable=self._cable,
+            pwm=self._pwm,
+            timers=self._timers,
         )
         self._actions = Actions(
             config,
@@ -499,50 +510,11 @@ class ChargingKernel:
     # ------------------------------------------------------------------ the machine
 
     def _facts(self) -> Facts:
-        """What the guards and the output may read, taken from the parts now."""
-        session = self._book.facts
-        return Facts(
-            state=self.state,
-            enabled=self.enabled,
-            ready=self._readiness.ready,
-            announce_due=self._readiness.announce_due,
-            cp=self._status.cp,
-            relays_on=self._status.relays_on,
-            has_lock=self._info.has_lock,
-            in_session=session.session is not None,
-            transaction_open=session.transaction is not None,
-            authorized=session.auth is not None,
-            replug_needed=session.replug_needed,
-            meter_start_pending=session.meter_start_pending,
-            meter_start_failed=session.meter_start_failed,
-            stop_requested=session.stop is not None,
-            session_ending=session.ending,
-            unlock_requested=session.unlock_requested,
-            inoperative=self._errors.inoperative,
-            cable_unknown=self._cable.unknown(self._status.pp_ampacity),
-            signalled_A=self._pwm.current_A,
-            pause_reasons=self._pause_reasons(),
-            announced_pause=self._book.announced_pause,
-            phase_switch_wanted=self._phases.switch_wanted,
-            hardware_phases=self._phases.hardware,
-            armed=self._timers.armed(),
-            due=self._timers.all_due(),
-        )
-
-    def _pause_reasons(self) -> frozenset[PauseChargingEVSEReason]:
-        """Why the EVSE holds charging now (empty: it does not)."""
-        reasons: set[PauseChargingEVSEReason] = set()
-        if self._book.facts.user_pause:
-            reasons.add(PauseChargingEVSEReason.UserPause)
-        if self._errors.inoperative:
-            reasons.add(PauseChargingEVSEReason.Error)
-        if self._allowed_current() < MIN_CURRENT_A:
-            reasons.add(PauseChargingEVSEReason.NoEnergy)
-        return frozenset(reasons)
+        """What the guards and the output may read: the state and the facts, now."""
+        return Facts(self.state, self._status, self._parts)
 
     def _allowed_current(self) -> float:
-        ampacity = self._cable.ampacity(self.state, self._status.pp_ampacity)
-        return self._limits.allowed_current(self._phases.requested, ampacity, self._timers.now())
+        return self._facts().allowed_A
 
     def _guard(self) -> Trigger | None:
         """The current state's guard, on the facts as they are now."""

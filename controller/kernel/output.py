@@ -1,6 +1,6 @@
 """What the charger must do, derived from the facts alone: CP mode, PWM, relays, lock.
 
-Pure functions of the frozen ``Facts`` (and the configuration), so the level-based output
+Pure functions of the read-only ``Facts`` (and the configuration), so the level-based output
 can be read apart from the state transitions and always says the same for the same facts.
 There is no AC over-voltage check: EvseManager raises MREC5 only from its DC over-voltage
 monitor.
@@ -42,13 +42,13 @@ def cp_mode(f: Facts, config: KernelConfig) -> CpMode:
         return CpMode.F
     if f.state is State.Idle and f.inoperative:
         return CpMode.F
-    if "fault_f_end" in f.armed and "fault_f_end" not in f.due:
+    if f.armed("fault_f_end") and not f.due("fault_f_end"):
         return CpMode.F
-    if "wakeup_f_end" in f.armed:
+    if f.armed("wakeup_f_end"):
         return CpMode.F
     if f.state is State.SwitchPhases and config.switch_3ph1ph_cp_state == "F":
         return CpMode.F
-    if "wakeup_x1_end" in f.armed:
+    if f.armed("wakeup_x1_end"):
         return CpMode.X1
     if f.state in _PWM_STATES and f.signalled_A >= MIN_CURRENT_A:
         return CpMode.PWM
@@ -67,7 +67,7 @@ def _allow_power(f: Facts, cp: CpMode) -> bool:
         return False
     if f.state is State.Charging:
         return cp is CpMode.PWM
-    return f.state is State.StoppingCharging and f.relays_on and "c1_power_off" not in f.due
+    return f.state is State.StoppingCharging and f.relays_on and not f.due("c1_power_off")
 
 
 def _locked(f: Facts, config: KernelConfig) -> bool:
@@ -77,6 +77,6 @@ def _locked(f: Facts, config: KernelConfig) -> bool:
         return False
     if f.relays_on:
         return True
-    if f.unlock_requested or "unlock_in_f" in f.due:
+    if f.unlock_requested or f.due("unlock_in_f"):
         return False
     return f.requests_power or (f.cp is CpState.B and config.lock_connector_in_state_b)

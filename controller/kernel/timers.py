@@ -44,15 +44,6 @@ class Timers:
         deadline = self._deadlines.get(name)
         return deadline is not None and self.now() >= deadline
 
-    def armed(self) -> frozenset[str]:
-        """The names of every armed deadline."""
-        return frozenset(self._deadlines)
-
-    def all_due(self) -> frozenset[str]:
-        """The names of every deadline whose time has come."""
-        now = self.now()
-        return frozenset(name for name, at in self._deadlines.items() if now >= at)
-
     def ticked(self) -> None:
         """A tick saw the deadlines due now: they must not make the runner tick again."""
         self._ticked_at = self.now()

@@ -33,6 +33,15 @@ def test_undefined_pair_is_illegal():
         next_state(State.Idle, Trigger.FINISH)
 
 
+def test_session_end_and_announcement_stay_in_disabled_or_idle():
+    """Withdrawn authorization, the restart clean-up and Enabled/ready run as internal
+    transitions of the two states before a session's states, nowhere else."""
+    for trigger in (Trigger.END_SESSION, Trigger.ANNOUNCE):
+        rows = {state for state, row in TRANSITIONS.items() if trigger in row}
+        assert rows == {State.Disabled, State.Idle}
+        assert all(next_state(state, trigger) is state for state in rows)
+
+
 def test_charging_is_only_reached_from_prepare_charging():
     sources = {s for s, row in TRANSITIONS.items() if State.Charging in row.values()}
     assert sources == {State.PrepareCharging}
