@@ -397,7 +397,8 @@ class ChargingKernel:
                 self._plugin_timeout()
             else:
                 facts.auth = None
-                facts.ending = facts.ending or not self._status.cp.plugged
+                if not self._status.cp.plugged:
+                    facts.ending = True  # nothing left to wait for: the step ends it
         self._step()
 
     def _plugin_timeout(self) -> None:
