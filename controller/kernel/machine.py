@@ -39,6 +39,7 @@ from ..everest import (
     Evse,
     EvseManagerError,
     Limits,
+    PauseChargingEVSEReason,
     PlugAndChargeConfiguration,
     Powermeter,
     ProvidedIdToken,
@@ -232,6 +233,10 @@ class ChargingKernel:
     def take_effects(self) -> list[Effect]:
         """Hand the pending effects to the runner (in order) and forget them."""
         return self._out.take()
+
+    def pause_reasons(self) -> frozenset[PauseChargingEVSEReason]:
+        """Why the EVSE holds charging now (empty: it does not)."""
+        return self._facts().pause_reasons
 
     def output(self) -> ChargerOutput:
         """What the charge controller must do now (level-based; the port diffs it)."""
