@@ -3,7 +3,8 @@
 ``Bookkeeper`` owns the current session's facts (``SessionFacts``) and the reservation,
 and publishes the session events and figures that go with them. It never changes the
 machine's state: the actions (``actions.py``) call it on transitions, and the commands call
-it for what EVerest does without a transition (authorize, reserve, a stop request).
+it for what EVerest does without a transition (authorize, reserve, the requests kept
+in ``facts``: stop, pause, unlock).
 """
 
 from __future__ import annotations
