@@ -396,7 +396,7 @@ class EvccPv:
         (site.go:1032-1033). No SoC: no battery meter, the grid alone (site.go:1020)."""
         if soc is None:
             return grid_w, False, False
-        battery, residual = -battery_w, 0.0  # residualPower's default (site.go:324)
+        battery, residual = -battery_w, 0.0  # ResidualPower unset (site.go:65, NewSite)
         buffered = start = False
         if soc < self.priority_soc:  # site.go:998 (residualPower <= 0)
             residual = 100.0

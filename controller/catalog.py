@@ -595,29 +595,20 @@ ENERGY_ENTITIES: tuple[EntitySpec, ...] = (
     # evcc's site battery thresholds (prioritySoc, bufferSoc, bufferStartSoc; core/site.go),
     # numbers like evcc's UI; their order (priority <= buffer <= buffer start) is checked
     # by SurplusSettings, so a value that breaks it is refused with an error.
-    _tune(
-        "battery_priority_soc",
-        "priority_soc",
-        "Home battery priority SoC",
-        unit="%",
-        device_class="battery",
-        bounds=(0, 100, 1),
-    ),
-    _tune(
-        "battery_buffer_soc",
-        "buffer_soc",
-        "Home battery buffer SoC",
-        unit="%",
-        device_class="battery",
-        bounds=(0, 100, 1),
-    ),
-    _tune(
-        "battery_buffer_start_soc",
-        "buffer_start_soc",
-        "Home battery buffer start SoC",
-        unit="%",
-        device_class="battery",
-        bounds=(0, 100, 1),
+    *(
+        _tune(
+            f"battery_{setting}",
+            setting,
+            f"Home battery {name} SoC",
+            unit="%",
+            device_class="battery",
+            bounds=(0, 100, 1),
+        )
+        for setting, name in (
+            ("priority_soc", "priority"),
+            ("buffer_soc", "buffer"),
+            ("buffer_start_soc", "buffer start"),
+        )
     ),
     _tune(
         "solar_min_current",
