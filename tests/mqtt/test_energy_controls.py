@@ -37,11 +37,10 @@ async def test_soc_thresholds_are_set_over_mqtt_and_survive_a_restart(mosquitto,
             running(MqttBridge({"evse1": rig.manager}, settings(mosquitto.port))),
             peer(mosquitto.port, f"{BASE}/set_result/#") as other,
         ):
-            for n, (key, (_, value)) in enumerate(THRESHOLDS.items(), start=1):
+            for key, (_, value) in THRESHOLDS.items():
                 await other.publish(f"{BASE}/set/{key}", value)
                 results = await other.wait_for(f"{BASE}/set_result/{key}")
                 assert results[0].json()["ok"] is True, results[0].json()
-                assert len(other.messages) == n
             # priority above buffer breaks evcc's order: refused, the value stays
             await other.publish(f"{BASE}/set/battery_priority_soc", "70")
             refused = await other.wait_for(f"{BASE}/set_result/battery_priority_soc", count=2)
