@@ -10,7 +10,12 @@ Physics of the simulation (both controllers see the same):
   - a new current reaches the car ``CAR_LAG_S`` later, a start takes ``START_S``, a 1p/3p
     switch stops charging for ``SWITCH_S``;
   - the charger applies its own setpoint resolution (1 A, or 0.1 A where it has it);
-  - the car draws what it is allowed, or 0.5 A less, or caps at 13 A (seeds rotate these).
+  - the car draws what it is allowed, or 0.5 A less, or caps at 13 A (seeds rotate these);
+  - every day runs again with a home battery (``Battery``: 10 kWh, 5 kW each way, 95 %
+    each way, 5 % reserve) whose own inverter holds the grid at zero 2 s late, at a seeded
+    SoC of 10-90 % at plug-in, and the same SoC thresholds for both controllers (priority
+    40 %, buffer 60 %, buffer start 80 %); both count its charging power as surplus above
+    the priority SoC (evcc's only behaviour, our ``battery_to_ev``).
 
 Algorithms:
   (a) ours: ``controller.energy.SurplusController`` every 10 s (the manager's interval)
@@ -19,7 +24,9 @@ Algorithms:
       enable delay 1 min, disable delay 3 min, phase switching on the same delays and
       not within 60 s of the last switch, the current divided by 3 after 1p->3p, the
       stop timer running alongside the phase timer, every 30 s; whole amps, or with
-      0.1 A chargers the exact current (api.ChargerEx)
+      0.1 A chargers the exact current (api.ChargerEx); with the battery, Site.sitePower
+      and pvMaxCurrent's battery rule (core/site.go, core/loadpoint.go, cited in
+      ``EvccPv._site_power``)
   (c) oracle: the most surplus an EV can take with zero grid import under the same
       constraints (setpoint steps, 6-16 A, the car's response, start and phase-switch
       dead times), with perfect foresight: dynamic programming over (second, phases,
@@ -27,7 +34,10 @@ Algorithms:
 
 Prints, per trace and algorithm, medians over the seeds (p10-p90 in brackets): surplus
 captured into the EV (and its share of the oracle at the same setpoint resolution), grid
-energy imported by the EV, relay cycles (starts + phase switches), current writes.
+energy imported by the EV, relay cycles (starts + phase switches), current writes; with
+the battery, also what the EV drew from it, its throughput (charged + discharged) and the
+surplus exported (neither EV nor battery took it). The oracle has no battery: how a
+battery's energy should weigh against the EV's is a policy, not a bound.
 
     python benchmarks/pv_surplus.py [--seeds N] [--seed BASE]
 """
@@ -61,8 +71,20 @@ START_S = 10  # from 0 A to drawing
 SWITCH_S = 60  # a 1p/3p switch stops charging this long
 OURS_INTERVAL_S = 10  # SiteSettings.interval_s default
 
-# (t, grid W, charge W, charge A of the highest phase) -> (setpoint A, phases)
-Decide = Callable[[float, float, float, float], tuple[float, int]]
+
+@dataclass(frozen=True)
+class Meters:
+    """What a controller reads (``METER_LAG_S`` late)."""
+
+    grid_w: float  # + import
+    charge_w: float
+    charge_a: float  # the highest phase
+    battery_w: float = 0.0  # + charging
+    soc: float | None = None  # %; None: no home battery
+
+
+# (t, readings) -> (setpoint A, phases)
+Decide = Callable[[float, Meters], tuple[float, int]]
 
 
 @dataclass(frozen=True)
@@ -81,6 +103,49 @@ class Car:
 
 
 CARS = (Car("exact"), Car("0.5 A under", under_A=0.5), Car("capped 13 A", cap_A=13.0))
+
+
+@dataclass(frozen=True)
+class Battery:
+    """A home battery whose own inverter holds the grid at zero (self-consumption): it
+    charges with what the house exports and discharges for what it imports, ``lag_s``
+    late, within its power limits, its capacity and its reserve."""
+
+    capacity_Wh: float = 10_000.0
+    max_charge_W: float = 5_000.0
+    max_discharge_W: float = 5_000.0
+    efficiency: float = 0.95  # each way
+    reserve_soc: float = 5.0  # % it never discharges below
+    lag_s: int = 2
+
+    def run(
+        self, surplus: np.ndarray, ev_w: np.ndarray, soc: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Its power (+ charging) and SoC (%, after that second) per second of one
+        interval, starting at ``soc``; it reacts to ``surplus - ev_w``, ``lag_s`` late, so
+        both arrays start ``lag_s`` before the interval."""
+        n = len(surplus) - self.lag_s
+        power, socs = np.zeros(n), np.zeros(n)
+        wh_per_pct = self.capacity_Wh / 100
+        for x in range(n):
+            want = float(surplus[x] - ev_w[x])
+            if want > 0:
+                room_W = (100.0 - soc) * wh_per_pct * 3600 / self.efficiency
+                p = min(want, self.max_charge_W, room_W)
+                soc += p * self.efficiency / 3600 / wh_per_pct
+            else:
+                left_W = max(0.0, soc - self.reserve_soc) * wh_per_pct * 3600 * self.efficiency
+                p = -min(-want, self.max_discharge_W, left_W)
+                soc += p / self.efficiency / 3600 / wh_per_pct
+            power[x], socs[x] = p, soc
+        return power, socs
+
+
+HOME_BATTERY = Battery()
+# The site's battery thresholds, the same for both controllers (evcc: prioritySoc,
+# bufferSoc, bufferStartSoc; ours: priority_soc, buffer_soc, buffer_start_soc).
+PRIORITY_SOC, BUFFER_SOC, BUFFER_START_SOC = 40.0, 60.0, 80.0
+SOC_AT_PLUG_IN = (10.0, 90.0)  # %, seeded uniformly: every threshold is crossed on some days
 
 
 # ---------------------------------------------------------------------- traces
@@ -209,27 +274,43 @@ def house_load(rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------------- algorithms
 
 
-def ours(step_A: float) -> Decide:
-    """Our SurplusController with its defaults, 1p/3p switching, the charger's step."""
+def ours(step_A: float, *, battery: bool = False) -> Decide:
+    """Our SurplusController with its defaults, 1p/3p switching, the charger's step; with
+    a home battery, its charging power counted as surplus (evcc's default) and the site's
+    SoC thresholds."""
+    socs = {
+        "priority_soc": PRIORITY_SOC,
+        "buffer_soc": BUFFER_SOC,
+        "buffer_start_soc": BUFFER_START_SOC,
+    }
     ctrl = SurplusController(
         SurplusSettings(
             min_current_A=MIN_A,
             max_current_A=MAX_A,
             phase_switching=True,
             current_step_A=step_A,
+            battery_to_ev=battery,
+            **(socs if battery else {}),
         ),
         Mode.PV,
     )
 
-    def decide(t: float, grid_w: float, charge_w: float, charge_a: float) -> tuple[float, int]:
-        d = ctrl.step(t, SiteReading(grid_W=grid_w, charge_W=charge_w, charge_A=charge_a))
+    def decide(t: float, m: Meters) -> tuple[float, int]:
+        reading = SiteReading(
+            grid_W=m.grid_w,
+            charge_W=m.charge_w,
+            charge_A=m.charge_a,
+            battery_W=m.battery_w,
+            battery_soc=m.soc,
+        )
+        d = ctrl.step(t, reading)
         return d.current_A, d.phases
 
     return decide
 
 
 # evcc facts below are from github.com/evcc-io/evcc at b29b49e (2026-08-08); lp.go is
-# core/loadpoint.go, lpp.go core/loadpoint_phases.go.
+# core/loadpoint.go, lpp.go core/loadpoint_phases.go, site.go core/site.go.
 EVCC_INTERVAL_S = 30  # cmd/setup.go:64 conf.Interval default
 EVCC_PHASE_SWITCH_S = 60.0  # lp.go:62 phaseSwitchDuration
 
@@ -243,6 +324,9 @@ class EvccPv:
     (lp.go:929)."""
 
     fine: bool = False
+    priority_soc: float = 0.0  # site.go:83-85, 0: off (evcc's defaults)
+    buffer_soc: float = 0.0
+    buffer_start_soc: float = 0.0
     enable_threshold: float = 0.0
     disable_threshold: float = 0.0
     enable_delay: float = 60.0
@@ -254,9 +338,9 @@ class EvccPv:
     phase_timer: float | None = None  # lp.go:172
     phases_switched: float = -math.inf  # lp.phasesSwitched
 
-    def __call__(
-        self, t: float, site_w: float, charge_w: float, charge_a: float
-    ) -> tuple[float, int]:
+    def __call__(self, t: float, m: Meters) -> tuple[float, int]:
+        site_w, buffered, start = self._site_power(m.grid_w, m.battery_w, m.soc)
+        charge_w, charge_a = m.charge_w, m.charge_a
         charging = charge_w > 0  # lp.charging(): status C
         scaled_to = 0
         # lp.go:1617: phases are only scaled once phaseSwitchCompleted(), i.e. 60 s after
@@ -268,6 +352,8 @@ class EvccPv:
         if scaled_to == 3:
             effective /= 3  # lp.go:1624-1626: after 1p->3p, divide by maxActivePhases
         target = max(effective + (-site_w) / (V * self.phases), 0.0)  # lp.go:1631-1633
+        if (start or (buffered and charging)) and target < MIN_A:
+            return self._limit(MIN_A)  # lp.go:1636-1639: the minimum on the battery
         if self.enabled and target < MIN_A:
             projected = site_w
             if self.phase_timer is not None:
@@ -297,6 +383,29 @@ class EvccPv:
             return self._limit(0.0)
         self.pv_timer = None
         return self._limit(min(target, MAX_A))
+
+    def _site_power(
+        self, grid_w: float, battery_w: float, soc: float | None
+    ) -> tuple[float, bool, bool]:
+        """Site.sitePower (site.go:982): (site power, batteryBuffered, batteryStart). evcc's
+        battery power is + discharging, so its charging power is surplus for the car
+        (site.go:1037) and its discharge consumption. Below prioritySoc, residualPower
+        becomes 100 W (site.go:998-1001) and a charging battery counts as 0 W: it has
+        priority (site.go:1025-1029); otherwise batteryBuffered = bufferSoc > 0 && Soc >
+        bufferSoc, batteryStart = bufferStartSoc > 0 && Soc >= bufferStartSoc
+        (site.go:1032-1033). No SoC: no battery meter, the grid alone (site.go:1020)."""
+        if soc is None:
+            return grid_w, False, False
+        battery, residual = -battery_w, 0.0  # ResidualPower unset (site.go:65, NewSite)
+        buffered = start = False
+        if soc < self.priority_soc:  # site.go:998 (residualPower <= 0)
+            residual = 100.0
+        if soc < self.priority_soc and battery < 0:
+            battery = 0.0
+        else:
+            buffered = self.buffer_soc > 0 and soc > self.buffer_soc
+            start = self.buffer_start_soc > 0 and soc >= self.buffer_start_soc
+        return grid_w + battery + residual, buffered, start
 
     def _scale_phases(self, t: float, site_w: float, charge_w: float, charging: bool) -> int:
         """pvScalePhases (lp.go:1433): 3p->1p after the disable delay when importing (or
@@ -349,36 +458,57 @@ class EvccPv:
 
 @dataclass
 class Result:
-    captured_kwh: float = 0.0
-    imported_kwh: float = 0.0
+    captured_kwh: float = 0.0  # surplus that went into the car
+    imported_kwh: float = 0.0  # what the car drew from the grid
+    battery_to_ev_kwh: float = 0.0  # what the car drew from the home battery
+    battery_kwh: float = 0.0  # the home battery's throughput (charged + discharged)
+    exported_kwh: float = 0.0  # surplus neither the car nor the battery took
     relay_cycles: int = 0
     writes: int = 0
 
 
-def tally(amps: np.ndarray, phases: np.ndarray, surplus: np.ndarray) -> tuple[float, float]:
-    """(captured kWh, imported kWh) of a per-second draw over the plug-in window."""
-    window = slice(PLUG_IN_S, UNPLUG_S)
-    ev = amps[window] * phases[window] * V
-    available = np.maximum(surplus[window], 0.0)
-    captured = float(np.minimum(ev, available).sum()) / 3.6e6
-    imported = float(np.maximum(ev - available, 0.0).sum()) / 3.6e6
-    return captured, imported
+def tally(result: Result, ev: np.ndarray, battery: np.ndarray, surplus: np.ndarray) -> None:
+    """The energy flows of the plug-in window (per second, W): the surplus goes to the car
+    first (captured), the battery's discharge to the house first, then to the car; the rest
+    of the car's draw is grid import."""
+    w = slice(PLUG_IN_S, UNPLUG_S)
+    ev, battery, surplus = ev[w], battery[w], surplus[w]
+    from_pv = np.minimum(ev, np.maximum(surplus, 0.0))
+    to_car = np.maximum(-battery, 0.0) - np.maximum(-surplus, 0.0)
+    from_battery = np.minimum(ev - from_pv, np.maximum(to_car, 0.0))
+    grid = ev + battery - surplus
+    result.captured_kwh = float(from_pv.sum()) / 3.6e6
+    result.battery_to_ev_kwh = float(from_battery.sum()) / 3.6e6
+    result.imported_kwh = float((ev - from_pv - from_battery).sum()) / 3.6e6
+    result.battery_kwh = float(np.abs(battery).sum()) / 3.6e6
+    result.exported_kwh = float(np.maximum(-grid, 0.0).sum()) / 3.6e6
 
 
 def simulate(
-    decide: Decide, interval_s: int, step_A: float, surplus: np.ndarray, car: Car
+    decide: Decide,
+    interval_s: int,
+    step_A: float,
+    surplus: np.ndarray,
+    car: Car,
+    *,
+    home: tuple[Battery, float] | None = None,
 ) -> Result:
     """Run one day: the algorithm decides every ``interval_s`` on late readings; the
-    charger floors its setpoint to ``step_A``; the car follows late, with dead times."""
+    charger floors its setpoint to ``step_A``; the car follows late, with dead times; a
+    home battery (and its SoC at plug-in), if any, reacts to what is left."""
     result = Result()
     amps = np.zeros(DAY_S)  # per phase, what the car draws
     phases_drawn = np.full(DAY_S, 3.0)
+    battery = np.zeros(DAY_S)  # + charging
+    soc = np.full(DAY_S, home[1] if home else math.nan)
     setpoint, phases, ready_at = 0.0, 3, 0
     for t in range(PLUG_IN_S, UNPLUG_S, interval_s):
         seen = t - METER_LAG_S
         charge_w = float(amps[seen] * phases_drawn[seen] * V)
-        grid_w = charge_w - float(surplus[seen])
-        wanted, new_phases = decide(float(t), grid_w, charge_w, float(amps[seen]))
+        grid_w = charge_w + float(battery[seen] - surplus[seen])
+        seen_soc = float(soc[seen]) if home else None
+        meters = Meters(grid_w, charge_w, float(amps[seen]), float(battery[seen]), seen_soc)
+        wanted, new_phases = decide(float(t), meters)
         applied = math.floor(wanted / step_A + 1e-6) * step_A if wanted >= MIN_A else 0.0
         if (applied, new_phases) != (setpoint, phases):
             result.writes += 1
@@ -393,7 +523,13 @@ def simulate(
         amps[start:end] = car.amps(setpoint)
         amps[start : min(end, ready_at)] = 0.0
         phases_drawn[start:end] = phases
-    result.captured_kwh, result.imported_kwh = tally(amps, phases_drawn, surplus)
+        if home:
+            lag = home[0].lag_s
+            ev_w = amps[start - lag : end] * phases_drawn[start - lag : end] * V
+            battery[start:end], soc[start:end] = home[0].run(
+                surplus[start - lag : end], ev_w, float(soc[start - 1])
+            )
+    tally(result, amps * phases_drawn * V, battery, surplus)
     return result
 
 
@@ -478,14 +614,32 @@ def _oracle_path(
 STEPS = ((1.0, "1 A"), (0.1, "0.1 A"))
 
 
-def run_day(surplus: np.ndarray, car: Car) -> dict[str, Result]:
-    """Every algorithm, and the oracle, at both setpoint resolutions."""
+def run_day(surplus: np.ndarray, car: Car, soc: float) -> dict[str, Result]:
+    """Every algorithm, and the oracle, at both setpoint resolutions; and both algorithms
+    again with the home battery at ``soc`` % when the car is plugged in."""
     out: dict[str, Result] = {}
+    home = (HOME_BATTERY, soc)
     for step, label in STEPS:
         out[f"oracle {label}"] = oracle(surplus, car, step)
         out[f"ours {label}"] = simulate(ours(step), OURS_INTERVAL_S, step, surplus, car)
         evcc = EvccPv(fine=step < 1)
         out[f"evcc {label}"] = simulate(evcc, EVCC_INTERVAL_S, step, surplus, car)
+        # for reference: evcc's rules on our loop interval (what the interval alone does)
+        evcc = EvccPv(fine=step < 1)
+        out[f"evcc10 {label}"] = simulate(evcc, OURS_INTERVAL_S, step, surplus, car)
+        mine = ours(step, battery=True)
+        out[f"ours {label} battery"] = simulate(
+            mine, OURS_INTERVAL_S, step, surplus, car, home=home
+        )
+        evcc = EvccPv(
+            fine=step < 1,
+            priority_soc=PRIORITY_SOC,
+            buffer_soc=BUFFER_SOC,
+            buffer_start_soc=BUFFER_START_SOC,
+        )
+        out[f"evcc {label} battery"] = simulate(
+            evcc, EVCC_INTERVAL_S, step, surplus, car, home=home
+        )
     return out
 
 
@@ -495,70 +649,138 @@ def spread(values: list[float], fmt: str) -> str:
     return f"{q[1]:{fmt}} [{q[0]:{fmt}}-{q[2]:{fmt}}]"
 
 
+def median(values: list[int]) -> str:
+    return f"{statistics.median(values):g}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seeds", type=int, default=40, help="days per trace (default 40)")
     parser.add_argument("--seed", type=int, default=2026, help="first seed")
     args = parser.parse_args()
-    rows: list[tuple[str, str, str, str, str, str, str]] = []
+    plain: list[str] = []
+    with_battery: list[str] = []
     wins: list[str] = []
+    reference: list[str] = []
     for name, (doy, hours) in load_traces().items():
         days: list[dict[str, Result]] = []
         for i in range(args.seeds):
             rng = np.random.default_rng([args.seed + i, sum(map(ord, name))])
             surplus = pv_power(doy, hours, rng) - house_load(rng)
-            days.append(run_day(surplus, CARS[i % len(CARS)]))
+            soc = float(rng.uniform(*SOC_AT_PLUG_IN))
+            days.append(run_day(surplus, CARS[i % len(CARS)], soc))
             print(f"\r{name}: {i + 1}/{args.seeds}", end="", file=sys.stderr, flush=True)
         print(file=sys.stderr)
         for _step, label in STEPS:
-            for algo in ("ours", "evcc", "oracle"):
-                key = f"{algo} {label}"
-                rs = [d[key] for d in days]
-                share = [
-                    r.captured_kwh / d[f"oracle {label}"].captured_kwh
-                    for r, d in zip(rs, days, strict=True)
-                ]
-                rows.append(
-                    (
-                        name,
-                        key,
-                        spread([r.captured_kwh for r in rs], ".2f"),
-                        spread([100 * x for x in share], ".1f"),
-                        spread([r.imported_kwh for r in rs], ".2f"),
-                        f"{statistics.median(r.relay_cycles for r in rs):g}",
-                        "-" if algo == "oracle" else f"{statistics.median(r.writes for r in rs):g}",
-                    )
-                )
+            plain += [_row(name, f"{algo} {label}", days) for algo in ("ours", "evcc", "oracle")]
+            with_battery += [
+                _battery_row(name, f"{a} {label} battery", days) for a in ("ours", "evcc")
+            ]
             wins.append(_wins(name, label, days))
+            wins.append(_battery_wins(name, label, days))
+            reference.append(_reference(name, label, days))
     print("| trace | algorithm | captured kWh | % of oracle | grid kWh | relay cycles | writes |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    print("\n".join(plain))
+    print()
+    print(
+        "| trace | algorithm, home battery | captured kWh | grid kWh | battery to EV kWh "
+        "| battery throughput kWh | exported kWh | relay cycles | writes |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n".join(with_battery))
     print()
     print(f"Per day, ours against evcc at the same resolution ({args.seeds} days per trace):")
-    for line in wins:
-        print(line)
+    print("\n".join(wins))
+    print()
+    print(f"For reference, evcc's rules on our {OURS_INTERVAL_S} s loop (medians):")
+    print("\n".join(reference))
+
+
+def _row(name: str, key: str, days: list[dict[str, Result]]) -> str:
+    """A table row: medians over the days, p10-p90 in brackets."""
+    label = key.split(" ", 1)[1]  # "1 A", "0.1 A"
+    rs = [d[key] for d in days]
+    share = [
+        100 * r.captured_kwh / d[f"oracle {label}"].captured_kwh
+        for r, d in zip(rs, days, strict=True)
+    ]
+    cells = (
+        name,
+        key,
+        spread([r.captured_kwh for r in rs], ".2f"),
+        spread(share, ".1f"),
+        spread([r.imported_kwh for r in rs], ".2f"),
+        median([r.relay_cycles for r in rs]),
+        "-" if key.startswith("oracle") else median([r.writes for r in rs]),
+    )
+    return "| " + " | ".join(cells) + " |"
+
+
+def _battery_row(name: str, key: str, days: list[dict[str, Result]]) -> str:
+    rs = [d[key] for d in days]
+    cells = (
+        name,
+        key.removesuffix(" battery"),
+        spread([r.captured_kwh for r in rs], ".2f"),
+        spread([r.imported_kwh for r in rs], ".2f"),
+        spread([r.battery_to_ev_kwh for r in rs], ".2f"),
+        spread([r.battery_kwh for r in rs], ".2f"),
+        spread([r.exported_kwh for r in rs], ".2f"),
+        median([r.relay_cycles for r in rs]),
+        median([r.writes for r in rs]),
+    )
+    return "| " + " | ".join(cells) + " |"
+
+
+def _pairs(label: str, days: list[dict[str, Result]]) -> list[tuple[Result, Result]]:
+    return [(d[f"ours {label}"], d[f"evcc {label}"]) for d in days]
+
+
+def _count(pairs: list[tuple[Result, Result]], pred: Callable[[Result, Result], bool]) -> int:
+    return sum(1 for a, b in pairs if pred(a, b))
 
 
 def _wins(name: str, label: str, days: list[dict[str, Result]]) -> str:
-    ours_r = [d[f"ours {label}"] for d in days]
-    evcc_r = [d[f"evcc {label}"] for d in days]
-    oracle_r = [d[f"oracle {label}"] for d in days]
+    pairs = _pairs(label, days)
     n = len(days)
-
-    def count(pred: Callable[[Result, Result], bool]) -> int:
-        return sum(1 for a, b in zip(ours_r, evcc_r, strict=True) if pred(a, b))
-
     at97 = sum(
-        1 for a, o in zip(ours_r, oracle_r, strict=True) if a.captured_kwh >= 0.97 * o.captured_kwh
+        1
+        for d in days
+        if d[f"ours {label}"].captured_kwh >= 0.97 * d[f"oracle {label}"].captured_kwh
     )
     return (
         f"- {name}, {label}: "
-        f"less grid import {count(lambda a, b: a.imported_kwh < b.imported_kwh)}/{n}, "
-        f"more captured {count(lambda a, b: a.captured_kwh > b.captured_kwh)}/{n}, "
-        f"fewer writes {count(lambda a, b: a.writes < b.writes)}/{n}, "
-        f"no more relay cycles {count(lambda a, b: a.relay_cycles <= b.relay_cycles)}/{n}, "
+        f"less grid import {_count(pairs, lambda a, b: a.imported_kwh < b.imported_kwh)}/{n}, "
+        f"more captured {_count(pairs, lambda a, b: a.captured_kwh > b.captured_kwh)}/{n}, "
+        f"fewer writes {_count(pairs, lambda a, b: a.writes < b.writes)}/{n}, "
+        f"no more relay cycles {_count(pairs, lambda a, b: a.relay_cycles <= b.relay_cycles)}/{n}, "
         f"at least 97 % of the oracle {at97}/{n}"
+    )
+
+
+def _reference(name: str, label: str, days: list[dict[str, Result]]) -> str:
+    rs = [d[f"evcc10 {label}"] for d in days]
+    return (
+        f"- {name}, {label}: writes {median([r.writes for r in rs])}, "
+        f"grid {statistics.median(r.imported_kwh for r in rs):.2f} kWh, "
+        f"captured {statistics.median(r.captured_kwh for r in rs):.2f} kWh, "
+        f"relay cycles {median([r.relay_cycles for r in rs])}"
+    )
+
+
+def _battery_wins(name: str, label: str, days: list[dict[str, Result]]) -> str:
+    pairs = _pairs(f"{label} battery", days)
+    n = len(days)
+    less_battery = _count(pairs, lambda a, b: a.battery_to_ev_kwh < b.battery_to_ev_kwh)
+    return (
+        f"- {name} with the home battery, {label}: "
+        f"less grid import {_count(pairs, lambda a, b: a.imported_kwh < b.imported_kwh)}/{n}, "
+        f"less battery to EV {less_battery}/{n}, "
+        f"more captured {_count(pairs, lambda a, b: a.captured_kwh > b.captured_kwh)}/{n}, "
+        f"less exported {_count(pairs, lambda a, b: a.exported_kwh < b.exported_kwh)}/{n}, "
+        f"fewer writes {_count(pairs, lambda a, b: a.writes < b.writes)}/{n}, "
+        f"no more relay cycles {_count(pairs, lambda a, b: a.relay_cycles <= b.relay_cycles)}/{n}"
     )
 
 

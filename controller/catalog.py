@@ -592,6 +592,24 @@ ENERGY_ENTITIES: tuple[EntitySpec, ...] = (
         device_class="energy",
         bounds=(0, 100_000, 10),
     ),
+    # evcc's site battery thresholds (prioritySoc, bufferSoc, bufferStartSoc; core/site.go),
+    # numbers like evcc's UI; their order (priority <= buffer <= buffer start) is checked
+    # by SurplusSettings, so a value that breaks it is refused with an error.
+    *(
+        _tune(
+            f"battery_{setting}",
+            setting,
+            f"Home battery {name} SoC",
+            unit="%",
+            device_class="battery",
+            bounds=(0, 100, 1),
+        )
+        for setting, name in (
+            ("priority_soc", "priority"),
+            ("buffer_soc", "buffer"),
+            ("buffer_start_soc", "buffer start"),
+        )
+    ),
     _tune(
         "solar_min_current",
         "min_current_A",

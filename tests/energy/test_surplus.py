@@ -50,7 +50,7 @@ def test_pv_follows_surplus_within_min_and_max():
     run(ctrl, 0, 60, 5000)
     assert ctrl.current_A == 7
     d = run(ctrl, 70, 20, 9000)
-    assert d.current_A == 12  # 13.04 A minus the 0.3 A hysteresis
+    assert d.current_A == 13  # 9000 W on 3 x 230 V: 13.04 A, down to the 1 A step
     d = run(ctrl, 100, 20, 20000)
     assert d.current_A == 16
 
@@ -131,7 +131,7 @@ def test_no_import_tolerated_above_the_minimum_without_down_confirmation():
 def test_a_small_drop_is_written_only_once_it_persisted():
     """A drop of at most down_confirm_A waits down_confirm_s (a short dip costs no write
     and imports at most that much); a larger one, or one to the minimum, goes at once."""
-    ctrl = SurplusController(SurplusSettings(current_step_A=0.1), Mode.PV)
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1, down_confirm_s=10), Mode.PV)
     run(ctrl, 0, 60, 6900)
     assert ctrl.current_A == 10
     assert ctrl.step(100, reading(6900 - 0.8 * 3 * V, 6900)).current_A == 10  # 9.2 A: waits
@@ -351,6 +351,24 @@ def test_switches_down_after_its_timer_instead_of_stopping(switching):
     assert (d.phases, d.timer) == (3, "phase_down")
     d = run(switching, 190, 10, 3000)
     assert (d.phases, d.current_A) == (1, 13)
+
+
+def test_the_battery_holds_the_one_phase_minimum_not_three_times_it(switching):
+    """Above buffer_soc a dip that not even 1p fits is held on the home battery: on 3p only
+    until the phase-down delay, then on 1p (a third of the discharge), as evcc's
+    pvScalePhases goes down whenever the 3p minimum does not fit."""
+    switching.settings = SurplusSettings(
+        phase_switching=True, enable_delay_s=0, buffer_soc=50, battery_to_ev=True
+    )
+    switching.step(0, soc_reading(6000, 80))
+    assert switching.phases == 3
+    for t in range(10, 400, 10):
+        charge = switching.current_A * V * switching.phases
+        d = switching.step(t, soc_reading(500, 80, charge, battery_w=500 - charge))
+        if t < 190:
+            assert (d.phases, d.current_A, d.timer) == (3, 6, "phase_down")
+    assert (d.phases, d.current_A) == (1, 6)
+    assert "battery" in d.reason
 
 
 def test_decision_json_explains():

@@ -4,6 +4,7 @@ charge mode select and tuning numbers."""
 from __future__ import annotations
 
 import pytest
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -244,3 +245,62 @@ async def test_battery_soc_sensor_lets_charging_start_on_the_battery(hass, sim, 
     finally:
         await hass.config_entries.async_unload(entry.entry_id)
         await hass.async_block_till_done()
+
+
+SOC_NUMBERS = {
+    "battery_priority_soc": "priority_soc",
+    "battery_buffer_soc": "buffer_soc",
+    "battery_buffer_start_soc": "buffer_start_soc",
+}
+
+
+async def set_number(hass, key: str, value: float) -> None:
+    await hass.services.async_call(
+        "number",
+        "set_value",
+        {"entity_id": eid(hass, "number", key), "value": value},
+        blocking=True,
+    )
+    await hass.async_block_till_done()
+
+
+async def test_battery_soc_thresholds_are_numbers_kept_across_a_restart(hass, sim):
+    """The three SoC thresholds are number entities; what they are set to survives a reload
+    of the entry (the controller's store) and still acts: above the buffer start SoC
+    charging starts on the home battery with no surplus."""
+    hass.states.async_set(BATTERY_W, "0", {"unit_of_measurement": "W"})
+    hass.states.async_set(BATTERY_SOC, "85", {"unit_of_measurement": "%"})
+    entry = await solar_entry(
+        hass, sim, battery_power_entity=BATTERY_W, battery_soc_entity=BATTERY_SOC
+    )
+    try:
+        for key, value in zip(SOC_NUMBERS, (30, 50, 80), strict=True):
+            await set_number(hass, key, value)
+        assert await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        settings = entry.runtime_data.manager.vars()["energy_settings"]
+        for (key, setting), value in zip(SOC_NUMBERS.items(), (30, 50, 80), strict=True):
+            assert settings[setting] == value
+            assert float(hass.states.get(eid(hass, "number", key)).state) == value
+            assert (
+                hass.states.get(eid(hass, "number", key)).attributes["unit_of_measurement"] == "%"
+            )
+        sim.station.plug_in()
+        sim.station.draw_power(16.0, 3)
+        await poll(hass, entry, sim, steps=4)
+        await step(hass, entry, sim)
+        assert sim.station.power_W() == pytest.approx(6 * 3 * 230)
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()
+
+
+async def test_a_soc_threshold_out_of_order_is_refused(hass, solar):
+    """evcc's order (priority <= buffer <= buffer start): a buffer SoC below the priority
+    SoC is an error shown to the user, and the setting stays as it was."""
+    await set_number(hass, "battery_buffer_soc", 50)
+    with pytest.raises(HomeAssistantError, match="priority_soc is above buffer_soc"):
+        await set_number(hass, "battery_priority_soc", 70)
+    settings = solar.runtime_data.manager.vars()["energy_settings"]
+    assert (settings["priority_soc"], settings["buffer_soc"]) == (0, 50)
+    assert float(hass.states.get(eid(hass, "number", "battery_priority_soc")).state) == 0
