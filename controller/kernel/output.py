@@ -53,6 +53,7 @@ class OutputMixin(KernelCore):
             phases=self._bsp_phases,
             locked=self._locked(),
             overcurrent_limit_A=current,
+            reservation_id=self._reservation,
         )
 
     def _allow_power(self, cp: CpMode) -> bool:

@@ -43,6 +43,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ..auth import same_tag
 from ..errors import ConnectError, DeviceError
 from .link import MEASURANDS, ConnectorLink, Identity, Status, sampled_values
 
@@ -191,6 +192,48 @@ class _Session:
         except DeviceError as err:
             _LOGGER.warning("%s: setup after boot incomplete: %s", self.id, err)
 
+    def _token_status(self, id_tag: Any, link: ConnectorLink | None) -> str:
+        """Accepted / Invalid for a token the charger presents (an Authorize names no
+        connector: ``link`` None). Our kernel's own RemoteStart token is accepted; a card
+        goes to the token validator, and an accepted one to our kernel's authorization,
+        which decides the charging (EVerest: Auth validates, then authorize_response)."""
+        if not isinstance(id_tag, str):
+            return "Invalid"
+        links = [link] if link is not None else list(self.links.values())
+        if any(x.is_ours(id_tag) for x in links):
+            return "Accepted"
+        target = link if link is not None else self._waiting_link()
+        if target is None:  # which connector is not known yet: its transaction will say
+            accepted = any(x.accepts_card(id_tag) for x in links)
+        else:
+            accepted = self._card(target, id_tag)
+        return "Accepted" if accepted else "Invalid"
+
+    def _waiting_link(self) -> ConnectorLink | None:
+        """The connector a card without a connector id is for: the only one, or the only
+        one with an EV and no transaction."""
+        if len(self.links) == 1:
+            return next(iter(self.links.values()))
+        waiting = [
+            x
+            for x in self.links.values()
+            if x.status is Status.Preparing and x.transaction_id is None
+        ]
+        return waiting[0] if len(waiting) == 1 else None
+
+    def _card(self, link: ConnectorLink, id_tag: str) -> bool:
+        """A card at ``link``: the validator's verdict; a newly accepted card is handed
+        to our kernel (beside the message loop: the kernel's commands are calls)."""
+        if not link.accepts_card(id_tag):
+            _LOGGER.info("%s: card refused%s", link.name, " (reserved)" if link.reserved else "")
+            return False
+        if not same_tag(link.card_tag, id_tag):
+            _LOGGER.info("%s: card accepted", link.name)
+            link.card_tag = id_tag
+            if link.on_card is not None:
+                _spawn(self.tasks, link.on_card(id_tag))
+        return True
+
     async def configure(self) -> None:
         """Set the charger's meter sampling and offline behaviour (version specific)."""
 
@@ -276,21 +319,17 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
 
     @on("Authorize")
     def on_authorize(self, id_tag: str, **_: Any) -> Any:
-        return result16.Authorize(id_tag_info={"status": self._decide(id_tag)})
-
-    def _decide(self, id_tag: str) -> str:
-        """Only the token our kernel started with (RemoteStart) is accepted: the kernel's
-        authorization decides, never the charger's own list."""
-        ours = any(link.id_tag == id_tag for link in self.links.values())
-        return "Accepted" if ours else "Invalid"
+        return result16.Authorize(id_tag_info={"status": self._token_status(id_tag, None)})
 
     @on("StartTransaction")
     async def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, **_: Any
     ) -> Any:
+        """Ours (RemoteStart) or the wallbox's own on an accepted card: either way the
+        transaction of our kernel's session, answered with our transaction id."""
         transaction_id = next_transaction_id()
-        status = self._decide(id_tag)
         link = self.link(connector_id)
+        status = self._token_status(id_tag, link) if link is not None else "Invalid"
         if link is not None and status == "Accepted":
             link.on_transaction_started(str(transaction_id), float(meter_start))
             link.tx_authorized = True
@@ -390,6 +429,28 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
     async def unlock(self, connector_id: int) -> bool:
         result = await self.request(call16.UnlockConnector(connector_id=connector_id))
         return _accepted(result, "Unlocked")
+
+    async def reserve(
+        self, connector_id: int, reservation_id: int, id_tag: str, expiry: datetime
+    ) -> str:
+        result = await self.request(
+            call16.ReserveNow(
+                connector_id=connector_id,
+                expiry_date=_iso(expiry),
+                id_tag=id_tag,
+                reservation_id=reservation_id,
+            )
+        )
+        return str(getattr(result, "status", None) or "Rejected")
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        result = await self.request(call16.CancelReservation(reservation_id=reservation_id))
+        return _accepted(result)
+
+
+def _iso(when: datetime) -> str:
+    """A datetime in OCPP's timestamp form (UTC, Z)."""
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _schedule(amps: float) -> dict[str, Any]:
@@ -491,12 +552,8 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
 
     @on("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **_: Any) -> Any:
-        return result201.Authorize(id_token_info={"status": self._decide(id_token)})
-
-    def _decide(self, id_token: Any) -> str:
-        token = id_token.get("id_token") if isinstance(id_token, dict) else None
-        ours = any(link.id_tag == token for link in self.links.values())
-        return "Accepted" if ours else "Invalid"
+        status = self._token_status(_token(id_token), None)
+        return result201.Authorize(id_token_info={"status": status})
 
     @on("TransactionEvent")
     async def on_transaction_event(
@@ -507,10 +564,12 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         link = self.link(evse.get("id")) or next(
             (x for x in self.links.values() if x.transaction_id == tid), None
         )
-        token = kw.get("id_token")
+        status = None
         if link is not None:
-            await self._transaction_event(link, event_type, tid, transaction_info, kw)
-        info = {"status": self._decide(token)} if token is not None else None
+            status = await self._transaction_event(link, event_type, tid, transaction_info, kw)
+        elif kw.get("id_token") is not None:
+            status = "Invalid"  # an EVSE we do not drive
+        info = {"status": status} if status is not None else None
         return result201.TransactionEvent(id_token_info=info)
 
     async def _transaction_event(
@@ -520,24 +579,43 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         tid: str,
         info: Mapping[str, Any],
         kw: Mapping[str, Any],
-    ) -> None:
+    ) -> str | None:
+        """The event applied to the link; the status of its idToken (None: it has none).
+        The station's own transaction on an accepted card is our kernel's session's."""
         values = sampled_values(kw.get("meter_value") or [])
         link.on_meter_values(values)
+        token = kw.get("id_token")
+        status = None if token is None else self._token_status(_token(token), link)
         if event_type == "Ended":
             link.on_transaction_ended(tid, None)
             if link.status is not Status.Available:
                 link.on_status(Status.Finishing)
         else:
-            if event_type == "Started" or link.transaction_id is None:
+            if event_type == "Started":
                 link.on_transaction_started(tid, None)
-            token = kw.get("id_token")
+            else:  # we missed its start (a restart, offline): resume it
+                link.on_transaction_seen(tid)
             ours = info.get("remote_start_id") == self._remote_start_id != 0
-            if ours or (token is not None and self._decide(token) == "Accepted"):
+            if ours or status == "Accepted":
                 link.tx_authorized = True
             state = CHARGING_STATE.get(str(info.get("charging_state")))
             if state is not None:
                 link.on_status(state)
         await self._changed(link)
+        return status
+
+    @on("ReservationStatusUpdate")
+    async def on_reservation_status_update(
+        self, reservation_id: int, reservation_update_status: str, **_: Any
+    ) -> Any:
+        """The station dropped a reservation (Expired, Removed): a connector still
+        reserved by our kernel sends it again."""
+        for link in self.links.values():
+            if link.sent.get("reservation") == reservation_id:
+                _LOGGER.info("%s: reservation %s", link.name, reservation_update_status)
+                link.sent.pop("reservation", None)
+                await self._changed(link)
+        return result201.ReservationStatusUpdate()
 
     @on("NotifyEvent")
     def on_notify_event(self, **_: Any) -> Any:
@@ -644,6 +722,28 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         result = await self.request(call201.UnlockConnector(evse_id=connector_id, connector_id=1))
         return _accepted(result, "Unlocked")
 
+    async def reserve(
+        self, connector_id: int, reservation_id: int, id_tag: str, expiry: datetime
+    ) -> str:
+        result = await self.request(
+            call201.ReserveNow(
+                id=reservation_id,
+                expiry_date_time=_iso(expiry),
+                id_token={"id_token": id_tag, "type": "Central"},
+                evse_id=connector_id,
+            )
+        )
+        return str(getattr(result, "status", None) or "Rejected")
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        result = await self.request(call201.CancelReservation(reservation_id=reservation_id))
+        return _accepted(result)
+
+
+def _token(id_token: Any) -> Any:
+    """The value of a 2.0.1 IdTokenType (anything else: None)."""
+    return id_token.get("id_token") if isinstance(id_token, dict) else None
+
 
 # ---------------------------------------------------------------------------- server
 
@@ -660,7 +760,7 @@ def _spawn(tasks: set[asyncio.Task[None]], coro: Any) -> None:
 def _done(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
     tasks.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        _LOGGER.warning("OCPP setup after boot failed: %r", task.exception())
+        _LOGGER.warning("OCPP follow-up failed: %r", task.exception())
 
 
 class CentralSystem:
