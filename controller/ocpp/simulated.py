@@ -71,6 +71,8 @@ class WallboxState:
     card: str | None = None  # a card the backend accepted, waiting for the EV
     by_card: bool = False  # the transaction started on a card (not a remote start)
     refused: list[str] = field(default_factory=list)  # cards refused, in order
+    # Meter values name the transaction (False: as clock-aligned ones, without its id).
+    name_transaction: bool = True
     config: dict[str, str] = field(
         default_factory=lambda: {
             "MeterValuesSampledData": "Energy.Active.Import.Register",
@@ -430,7 +432,8 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
         )
 
     async def send_meter_values(self) -> None:
-        tid = self.box.state.transaction_id
+        s = self.box.state
+        tid = s.transaction_id if s.name_transaction else None
         await self.call(
             call16.MeterValues(
                 connector_id=1,
@@ -630,11 +633,13 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
                 connector_id=1,
             )
         )
-        if self.box.state.transaction_id is not None:
+        s = self.box.state
+        if s.transaction_id is not None and s.name_transaction:
             await self._event("Updated", "ChargingStateChanged", status)
 
     async def send_meter_values(self) -> None:
-        if self.box.state.transaction_id is not None:
+        s = self.box.state
+        if s.transaction_id is not None and s.name_transaction:
             await self._event("Updated", "MeterValuePeriodic", self.box.status())
             return
         await self.call(call201.MeterValues(evse_id=1, meter_value=[self.box.meter_value_201()]))

@@ -1,0 +1,98 @@
+"""RFID cards read at the wallbox (OCPP 1.6J Authorize + the wallbox's own StartTransaction,
+2.0.1 Authorize + TransactionEvent with the idToken), over real WebSockets: our token
+validator answers, an accepted card is our kernel's authorization, and the wallbox's own
+transaction is our session's, with exact energy."""
+
+from __future__ import annotations
+
+from controller.everest import StopTransactionReason, StopTransactionRequest
+from controller.kernel.states import State
+
+from .conftest import CARD, OcppRig
+from .test_session import REMOTE_START, REMOTE_STOP, actions
+
+SESSION = [
+    "Enabled",
+    "SessionStarted",
+    "AuthRequired",
+    "Authorized",
+    "TransactionStarted",
+    "PrepareCharging",
+    "ChargingStarted",
+    "StoppingCharging",
+    "ChargingFinished",
+    "TransactionFinished",
+    "SessionFinished",
+]
+
+
+def transaction_tokens(rig: OcppRig) -> list[str]:
+    """The tokens our kernel's transactions started with."""
+    return [
+        u.value.transaction_started.id_tag.id_token.value
+        for u in rig.updates
+        if u.var == "session_event" and u.value.event.value == "TransactionStarted"
+    ]
+
+
+async def test_card_starts_a_full_session_with_exact_energy(rig: OcppRig) -> None:
+    """EV plugged in, a listed card (other case) at the reader: Authorize is Accepted, our
+    kernel is authorized with the card, the wallbox starts its transaction itself (no
+    remote start from us) and we take it as our session's; 16 A for half an hour, our
+    stop (RemoteStop), unplug: the energy is the wallbox register's difference."""
+    rig.station.plug_in()
+    await rig.turn(1)
+    assert rig.manager.state is State.WaitingForAuthentication
+    assert await rig.box.present_card(CARD.lower()) is True
+    await rig.turn(1)
+    rig.station.draw_power(16, 3)
+    await rig.turn(1)
+    assert rig.manager.state is State.Charging, rig.events()
+    assert transaction_tokens(rig) == [CARD.lower()]
+    assert not actions(rig, REMOTE_START[rig.box.version])
+    assert rig.link.transaction_id == rig.box.state.transaction_id is not None
+    await rig.turn(1800)
+    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
+    await rig.turn(1)
+    stop_register = rig.box.sent_energy[-1]
+    rig.station.unplug()
+    await rig.turn(1)
+    assert rig.events() == SESSION
+    assert len(actions(rig, REMOTE_STOP[rig.box.version])) == 1
+    record = rig.manager.history(1)[0]
+    assert record.stop_energy_Wh == stop_register
+    assert record.energy_Wh == record.stop_energy_Wh - record.start_energy_Wh
+    assert abs(record.energy_Wh - (rig.station.energy_Wh - record.start_energy_Wh)) < 1
+    assert record.energy_Wh > 11040 * 1800 / 3600
+
+
+async def test_card_before_the_ev(rig: OcppRig) -> None:
+    """The card first, then the EV: our kernel is authorized at once, the wallbox starts
+    its transaction when the EV is plugged in, and we charge on it."""
+    assert await rig.box.present_card(CARD) is True
+    await rig.turn(1)
+    assert rig.events()[-2:] == ["SessionStarted", "Authorized"]
+    rig.station.plug_in()
+    await rig.turn(1)
+    rig.station.draw_power(16, 3)
+    await rig.turn(1)
+    assert rig.manager.state is State.Charging, rig.events()
+    assert transaction_tokens(rig) == [CARD]
+    assert not actions(rig, REMOTE_START[rig.box.version])
+    assert rig.link.transaction_id == rig.box.state.transaction_id is not None
+
+
+async def test_unknown_card_is_invalid_and_charges_nothing(rig: OcppRig) -> None:
+    """A card not on the list: Invalid, no authorization, no transaction, no current."""
+    rig.station.plug_in()
+    await rig.turn(1)
+    assert await rig.box.present_card("BADC0DE") is False
+    await rig.turn(1)
+    rig.station.draw_power(16, 3)
+    await rig.turn(60)
+    assert rig.box.state.refused == ["BADC0DE"]
+    assert "Authorized" not in rig.events()
+    assert rig.manager.state is State.WaitingForAuthentication
+    assert rig.box.state.transaction_id is None
+    assert rig.link.transaction_id is None
+    assert rig.station.power_W() == 0.0
