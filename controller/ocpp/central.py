@@ -99,11 +99,14 @@ class _Session:
         self.password: str | None = None  # the one it logged in with
         self.identity: Identity | None = None  # from its last BootNotification
         if any(link.lenient for link in links.values()):
-            # A charger known to bend the schema (lbbrhzn/ocpp has the same per-charger
-            # option): its messages are taken as they come, our handlers read leniently.
-            route_map: dict[str, dict[str, Any]] = self.route_map  # type: ignore[attr-defined]
-            for handlers in route_map.values():
-                handlers["_skip_schema_validation"] = True
+            self.be_lenient()
+
+    def be_lenient(self) -> None:
+        """A charger known to bend the schema (lbbrhzn/ocpp has the same per-charger
+        option): its messages are taken as they come, our handlers read leniently."""
+        route_map: dict[str, dict[str, Any]] = self.route_map  # type: ignore[attr-defined]
+        for handlers in route_map.values():
+            handlers["_skip_schema_validation"] = True
 
     def link(self, connector_id: Any) -> ConnectorLink | None:
         """The link of a connector (EVSE) id, None for one we do not drive."""
@@ -768,7 +771,8 @@ class CentralSystem:
 
     def __init__(self, settings: CentralSettings | None = None) -> None:
         self.settings = settings or CentralSettings()
-        self._points: dict[str, dict[int, ConnectorLink]] = {}
+        self._points: dict[str, dict[int, ConnectorLink]] = {}  # admitted ids (none: held)
+        self._passwords: dict[str, str | None] = {}  # each admitted id's password
         self._sessions: dict[str, _Session] = {}
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -796,20 +800,25 @@ class CentralSystem:
             session = None
         if any(x.password != password for x in links.values()):
             raise ValueError(f"{charge_point_id}: one password per charge point")
+        self._passwords[charge_point_id] = password
         link = ConnectorLink(charge_point_id, connector_id, password, lenient=lenient)
         links[connector_id] = link
         if session is not None:  # connected already (a reload): the port asks what it misses
+            if lenient:
+                session.be_lenient()
             link.attach(session)  # type: ignore[arg-type]
             if session.identity is not None:  # booted: it will not boot again by itself
                 link.on_boot(session.identity)
         return link
 
-    async def unregister(self, link: ConnectorLink) -> None:
+    async def unregister(self, link: ConnectorLink, hold_s: float | None = None) -> None:
         """Forget one connector (its Home Assistant entry unloads). The charge point's
-        other connectors keep their session; without any left, its id is refused again
-        and a connected charger is disconnected, ``forget_after_s`` later unless it is
-        registered again meanwhile (a reload)."""
+        other connectors keep their session; without any left, its id is held for
+        ``hold_s`` (default ``forget_after_s``): still admitted, a connected charger kept
+        and one connecting accepted, so a reload or a setup retry registering it again
+        finds it there; then it is disconnected and refused."""
         cp_id = link.charge_point_id
+        hold_s = self.settings.forget_after_s if hold_s is None else hold_s
         links = self._points.get(cp_id)
         if links is None or links.get(link.connector_id) is not link:
             return
@@ -817,13 +826,15 @@ class CentralSystem:
         session = self._sessions.get(cp_id)
         if session is not None:
             link.detach(session)  # type: ignore[arg-type]
-        if not links and self.settings.forget_after_s <= 0:
+        if not links and hold_s <= 0:
             await self._forget(cp_id, links)
         elif not links:
-            self._forgets[cp_id] = asyncio.create_task(self._forget_later(cp_id, links))
+            self._forgets[cp_id] = asyncio.create_task(self._forget_later(cp_id, links, hold_s))
 
-    async def _forget_later(self, cp_id: str, links: dict[int, ConnectorLink]) -> None:
-        await asyncio.sleep(self.settings.forget_after_s)
+    async def _forget_later(
+        self, cp_id: str, links: dict[int, ConnectorLink], hold_s: float
+    ) -> None:
+        await asyncio.sleep(hold_s)
         self._forgets.pop(cp_id, None)
         await self._forget(cp_id, links)
 
@@ -831,6 +842,7 @@ class CentralSystem:
         if links or self._points.get(cp_id) is not links:
             return  # registered again
         del self._points[cp_id]
+        self._passwords.pop(cp_id, None)
         session = self._sessions.get(cp_id)
         if session is not None:
             _LOGGER.info("%s: no connector configured any more: disconnected", cp_id)
@@ -838,8 +850,8 @@ class CentralSystem:
 
     @property
     def charge_points(self) -> dict[str, tuple[int, ...]]:
-        """The registered charge point ids and their connector ids."""
-        return {cp: tuple(sorted(links)) for cp, links in self._points.items()}
+        """The registered charge point ids and their connector ids (held ones not)."""
+        return {cp: tuple(sorted(links)) for cp, links in self._points.items() if links}
 
     @property
     def port(self) -> int:
@@ -892,13 +904,12 @@ class CentralSystem:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        """A known charge point id, with its password where one is set."""
+        """A known (or held) charge point id, with its password where one is set."""
         cp_id = charge_point_id(request.path)
-        links = self._points.get(cp_id)
-        if not links:  # never registered, or its last connector was
+        if cp_id not in self._points:  # never registered, or no longer held
             _LOGGER.warning("OCPP: unknown charge point id %r refused", cp_id)
             return connection.respond(HTTPStatus.NOT_FOUND, "unknown charge point id\n")
-        password = next(iter(links.values())).password
+        password = self._passwords.get(cp_id)
         if password is not None and not _authorized(request.headers, cp_id, password):
             _LOGGER.warning("OCPP: %s: wrong or missing password", cp_id)
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "authorization required\n")
@@ -909,13 +920,14 @@ class CentralSystem:
     async def _handle(self, connection: ServerConnection) -> None:
         cp_id = charge_point_id(connection.request.path if connection.request else "")
         links = self._points.get(cp_id)
-        if not links:  # unregistered between the handshake and now
+        if links is None:  # forgotten between the handshake and now
             await connection.close()
             return
+        # Held (no connector yet): the session answers it and its connectors join later.
         kind = Session16 if connection.subprotocol == "ocpp1.6" else Session201
         session = kind(cp_id, connection, links, self.settings)
         session.tasks = self._tasks
-        session.password = next(iter(links.values())).password
+        session.password = self._passwords.get(cp_id)
         old = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
         if old is not None:  # the charger reconnected before we saw the old socket die
