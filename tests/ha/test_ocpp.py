@@ -86,6 +86,21 @@ async def registered(hass, port: int, cp_id: str) -> CentralSystem:
     raise AssertionError(f"{cp_id} never registered on port {port}")
 
 
+async def flow_with_wallbox(hass, result, form: dict, box: SimulatedWallbox):
+    """Submit the OCPP step; its entry's setup waits for the wallbox, which connects once
+    Home Assistant listens (on every interface: the flow has no host field)."""
+    finish = hass.async_create_task(
+        hass.config_entries.flow.async_configure(result["flow_id"], form)
+    )
+    for _ in range(500):
+        centrals = hass.data.get(CENTRALS)
+        if centrals is not None and ("0.0.0.0", int(form["ocpp_port"])) in centrals.running:
+            break
+        await asyncio.sleep(0.01)
+    await box.connect()
+    return await finish
+
+
 async def set_up_with(hass, entry: MockConfigEntry, box: SimulatedWallbox) -> EvseConnector:
     """Set the entry up while its wallbox connects (the setup waits for it)."""
     entry.add_to_hass(hass)
@@ -244,17 +259,7 @@ async def test_ocpp_flow_creates_the_entry_and_its_wallbox_connects(hass, socket
         "ocpp_port": port,
     }
     box = wallbox("CARPORT-1", port, password="12345678")
-    finish = hass.async_create_task(
-        hass.config_entries.flow.async_configure(result["flow_id"], form)
-    )
-    # Home Assistant listens on every interface (the flow has no host field).
-    for _ in range(500):
-        centrals = hass.data.get(CENTRALS)
-        if centrals is not None and ("0.0.0.0", port) in centrals.running:
-            break
-        await asyncio.sleep(0.01)
-    await box.connect()
-    result = await finish
+    result = await flow_with_wallbox(hass, result, form, box)
     try:
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"] == {
@@ -392,17 +397,7 @@ async def test_ocpp_flow_with_tls_and_cards(hass, socket_enabled, no_grace, tmp_
     }
     box = wallbox("WSS-1", port, ssl_context=ssl.create_default_context(cafile=str(certs.ca)))
     box.url = f"wss://{HOST}:{port}/WSS-1"
-    result = await start(hass, "ocpp")
-    finish = hass.async_create_task(
-        hass.config_entries.flow.async_configure(result["flow_id"], form)
-    )
-    for _ in range(500):
-        centrals = hass.data.get(CENTRALS)
-        if centrals is not None and ("0.0.0.0", port) in centrals.running:
-            break
-        await asyncio.sleep(0.01)
-    await box.connect()
-    result = await finish
+    result = await flow_with_wallbox(hass, await start(hass, "ocpp"), form, box)
     try:
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"]["ocpp_certfile"] == str(certs.server_cert)

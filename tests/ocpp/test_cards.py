@@ -5,25 +5,10 @@ transaction is our session's, with exact energy."""
 
 from __future__ import annotations
 
-from controller.everest import StopTransactionReason, StopTransactionRequest
 from controller.kernel.states import State
 
 from .conftest import CARD, OcppRig
-from .test_session import REMOTE_START, REMOTE_STOP, actions
-
-SESSION = [
-    "Enabled",
-    "SessionStarted",
-    "AuthRequired",
-    "Authorized",
-    "TransactionStarted",
-    "PrepareCharging",
-    "ChargingStarted",
-    "StoppingCharging",
-    "ChargingFinished",
-    "TransactionFinished",
-    "SessionFinished",
-]
+from .test_session import REMOTE_START, REMOTE_STOP, actions, charge_stop_unplug
 
 
 def transaction_tokens(rig: OcppRig) -> list[str]:
@@ -51,13 +36,7 @@ async def test_card_starts_a_full_session_with_exact_energy(rig: OcppRig) -> Non
     assert transaction_tokens(rig) == [CARD.lower()]
     assert not actions(rig, REMOTE_START[rig.box.version])
     assert rig.link.transaction_id == rig.box.state.transaction_id is not None
-    await rig.turn(1800)
-    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
-    await rig.turn(1)
-    stop_register = rig.box.sent_energy[-1]
-    rig.station.unplug()
-    await rig.turn(1)
-    assert rig.events() == SESSION
+    stop_register = await charge_stop_unplug(rig, 1800)
     assert len(actions(rig, REMOTE_STOP[rig.box.version])) == 1
     record = rig.manager.history(1)[0]
     assert record.stop_energy_Wh == stop_register

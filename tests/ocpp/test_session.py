@@ -17,6 +17,20 @@ from .conftest import OcppRig, restarted
 
 REMOTE_START = {"1.6": "RemoteStartTransaction", "2.0.1": "RequestStartTransaction"}
 REMOTE_STOP = {"1.6": "RemoteStopTransaction", "2.0.1": "RequestStopTransaction"}
+# The session events of plug in, authorize, charge, stop, unplug.
+FULL_SESSION = [
+    "Enabled",
+    "SessionStarted",
+    "AuthRequired",
+    "Authorized",
+    "TransactionStarted",
+    "PrepareCharging",
+    "ChargingStarted",
+    "StoppingCharging",
+    "ChargingFinished",
+    "TransactionFinished",
+    "SessionFinished",
+]
 
 
 def actions(rig: OcppRig, name: str) -> list[dict]:
@@ -33,6 +47,18 @@ async def start_charging(rig: OcppRig) -> None:
     assert rig.manager.state is State.Charging, rig.events()
 
 
+async def charge_stop_unplug(rig: OcppRig, seconds: float) -> int:
+    """Charge ``seconds``, stop (our stop), unplug: the wallbox register at the stop."""
+    await rig.turn(seconds)
+    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
+    await rig.turn(1)
+    stop_register = rig.box.sent_energy[-1]
+    rig.station.unplug()
+    await rig.turn(1)
+    assert rig.events() == FULL_SESSION
+    return stop_register
+
+
 async def test_full_session_exact_energy(rig: OcppRig) -> None:
     """Plug in, authorize (the kernel's decision becomes a remote start with our token),
     charge at 16 A for half an hour, stop (remote stop), unplug: the session's energy is
@@ -42,25 +68,7 @@ async def test_full_session_exact_energy(rig: OcppRig) -> None:
     assert actions(rig, REMOTE_START[version])
     assert rig.link.transaction_id is not None
     start_register = rig.box.sent_energy[-1]
-    await rig.turn(1800)
-    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
-    await rig.turn(1)
-    stop_register = rig.box.sent_energy[-1]
-    rig.station.unplug()
-    await rig.turn(1)
-    assert rig.events() == [
-        "Enabled",
-        "SessionStarted",
-        "AuthRequired",
-        "Authorized",
-        "TransactionStarted",
-        "PrepareCharging",
-        "ChargingStarted",
-        "StoppingCharging",
-        "ChargingFinished",
-        "TransactionFinished",
-        "SessionFinished",
-    ]
+    stop_register = await charge_stop_unplug(rig, 1800)
     assert len(actions(rig, REMOTE_STOP[version])) == 1
     record = rig.manager.history(1)[0]
     # 16 A x 3 x 230 V for 1801 s (the 1800 s and the turn it started in), whole Wh.
