@@ -73,6 +73,9 @@ class WallboxState:
     refused: list[str] = field(default_factory=list)  # cards refused, in order
     # Meter values name the transaction (False: as clock-aligned ones, without its id).
     name_transaction: bool = True
+    # False: a card starts the transaction without an Authorize first (a wallbox with a
+    # local authorization cache); the backend's verdict is the transaction's answer.
+    authorize_cards: bool = True
     config: dict[str, str] = field(
         default_factory=lambda: {
             "MeterValuesSampledData": "Energy.Active.Import.Register",
@@ -255,7 +258,9 @@ class SimulatedWallbox:
         if s.reservation is not None and not same_tag(s.reservation.id_tag, id_tag):
             s.refused.append(id_tag)
             return False
-        if self._cp is None or await self._cp.authorize(id_tag) != "Accepted":
+        if self._cp is None:
+            return False
+        if s.authorize_cards and await self._cp.authorize(id_tag) != "Accepted":
             s.refused.append(id_tag)
             return False
         s.card = id_tag
@@ -644,7 +649,7 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
             return
         await self.call(call201.MeterValues(evse_id=1, meter_value=[self.box.meter_value_201()]))
 
-    async def _event(self, kind: str, trigger: str, status: str, **extra: Any) -> None:
+    async def _event(self, kind: str, trigger: str, status: str, **extra: Any) -> Any:
         s = self.box.state
         state = status if status in ("Charging", "SuspendedEV", "SuspendedEVSE") else "EVConnected"
         info: dict[str, Any] = {"transaction_id": s.transaction_id or "", "charging_state": state}
@@ -653,7 +658,7 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
         if "stopped_reason" in extra:
             info["stopped_reason"] = extra.pop("stopped_reason")
             info["transaction_id"] = extra.pop("transaction_id")
-        await self.call(
+        return await self.call(
             call201.TransactionEvent(
                 event_type=kind,
                 timestamp=now_iso(),
@@ -681,7 +686,10 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
         reservation_id = self.box.take_reservation()
         if reservation_id is not None:
             extra["reservation_id"] = reservation_id
-        await self._event("Started", trigger, self.box.status(), **extra)
+        result = await self._event("Started", trigger, self.box.status(), **extra)
+        info = getattr(result, "id_token_info", None) or {}
+        if info.get("status", "Accepted") != "Accepted":  # TxCtrlr StopTxOnInvalidId
+            await self.stop_transaction("DeAuthorized")
         await self.box.step()
 
     async def stop_transaction(self, reason: str) -> None:
@@ -690,7 +698,9 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
             return
         tid, s.transaction_id = s.transaction_id, None
         self.box._transaction_ended()
-        trigger = "RemoteStop" if reason == "Remote" else "EVCommunicationLost"
+        trigger = {"Remote": "RemoteStop", "DeAuthorized": "Deauthorized"}.get(
+            reason, "EVCommunicationLost"
+        )
         await self._event(
             "Ended", trigger, self.box.status(), stopped_reason=reason, transaction_id=tid
         )

@@ -75,3 +75,26 @@ async def test_unknown_card_is_invalid_and_charges_nothing(rig: OcppRig) -> None
     assert rig.box.state.transaction_id is None
     assert rig.link.transaction_id is None
     assert rig.station.power_W() == 0.0
+
+
+async def test_wallbox_starting_on_a_card_without_authorize(rig: OcppRig) -> None:
+    """A wallbox that starts its transaction on a card at once (no Authorize first): the
+    StartTransaction / TransactionEvent's idToken is checked, an accepted card authorizes
+    our kernel and the transaction is its; an unknown card's transaction is answered
+    Invalid and the wallbox ends it, no current."""
+    rig.box.state.authorize_cards = False
+    rig.station.plug_in()
+    await rig.turn(1)
+    assert await rig.box.present_card("BADC0DE") is True  # taken locally
+    await rig.turn(1)
+    assert rig.box.state.transaction_id is None  # ended: Invalid
+    assert "Authorized" not in rig.events()
+    assert rig.station.power_W() == 0.0
+    assert await rig.box.present_card(CARD) is True
+    await rig.turn(1)
+    rig.station.draw_power(16, 3)
+    await rig.turn(1)
+    assert rig.manager.state is State.Charging, rig.events()
+    assert transaction_tokens(rig) == [CARD]
+    assert rig.link.transaction_id == rig.box.state.transaction_id is not None
+    assert not actions(rig, REMOTE_START[rig.box.version])
