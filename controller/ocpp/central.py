@@ -195,17 +195,20 @@ class _Session:
         except DeviceError as err:
             _LOGGER.warning("%s: setup after boot incomplete: %s", self.id, err)
 
-    def _token_status(self, id_tag: Any, link: ConnectorLink | None) -> str:
+    def _token_status(self, id_tag: Any, link: ConnectorLink | None, *, feed: bool = True) -> str:
         """Accepted / Invalid for a token the charger presents (an Authorize names no
         connector: ``link`` None). Our kernel's own RemoteStart token is accepted; a card
-        goes to the token validator, and an accepted one to our kernel's authorization,
-        which decides the charging (EVerest: Auth validates, then authorize_response)."""
+        goes to the token validator, and an accepted one (``feed``: not at a stop) to our
+        kernel's authorization, which decides the charging (EVerest: Auth validates, then
+        authorize_response)."""
         if not isinstance(id_tag, str):
             return "Invalid"
         links = [link] if link is not None else list(self.links.values())
         if any(x.is_ours(id_tag) for x in links):
             return "Accepted"
         target = link if link is not None else self._waiting_link()
+        if not feed or (target is not None and target.tx_authorized and target.transaction_id):
+            target = None  # a card that ends an authorized transaction starts nothing
         if target is None:  # which connector is not known yet: its transaction will say
             accepted = any(x.accepts_card(id_tag) for x in links)
         else:
@@ -588,8 +591,9 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         values = sampled_values(kw.get("meter_value") or [])
         link.on_meter_values(values)
         token = kw.get("id_token")
-        status = None if token is None else self._token_status(_token(token), link)
-        if event_type == "Ended":
+        ended = event_type == "Ended"
+        status = None if token is None else self._token_status(_token(token), link, feed=not ended)
+        if ended:
             link.on_transaction_ended(tid, None)
             if link.status is not Status.Available:
                 link.on_status(Status.Finishing)
