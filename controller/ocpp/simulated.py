@@ -76,6 +76,10 @@ class WallboxState:
     # False: a card starts the transaction without an Authorize first (a wallbox with a
     # local authorization cache); the backend's verdict is the transaction's answer.
     authorize_cards: bool = True
+    # 2.0.1 TxStartPoint EVConnected, read-only: a transaction starts at plug-in and
+    # delivers nothing until a card or a RequestStart authorizes it.
+    tx_on_plug_in: bool = False
+    authorized: bool = True  # the running transaction may deliver energy
     config: dict[str, str] = field(
         default_factory=lambda: {
             "MeterValuesSampledData": "Energy.Active.Import.Register",
@@ -269,12 +273,28 @@ class SimulatedWallbox:
         return True
 
     def _start_on_card(self) -> None:
-        """An accepted card and the EV both there: the wallbox starts the transaction."""
+        """An accepted card and the EV both there: the wallbox starts the transaction,
+        or authorizes the one it started at plug-in."""
         s = self.state
+        if s.card is not None and self.waiting_transaction():
+            s.id_tag, s.card, s.by_card, s.authorized = s.card, None, True, True
+            self.spawn(self._cp.authorize_transaction())
         if s.card is None or not self.may_start(s.card):
             return
         s.id_tag, s.card, s.by_card = s.card, None, True
         self.spawn(self._cp.start_transaction())
+
+    def waiting_transaction(self) -> bool:
+        """A transaction started at plug-in waits for its authorization."""
+        return self.state.transaction_id is not None and not self.state.authorized
+
+    def _start_on_plug_in(self) -> None:
+        """TxStartPoint EVConnected: the EV plugged in starts an unauthorized transaction."""
+        s = self.state
+        plugged = self.station.ev.plugged and s.available and not s.finishing
+        if s.tx_on_plug_in and plugged and s.transaction_id is None and s.reservation is None:
+            s.transaction_id, s.authorized, s.id_tag = f"TX-{self.next_seq()}", False, None
+            self.spawn(self._cp.started_on_plug_in())
 
     def _transaction_ended(self) -> None:
         s = self.state
@@ -287,6 +307,7 @@ class SimulatedWallbox:
         """What this wallbox's firmware drives onto the CP, from its OCPP state."""
         s = self.state
         offer = s.available and s.transaction_id is not None and s.limit_A >= MIN_A
+        offer = offer and s.authorized
         amps = min(s.limit_A, self.station.capabilities.max_current_A_import) if offer else 0.0
         return ChargerOutput(
             enabled=s.available,
@@ -313,6 +334,8 @@ class SimulatedWallbox:
             return "Available"
         if s.transaction_id is None:
             return "Finishing" if s.finishing else "Preparing"
+        if not s.authorized:
+            return "Preparing"
         if station.relays_on():
             return "Charging"
         return "SuspendedEVSE" if s.limit_A < MIN_A else "SuspendedEV"
@@ -340,6 +363,7 @@ class SimulatedWallbox:
             if not self.station.ev.plugged:
                 self.state.finishing = False
             self._start_on_card()
+            self._start_on_plug_in()
             self.station.apply(self.output())
             status = self.status()
             if status != self._status:
@@ -653,7 +677,7 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
         s = self.box.state
         state = status if status in ("Charging", "SuspendedEV", "SuspendedEVSE") else "EVConnected"
         info: dict[str, Any] = {"transaction_id": s.transaction_id or "", "charging_state": state}
-        if kind == "Started" and self._remote_start_id is not None and not s.by_card:
+        if trigger == "RemoteStart" and self._remote_start_id is not None:
             info["remote_start_id"] = self._remote_start_id
         if "stopped_reason" in extra:
             info["stopped_reason"] = extra.pop("stopped_reason")
@@ -677,20 +701,31 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
         )
         return str(result.id_token_info.get("status"))
 
-    async def start_transaction(self) -> None:
+    async def started_on_plug_in(self) -> None:
+        """TransactionEvent Started at plug-in, without a token (TxStartPoint EVConnected)."""
+        await self._event("Started", "CablePluggedIn", self.box.status())
+
+    async def start_transaction(self, kind: str = "Started") -> None:
+        """Started with the token (a card or our RequestStart), or ``Updated``: the
+        transaction started at plug-in is authorized now."""
         s = self.box.state
-        s.transaction_id = f"TX-{self.box.next_seq()}"
+        if kind == "Started":
+            s.transaction_id = f"TX-{self.box.next_seq()}"
+        s.authorized = True
         token = {"id_token": s.id_tag, "type": "ISO14443" if s.by_card else "Central"}
         trigger = "Authorized" if s.by_card else "RemoteStart"
         extra: dict[str, Any] = {"id_token": token}
         reservation_id = self.box.take_reservation()
         if reservation_id is not None:
             extra["reservation_id"] = reservation_id
-        result = await self._event("Started", trigger, self.box.status(), **extra)
+        result = await self._event(kind, trigger, self.box.status(), **extra)
         info = getattr(result, "id_token_info", None) or {}
         if info.get("status", "Accepted") != "Accepted":  # TxCtrlr StopTxOnInvalidId
             await self.stop_transaction("DeAuthorized")
         await self.box.step()
+
+    async def authorize_transaction(self) -> None:
+        await self.start_transaction("Updated")
 
     async def stop_transaction(self, reason: str) -> None:
         s = self.box.state
@@ -709,11 +744,12 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
     def on_request_start(self, id_token: dict[str, Any], remote_start_id: int, **kw: Any) -> Any:
         self.box.record("RequestStartTransaction", {"id_token": id_token, **kw})
         s = self.box.state
-        ok = self.box.may_start(id_token["id_token"])
+        waiting = self.box.waiting_transaction()  # F01: the running one is authorized
+        ok = waiting or self.box.may_start(id_token["id_token"])
         if ok:
             s.id_tag, s.by_card = id_token["id_token"], False
             self._remote_start_id = remote_start_id
-            self.box.spawn(self.start_transaction())
+            self.box.spawn(self.start_transaction("Updated" if waiting else "Started"))
         return result201.RequestStartTransaction(status="Accepted" if ok else "Rejected")
 
     @on("RequestStopTransaction")
@@ -803,10 +839,12 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
         results = []
         for item in set_variable_data:
             key = (item["component"]["name"], item["variable"]["name"])
-            self.variables[key] = str(item["attribute_value"])
+            fixed = key == ("TxCtrlr", "TxStartPoint") and self.box.state.tx_on_plug_in
+            if not fixed:
+                self.variables[key] = str(item["attribute_value"])
             results.append(
                 {
-                    "attribute_status": "Accepted",
+                    "attribute_status": "Rejected" if fixed else "Accepted",
                     "component": item["component"],
                     "variable": item["variable"],
                 }

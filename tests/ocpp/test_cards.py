@@ -5,7 +5,10 @@ transaction is our session's, with exact energy."""
 
 from __future__ import annotations
 
+import pytest
+
 from controller.kernel.states import State
+from tests.controller.conftest import ACCEPTED, TOKEN
 
 from .conftest import CARD, OcppRig
 from .test_session import REMOTE_START, REMOTE_STOP, actions, charge_stop_unplug
@@ -98,3 +101,50 @@ async def test_wallbox_starting_on_a_card_without_authorize(rig: OcppRig) -> Non
     assert transaction_tokens(rig) == [CARD]
     assert rig.link.transaction_id == rig.box.state.transaction_id is not None
     assert not actions(rig, REMOTE_START[rig.box.version])
+
+
+@pytest.mark.parametrize("version", ["2.0.1"])
+async def test_transaction_started_at_plug_in_authorized_by_a_card(rig: OcppRig) -> None:
+    """A 2.0.1 station that keeps TxStartPoint EVConnected (it refuses our Authorized):
+    its transaction starts at plug-in without a token and delivers nothing; an unknown
+    card changes nothing; a listed card authorizes it (TransactionEvent Updated with the
+    idToken) and it is our session's transaction, with exact energy."""
+    rig.box.state.tx_on_plug_in = True
+    rig.station.plug_in()
+    await rig.turn(1)
+    assert rig.box.state.transaction_id is not None
+    assert rig.link.transaction_id == rig.box.state.transaction_id
+    assert rig.manager.state is State.WaitingForAuthentication
+    assert await rig.box.present_card("BADC0DE") is False
+    rig.station.draw_power(16, 3)
+    await rig.turn(10)  # within our kernel's authorization timeout
+    assert rig.station.power_W() == 0.0
+    assert await rig.box.present_card(CARD) is True
+    await rig.turn(1)
+    await rig.turn(1)
+    assert rig.manager.state is State.Charging, rig.events()
+    assert transaction_tokens(rig) == [CARD]
+    assert not actions(rig, REMOTE_START[rig.box.version])
+    stop_register = await charge_stop_unplug(rig, 600)
+    record = rig.manager.history(1)[0]
+    assert record.stop_energy_Wh == stop_register
+    assert record.energy_Wh == record.stop_energy_Wh - record.start_energy_Wh
+    assert record.energy_Wh > 11040 * 600 / 3600
+
+
+@pytest.mark.parametrize("version", ["2.0.1"])
+async def test_transaction_started_at_plug_in_authorized_by_our_kernel(rig: OcppRig) -> None:
+    """The same station, our kernel authorizing (no card): RequestStartTransaction
+    authorizes the running transaction (2.0.1 F01), which charges as ours."""
+    rig.box.state.tx_on_plug_in = True
+    rig.station.plug_in()
+    await rig.turn(1)
+    transaction = rig.box.state.transaction_id
+    await rig.manager.authorize_response(TOKEN, ACCEPTED)
+    await rig.turn(1)
+    rig.station.draw_power(16, 3)
+    await rig.turn(1)
+    assert rig.manager.state is State.Charging, rig.events()
+    assert len(actions(rig, REMOTE_START[rig.box.version])) == 1
+    assert rig.box.state.transaction_id == transaction
+    assert rig.link.tx_authorized
