@@ -81,6 +81,7 @@ class _Centrals:
     listeners: dict[tuple[str, int], Listener] = field(default_factory=dict)
     users: dict[tuple[str, int], int] = field(default_factory=dict)
     stopping: dict[tuple[str, int], asyncio.Task[None]] = field(default_factory=dict)
+    held_until: dict[tuple[str, int], float] = field(default_factory=dict)  # loop time
     grace_s: float = GRACE_S
     retry_hold_s: float = RETRY_HOLD_S
 
@@ -110,6 +111,8 @@ async def stop_centrals(hass: HomeAssistant) -> None:
             await central.stop()
         c.running.clear()
         c.users.clear()
+        c.listeners.clear()
+        c.held_until.clear()
 
 
 async def join_central(hass: HomeAssistant, listener: Listener) -> CentralSystem:
@@ -148,16 +151,20 @@ async def leave_central(
     hass: HomeAssistant, central: CentralSystem, grace_s: float | None = None
 ) -> None:
     """One entry less on ``central``; the last one stops it after ``grace_s`` (default
-    the grace; at once while Home Assistant stops)."""
+    the grace), or later while an entry that left before holds it for its setup retry
+    (at once while Home Assistant stops)."""
     c = centrals(hass)
     async with c.lock:
         key = next((k for k, v in c.running.items() if v is central), None)
         if key is None:
             return
+        now = asyncio.get_running_loop().time()
+        if grace_s is not None:  # a hold: it outlasts the other entries' leaving
+            c.held_until[key] = max(c.held_until.get(key, now), now + grace_s)
         c.users[key] -= 1
         if c.users[key] > 0:
             return
-        grace_s = c.grace_s if grace_s is None else grace_s
+        grace_s = max(c.grace_s if grace_s is None else grace_s, c.held_until.get(key, now) - now)
         if hass.is_stopping or grace_s <= 0:
             await _stop(c, key)
             return
@@ -178,6 +185,7 @@ async def _stop(c: _Centrals, key: tuple[str, int]) -> None:
     central = c.running.pop(key)
     c.users.pop(key, None)
     c.listeners.pop(key, None)
+    c.held_until.pop(key, None)
     await central.stop()
 
 

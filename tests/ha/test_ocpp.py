@@ -351,12 +351,18 @@ async def test_a_setup_retry_holds_the_wallbox(hass, socket_enabled, no_grace):
     """The entry is set up before its wallbox connects: not ready, and Home Assistant
     retries it. Meanwhile the listener and the charge point id are held: the wallbox
     connecting between two tries is accepted (not refused with 404) and kept, and the
-    next try drives it on that same WebSocket."""
+    next try drives it on that same WebSocket; another entry leaving the port meanwhile
+    does not end the hold."""
     port = free_port()
     entry = ocpp_entry("LATE", port)
     entry.add_to_hass(hass)
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
+    # Another entry on the port comes and goes (no grace): the hold outlasts it.
+    other, other_box = ocpp_entry("OTHER", port), wallbox("OTHER", port)
+    await set_up_with(hass, other, other_box)
+    await unload(hass, other)
+    await other_box.disconnect()
     box = wallbox("LATE", port)
     try:
         await box.connect()  # accepted: no InvalidStatus
