@@ -20,6 +20,7 @@ from typing import Any
 import voluptuous as vol
 from voluptuous.humanize import humanize_error
 
+from .auth import AUTH_SCHEMA
 from .clock import Clock
 from .energy import Mode, SiteSettings, SurplusSettings
 from .errors import ConfigError, DeviceError, MapError
@@ -127,6 +128,7 @@ def _charger_schema(value: Any) -> Any:
 CONNECTOR_SCHEMA = vol.Schema(
     {
         vol.Optional("energy"): ENERGY_CONNECTOR_SCHEMA,
+        vol.Optional("auth"): AUTH_SCHEMA,  # cards accepted here besides the global ones
         vol.Required("charger"): _charger_schema,
         vol.Optional("meter", default=BUILTIN_METER): vol.Any(BUILTIN_METER, DEVICE_SCHEMA),
         vol.Optional("evse_id"): vol.All(str, vol.Length(min=1, max=64)),
@@ -210,6 +212,7 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("mqtt"): dict,
         vol.Optional("http"): dict,
         vol.Optional("ocpp"): dict,
+        vol.Optional("auth"): AUTH_SCHEMA,  # cards accepted at every connector
     }
 )
 
@@ -239,6 +242,7 @@ class ConnectorConfig:
     energy_mode: Mode = Mode.PV
     grid_phases: tuple[int, ...] = (1, 2, 3)
     ocpp: OcppChargerConfig | None = None  # the charger is an OCPP charge point
+    id_tags: tuple[str, ...] = ()  # the cards a charger's reader may authorize (auth)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -312,8 +316,11 @@ def device_config(map_id: str, connection: Mapping[str, Any], where: str) -> Dev
     )
 
 
-def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
-    """Validate one connector's mapping (as in the YAML file or a config entry)."""
+def connector_config(
+    name: str, data: Mapping[str, Any], id_tags: tuple[str, ...] = ()
+) -> ConnectorConfig:
+    """Validate one connector's mapping (as in the YAML file or a config entry);
+    ``id_tags`` are the cards accepted at every connector (the top-level ``auth``)."""
     try:
         c = CONNECTOR_SCHEMA(dict(data))
     except vol.Invalid as err:
@@ -356,6 +363,7 @@ def connector_config(name: str, data: Mapping[str, Any]) -> ConnectorConfig:
         energy_mode=Mode(energy["mode"]) if energy else Mode.PV,
         grid_phases=tuple(energy["grid_phases"]) if energy else (1, 2, 3),
         ocpp=ocpp,
+        id_tags=tuple(dict.fromkeys((*id_tags, *c.get("auth", {}).get("id_tags", ())))),
     )
 
 
@@ -433,7 +441,8 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
     except vol.Invalid as err:
         raise ConfigError(f"{source}: {humanize_error(data, err)}") from err
     try:
-        connectors = tuple(connector_config(n, d) for n, d in c["connectors"].items())
+        id_tags = tuple(c.get("auth", {}).get("id_tags", ()))
+        connectors = tuple(connector_config(n, d, id_tags) for n, d in c["connectors"].items())
         energy = energy_config(c["energy"]) if "energy" in c else None
     except ConfigError as err:
         raise ConfigError(f"{source}: {err}") from err

@@ -37,6 +37,9 @@ class ChargerOutput:
     phases: int
     locked: bool
     overcurrent_limit_A: float
+    # The kernel's reservation (reserve; negative: a global one): a charger with its own
+    # reservation (OCPP ReserveNow) mirrors it, the others ignore it.
+    reservation_id: int | None = None
 
     @property
     def charging_allowed(self) -> bool:

@@ -391,6 +391,9 @@ CONFIG = {
                 "connector_id": "Connector",
                 "password": "Password",
                 "ocpp_port": "Port to listen on",
+                "ocpp_certfile": "TLS certificate file",
+                "ocpp_keyfile": "TLS key file",
+                "id_tags": "RFID cards",
             },
             "data_description": {
                 "name": "Shown as the device name.",
@@ -401,6 +404,14 @@ CONFIG = {
                 "(OCPP security profile 1), 8 to 64 characters.",
                 "ocpp_port": "The TCP port Home Assistant listens on for OCPP; every OCPP "
                 "charger shares it.",
+                "ocpp_certfile": "Optional: the path of a PEM certificate (chain); Home "
+                "Assistant then listens with TLS and the wallbox uses wss:// (OCPP security "
+                "profile 2). Every OCPP charger on this port uses the same files.",
+                "ocpp_keyfile": "The path of its private key, unless the certificate file "
+                "holds it.",
+                "id_tags": "Optional: the RFID cards that may start charging at the "
+                "wallbox's reader, separated by commas (case does not matter). Any other "
+                "card is refused.",
             },
         },
         "ocpp_simulator": {
@@ -426,6 +437,7 @@ CONFIG = {
         "invalid_config": "The settings are not valid: {error}",
         "charge_point_mismatch": "Another connector of this charge point uses another "
         "password or port.",
+        "listener_mismatch": "Another OCPP charger on this port uses other TLS files.",
     },
     "abort": {
         "already_configured": "This charger is already configured.",

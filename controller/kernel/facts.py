@@ -142,6 +142,11 @@ class Facts:
         return self._parts.book.facts.ending
 
     @property
+    def reservation_id(self) -> int | None:
+        """The reservation the EVSE holds (-1: a global one), if any."""
+        return self._parts.book.reservation
+
+    @property
     def unlock_requested(self) -> bool:
         """force_unlock was called in this session."""
         return self._parts.book.facts.unlock_requested

@@ -31,6 +31,7 @@ def charger_output(f: Facts, config: KernelConfig) -> ChargerOutput:
         phases=f.hardware_phases,
         locked=_locked(f, config),
         overcurrent_limit_A=current,
+        reservation_id=f.reservation_id,
     )
 
 

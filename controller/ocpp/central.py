@@ -43,6 +43,7 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ..auth import same_tag
 from ..errors import ConnectError, DeviceError
 from .link import MEASURANDS, ConnectorLink, Identity, Status, sampled_values
 
@@ -98,11 +99,14 @@ class _Session:
         self.password: str | None = None  # the one it logged in with
         self.identity: Identity | None = None  # from its last BootNotification
         if any(link.lenient for link in links.values()):
-            # A charger known to bend the schema (lbbrhzn/ocpp has the same per-charger
-            # option): its messages are taken as they come, our handlers read leniently.
-            route_map: dict[str, dict[str, Any]] = self.route_map  # type: ignore[attr-defined]
-            for handlers in route_map.values():
-                handlers["_skip_schema_validation"] = True
+            self.be_lenient()
+
+    def be_lenient(self) -> None:
+        """A charger known to bend the schema (lbbrhzn/ocpp has the same per-charger
+        option): its messages are taken as they come, our handlers read leniently."""
+        route_map: dict[str, dict[str, Any]] = self.route_map  # type: ignore[attr-defined]
+        for handlers in route_map.values():
+            handlers["_skip_schema_validation"] = True
 
     def link(self, connector_id: Any) -> ConnectorLink | None:
         """The link of a connector (EVSE) id, None for one we do not drive."""
@@ -191,6 +195,51 @@ class _Session:
         except DeviceError as err:
             _LOGGER.warning("%s: setup after boot incomplete: %s", self.id, err)
 
+    def _token_status(self, id_tag: Any, link: ConnectorLink | None, *, feed: bool = True) -> str:
+        """Accepted / Invalid for a token the charger presents (an Authorize names no
+        connector: ``link`` None). Our kernel's own RemoteStart token is accepted; a card
+        goes to the token validator, and an accepted one (``feed``: not at a stop) to our
+        kernel's authorization, which decides the charging (EVerest: Auth validates, then
+        authorize_response)."""
+        if not isinstance(id_tag, str):
+            return "Invalid"
+        links = [link] if link is not None else list(self.links.values())
+        if any(x.is_ours(id_tag) for x in links):
+            return "Accepted"
+        target = link if link is not None else self._waiting_link()
+        if not feed or (target is not None and target.tx_authorized and target.transaction_id):
+            target = None  # a card that ends an authorized transaction starts nothing
+        if target is None:  # which connector is not known yet: its transaction will say
+            accepted = any(x.accepts_card(id_tag) for x in links)
+        else:
+            accepted = self._card(target, id_tag)
+        return "Accepted" if accepted else "Invalid"
+
+    def _waiting_link(self) -> ConnectorLink | None:
+        """The connector a card without a connector id is for: the only one, or the only
+        one with an EV and no transaction."""
+        if len(self.links) == 1:
+            return next(iter(self.links.values()))
+        waiting = [
+            x
+            for x in self.links.values()
+            if x.status is Status.Preparing and x.transaction_id is None
+        ]
+        return waiting[0] if len(waiting) == 1 else None
+
+    def _card(self, link: ConnectorLink, id_tag: str) -> bool:
+        """A card at ``link``: the validator's verdict; a newly accepted card is handed
+        to our kernel (beside the message loop: the kernel's commands are calls)."""
+        if not link.accepts_card(id_tag):
+            _LOGGER.info("%s: card refused%s", link.name, " (reserved)" if link.reserved else "")
+            return False
+        if not same_tag(link.card_tag, id_tag):
+            _LOGGER.info("%s: card accepted", link.name)
+            link.card_tag = id_tag
+            if link.on_card is not None:
+                _spawn(self.tasks, link.on_card(id_tag))
+        return True
+
     async def configure(self) -> None:
         """Set the charger's meter sampling and offline behaviour (version specific)."""
 
@@ -276,21 +325,17 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
 
     @on("Authorize")
     def on_authorize(self, id_tag: str, **_: Any) -> Any:
-        return result16.Authorize(id_tag_info={"status": self._decide(id_tag)})
-
-    def _decide(self, id_tag: str) -> str:
-        """Only the token our kernel started with (RemoteStart) is accepted: the kernel's
-        authorization decides, never the charger's own list."""
-        ours = any(link.id_tag == id_tag for link in self.links.values())
-        return "Accepted" if ours else "Invalid"
+        return result16.Authorize(id_tag_info={"status": self._token_status(id_tag, None)})
 
     @on("StartTransaction")
     async def on_start_transaction(
         self, connector_id: int, id_tag: str, meter_start: int, **_: Any
     ) -> Any:
+        """Ours (RemoteStart) or the wallbox's own on an accepted card: either way the
+        transaction of our kernel's session, answered with our transaction id."""
         transaction_id = next_transaction_id()
-        status = self._decide(id_tag)
         link = self.link(connector_id)
+        status = self._token_status(id_tag, link) if link is not None else "Invalid"
         if link is not None and status == "Accepted":
             link.on_transaction_started(str(transaction_id), float(meter_start))
             link.tx_authorized = True
@@ -390,6 +435,28 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
     async def unlock(self, connector_id: int) -> bool:
         result = await self.request(call16.UnlockConnector(connector_id=connector_id))
         return _accepted(result, "Unlocked")
+
+    async def reserve(
+        self, connector_id: int, reservation_id: int, id_tag: str, expiry: datetime
+    ) -> str:
+        result = await self.request(
+            call16.ReserveNow(
+                connector_id=connector_id,
+                expiry_date=_iso(expiry),
+                id_tag=id_tag,
+                reservation_id=reservation_id,
+            )
+        )
+        return str(getattr(result, "status", None) or "Rejected")
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        result = await self.request(call16.CancelReservation(reservation_id=reservation_id))
+        return _accepted(result)
+
+
+def _iso(when: datetime) -> str:
+    """A datetime in OCPP's timestamp form (UTC, Z)."""
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _schedule(amps: float) -> dict[str, Any]:
@@ -491,12 +558,8 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
 
     @on("Authorize")
     def on_authorize(self, id_token: dict[str, Any], **_: Any) -> Any:
-        return result201.Authorize(id_token_info={"status": self._decide(id_token)})
-
-    def _decide(self, id_token: Any) -> str:
-        token = id_token.get("id_token") if isinstance(id_token, dict) else None
-        ours = any(link.id_tag == token for link in self.links.values())
-        return "Accepted" if ours else "Invalid"
+        status = self._token_status(_token(id_token), None)
+        return result201.Authorize(id_token_info={"status": status})
 
     @on("TransactionEvent")
     async def on_transaction_event(
@@ -507,10 +570,12 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         link = self.link(evse.get("id")) or next(
             (x for x in self.links.values() if x.transaction_id == tid), None
         )
-        token = kw.get("id_token")
+        status = None
         if link is not None:
-            await self._transaction_event(link, event_type, tid, transaction_info, kw)
-        info = {"status": self._decide(token)} if token is not None else None
+            status = await self._transaction_event(link, event_type, tid, transaction_info, kw)
+        elif kw.get("id_token") is not None:
+            status = "Invalid"  # an EVSE we do not drive
+        info = {"status": status} if status is not None else None
         return result201.TransactionEvent(id_token_info=info)
 
     async def _transaction_event(
@@ -520,24 +585,44 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         tid: str,
         info: Mapping[str, Any],
         kw: Mapping[str, Any],
-    ) -> None:
+    ) -> str | None:
+        """The event applied to the link; the status of its idToken (None: it has none).
+        The station's own transaction on an accepted card is our kernel's session's."""
         values = sampled_values(kw.get("meter_value") or [])
         link.on_meter_values(values)
-        if event_type == "Ended":
+        token = kw.get("id_token")
+        ended = event_type == "Ended"
+        status = None if token is None else self._token_status(_token(token), link, feed=not ended)
+        if ended:
             link.on_transaction_ended(tid, None)
             if link.status is not Status.Available:
                 link.on_status(Status.Finishing)
         else:
-            if event_type == "Started" or link.transaction_id is None:
+            if event_type == "Started":
                 link.on_transaction_started(tid, None)
-            token = kw.get("id_token")
+            else:  # we missed its start (a restart, offline): resume it
+                link.on_transaction_seen(tid)
             ours = info.get("remote_start_id") == self._remote_start_id != 0
-            if ours or (token is not None and self._decide(token) == "Accepted"):
+            if ours or status == "Accepted":
                 link.tx_authorized = True
             state = CHARGING_STATE.get(str(info.get("charging_state")))
             if state is not None:
                 link.on_status(state)
         await self._changed(link)
+        return status
+
+    @on("ReservationStatusUpdate")
+    async def on_reservation_status_update(
+        self, reservation_id: int, reservation_update_status: str, **_: Any
+    ) -> Any:
+        """The station dropped a reservation (Expired, Removed): a connector still
+        reserved by our kernel sends it again."""
+        for link in self.links.values():
+            if link.sent.get("reservation") == reservation_id:
+                _LOGGER.info("%s: reservation %s", link.name, reservation_update_status)
+                link.sent.pop("reservation", None)
+                await self._changed(link)
+        return result201.ReservationStatusUpdate()
 
     @on("NotifyEvent")
     def on_notify_event(self, **_: Any) -> Any:
@@ -644,6 +729,28 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         result = await self.request(call201.UnlockConnector(evse_id=connector_id, connector_id=1))
         return _accepted(result, "Unlocked")
 
+    async def reserve(
+        self, connector_id: int, reservation_id: int, id_tag: str, expiry: datetime
+    ) -> str:
+        result = await self.request(
+            call201.ReserveNow(
+                id=reservation_id,
+                expiry_date_time=_iso(expiry),
+                id_token={"id_token": id_tag, "type": "Central"},
+                evse_id=connector_id,
+            )
+        )
+        return str(getattr(result, "status", None) or "Rejected")
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        result = await self.request(call201.CancelReservation(reservation_id=reservation_id))
+        return _accepted(result)
+
+
+def _token(id_token: Any) -> Any:
+    """The value of a 2.0.1 IdTokenType (anything else: None)."""
+    return id_token.get("id_token") if isinstance(id_token, dict) else None
+
 
 # ---------------------------------------------------------------------------- server
 
@@ -660,7 +767,7 @@ def _spawn(tasks: set[asyncio.Task[None]], coro: Any) -> None:
 def _done(tasks: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
     tasks.discard(task)
     if not task.cancelled() and task.exception() is not None:
-        _LOGGER.warning("OCPP setup after boot failed: %r", task.exception())
+        _LOGGER.warning("OCPP follow-up failed: %r", task.exception())
 
 
 class CentralSystem:
@@ -668,7 +775,8 @@ class CentralSystem:
 
     def __init__(self, settings: CentralSettings | None = None) -> None:
         self.settings = settings or CentralSettings()
-        self._points: dict[str, dict[int, ConnectorLink]] = {}
+        self._points: dict[str, dict[int, ConnectorLink]] = {}  # admitted ids (none: held)
+        self._passwords: dict[str, str | None] = {}  # each admitted id's password
         self._sessions: dict[str, _Session] = {}
         self._server: Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -696,20 +804,25 @@ class CentralSystem:
             session = None
         if any(x.password != password for x in links.values()):
             raise ValueError(f"{charge_point_id}: one password per charge point")
+        self._passwords[charge_point_id] = password
         link = ConnectorLink(charge_point_id, connector_id, password, lenient=lenient)
         links[connector_id] = link
         if session is not None:  # connected already (a reload): the port asks what it misses
+            if lenient:
+                session.be_lenient()
             link.attach(session)  # type: ignore[arg-type]
             if session.identity is not None:  # booted: it will not boot again by itself
                 link.on_boot(session.identity)
         return link
 
-    async def unregister(self, link: ConnectorLink) -> None:
+    async def unregister(self, link: ConnectorLink, hold_s: float | None = None) -> None:
         """Forget one connector (its Home Assistant entry unloads). The charge point's
-        other connectors keep their session; without any left, its id is refused again
-        and a connected charger is disconnected, ``forget_after_s`` later unless it is
-        registered again meanwhile (a reload)."""
+        other connectors keep their session; without any left, its id is held for
+        ``hold_s`` (default ``forget_after_s``): still admitted, a connected charger kept
+        and one connecting accepted, so a reload or a setup retry registering it again
+        finds it there; then it is disconnected and refused."""
         cp_id = link.charge_point_id
+        hold_s = self.settings.forget_after_s if hold_s is None else hold_s
         links = self._points.get(cp_id)
         if links is None or links.get(link.connector_id) is not link:
             return
@@ -717,13 +830,15 @@ class CentralSystem:
         session = self._sessions.get(cp_id)
         if session is not None:
             link.detach(session)  # type: ignore[arg-type]
-        if not links and self.settings.forget_after_s <= 0:
+        if not links and hold_s <= 0:
             await self._forget(cp_id, links)
         elif not links:
-            self._forgets[cp_id] = asyncio.create_task(self._forget_later(cp_id, links))
+            self._forgets[cp_id] = asyncio.create_task(self._forget_later(cp_id, links, hold_s))
 
-    async def _forget_later(self, cp_id: str, links: dict[int, ConnectorLink]) -> None:
-        await asyncio.sleep(self.settings.forget_after_s)
+    async def _forget_later(
+        self, cp_id: str, links: dict[int, ConnectorLink], hold_s: float
+    ) -> None:
+        await asyncio.sleep(hold_s)
         self._forgets.pop(cp_id, None)
         await self._forget(cp_id, links)
 
@@ -731,6 +846,7 @@ class CentralSystem:
         if links or self._points.get(cp_id) is not links:
             return  # registered again
         del self._points[cp_id]
+        self._passwords.pop(cp_id, None)
         session = self._sessions.get(cp_id)
         if session is not None:
             _LOGGER.info("%s: no connector configured any more: disconnected", cp_id)
@@ -738,8 +854,8 @@ class CentralSystem:
 
     @property
     def charge_points(self) -> dict[str, tuple[int, ...]]:
-        """The registered charge point ids and their connector ids."""
-        return {cp: tuple(sorted(links)) for cp, links in self._points.items()}
+        """The registered charge point ids and their connector ids (held ones not)."""
+        return {cp: tuple(sorted(links)) for cp, links in self._points.items() if links}
 
     @property
     def port(self) -> int:
@@ -792,13 +908,12 @@ class CentralSystem:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
-        """A known charge point id, with its password where one is set."""
+        """A known (or held) charge point id, with its password where one is set."""
         cp_id = charge_point_id(request.path)
-        links = self._points.get(cp_id)
-        if not links:  # never registered, or its last connector was
+        if cp_id not in self._points:  # never registered, or no longer held
             _LOGGER.warning("OCPP: unknown charge point id %r refused", cp_id)
             return connection.respond(HTTPStatus.NOT_FOUND, "unknown charge point id\n")
-        password = next(iter(links.values())).password
+        password = self._passwords.get(cp_id)
         if password is not None and not _authorized(request.headers, cp_id, password):
             _LOGGER.warning("OCPP: %s: wrong or missing password", cp_id)
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "authorization required\n")
@@ -809,13 +924,14 @@ class CentralSystem:
     async def _handle(self, connection: ServerConnection) -> None:
         cp_id = charge_point_id(connection.request.path if connection.request else "")
         links = self._points.get(cp_id)
-        if not links:  # unregistered between the handshake and now
+        if links is None:  # forgotten between the handshake and now
             await connection.close()
             return
+        # Held (no connector yet): the session answers it and its connectors join later.
         kind = Session16 if connection.subprotocol == "ocpp1.6" else Session201
         session = kind(cp_id, connection, links, self.settings)
         session.tasks = self._tasks
-        session.password = next(iter(links.values())).password
+        session.password = self._passwords.get(cp_id)
         old = self._sessions.get(cp_id)
         self._sessions[cp_id] = session
         if old is not None:  # the charger reconnected before we saw the old socket die

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Protocol
 
+from ..auth import TokenValidator, same_tag
 from ..everest import CpState, Error, Severity
 
 _LOGGER = logging.getLogger(__name__)
@@ -105,6 +107,16 @@ class Commands(Protocol):
         """UnlockConnector."""
         ...
 
+    async def reserve(
+        self, connector_id: int, reservation_id: int, id_tag: str, expiry: datetime
+    ) -> str:
+        """ReserveNow: the charger's answer (Accepted, Occupied, Rejected, ...)."""
+        ...
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        """CancelReservation."""
+        ...
+
     async def trigger(self, message: str, connector_id: int) -> bool:
         """TriggerMessage (BootNotification, StatusNotification, MeterValues)."""
         ...
@@ -153,6 +165,12 @@ class ConnectorLink:
     stopped_by_charger: bool = False  # the charger ended the transaction on its own
     remote_stop_sent: bool = False
     stop_pending: bool = False  # our RemoteStop still has to reach the charger
+    reserved: bool = False  # the connector holds our kernel's reservation (ReserveNow)
+    validator: TokenValidator | None = None  # the cards that may charge here
+    # An accepted card goes to our kernel's authorization through this (the setup's).
+    on_card: Callable[[str], Awaitable[None]] | None = None
+    card_tag: str | None = None  # the card accepted last, until its transaction ends
+    last_ended: str | None = None  # a late meter value naming it resumes nothing
     sent: dict[str, Any] = field(default_factory=dict)  # what we last told the charger
     _changed: asyncio.Condition | None = None
 
@@ -204,12 +222,15 @@ class ConnectorLink:
 
     def on_status(self, status: Status, error_code: str = "NoError", vendor: str = "") -> None:
         """StatusNotification (evcc connector_core.go: Available clears a stale transaction)."""
+        if status is Status.Available and self.status not in (None, Status.Available):
+            self.card_tag = None  # the EV left (or the card's time ran out)
         self.status = status
         self.error_code = error_code or "NoError"
         self.vendor_error = vendor
         if status is Status.Available and self.transaction_id is not None:
             _LOGGER.info("%s: Available: transaction %s is over", self.name, self.transaction_id)
             self.transaction_id = None
+            self.stop_pending = False
 
     def on_transaction_started(self, transaction_id: str, meter_start_Wh: float | None) -> None:
         """The charger started a transaction; its start reading is the counter now."""
@@ -217,6 +238,7 @@ class ConnectorLink:
         self.tx_authorized = False
         self.stopped_by_charger = False
         self.remote_stop_sent = False
+        self.stop_pending = False  # a stop waiting for an older transaction's id
         if meter_start_Wh is not None:
             self._set_energy(meter_start_Wh)
 
@@ -228,6 +250,8 @@ class ConnectorLink:
             self.stopped_by_charger = not self.remote_stop_sent
             self.transaction_id = None
             self.stop_pending = False
+            self.card_tag = None
+            self.last_ended = transaction_id
         self.reading.power_W = 0.0  # evcc assumeMeterStopped: nothing flows after the stop
         self.reading.current_A = dict.fromkeys(self.reading.current_A, 0.0)
 
@@ -235,9 +259,20 @@ class ConnectorLink:
         """Meter values name a transaction we did not see start (we were restarted, or it
         started while we were away): it is the connector's (evcc OnMeterValues recovers it
         the same way)."""
-        if self.transaction_id is None:
+        if self.transaction_id is None and transaction_id != self.last_ended:
             _LOGGER.info("%s: resuming transaction %s", self.name, transaction_id)
             self.transaction_id = transaction_id
+            if self.stop_pending:
+                _LOGGER.info("%s: our stop of it is sent now", self.name)
+
+    def accepts_card(self, id_tag: str) -> bool:
+        """Whether a card presented here may charge: on the list, and the connector not
+        reserved (our kernel's reservation is for a token our kernel authorizes)."""
+        return not self.reserved and self.validator is not None and self.validator.accepts(id_tag)
+
+    def is_ours(self, id_tag: str) -> bool:
+        """The token our kernel's RemoteStart carried."""
+        return same_tag(self.id_tag, id_tag)
 
     def on_meter_values(self, values: Mapping[str, float]) -> None:
         """Sampled values (measurand[.phase] -> value in base units) of one reading."""

@@ -16,6 +16,7 @@ import logging
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from ..clock import Clock, SystemClock, rfc3339
 from ..errors import ConnectError, DeviceError
@@ -40,6 +41,7 @@ from .link import ENERGY, Commands, ConnectorLink, Status
 
 _LOGGER = logging.getLogger(__name__)
 FRESH_METER_S = 5.0  # how long to wait for the meter values asked for at a stop
+GLOBAL_RESERVATION_ID = 1_000_000  # + connector: the wallbox's id for a global reservation
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,14 +55,24 @@ class OcppChargerSettings:
     connect_timeout_s: float = 5.0  # how long connect() waits (the app retries with backoff)
     start_timeout_s: float = 30.0  # how long a RemoteStart may take to become a transaction
     boot_wait_s: float = 5.0  # how long a connected charger may take to boot by itself
+    # A reservation at the wallbox (ReserveNow) ends this long after it is sent unless it
+    # is sent again: half-way through while our kernel holds it (EVerest's reserve has no
+    # end; its OCPP module cancels), so a dead controller leaves no lasting reservation.
+    reservation_expiry_s: float = 3600.0
 
 
 class OcppCharger:
     """ChargeControllerPort over an OCPP connector."""
 
-    def __init__(self, link: ConnectorLink, settings: OcppChargerSettings | None = None) -> None:
+    def __init__(
+        self,
+        link: ConnectorLink,
+        settings: OcppChargerSettings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.link = link
         self.settings = settings or OcppChargerSettings()
+        self._clock = clock or SystemClock()
         self._locked = False
         self._was_charging = False
         self._output: ChargerOutput | None = None  # the last output applied
@@ -132,6 +144,9 @@ class OcppCharger:
             _LOGGER.info("%s: rebooted; sending the current output again", link.name)
             await self.apply(self._output)
         self._boots = link.boots
+        if self._output is not None:
+            await self._reservation(session, self._output.reservation_id)
+        await _send_pending_stop(link, session)
         charging = link.status is Status.Charging
         if self._was_charging and not charging:
             seq = link.reading.seq
@@ -178,8 +193,33 @@ class OcppCharger:
         if unlock and not await session.unlock(connector):
             _LOGGER.warning("%s: UnlockConnector refused", link.name)
         self._locked = output.locked
-        if link.stop_pending and link.transaction_id is not None:
-            await _remote_stop(link, session)
+        await self._reservation(session, output.reservation_id)
+        await _send_pending_stop(link, session)
+
+    async def _reservation(self, session: Commands, reservation_id: int | None) -> None:
+        """Mirror our kernel's reservation: ReserveNow when it starts (and half-way to
+        its expiry), CancelReservation when it ends. The wallbox then shows Reserved and
+        refuses other cards; a reserved user authorized through our kernel ends it."""
+        link = self.link
+        wanted = None if reservation_id is None else ocpp_reservation_id(reservation_id, link)
+        sent = link.sent.get("reservation")
+        link.reserved = wanted is not None
+        if wanted is None:
+            if sent is not None:
+                link.sent.pop("reservation")
+                if not await session.cancel_reservation(sent):
+                    _LOGGER.info("%s: CancelReservation %s not accepted", link.name, sent)
+            return
+        now = self._clock.monotonic()
+        if sent == wanted and now < link.sent.get("reservation_renew", 0.0):
+            return
+        expiry_s = self.settings.reservation_expiry_s
+        expiry = self._clock.now() + timedelta(seconds=expiry_s)
+        status = await session.reserve(link.connector_id, wanted, self.settings.id_tag, expiry)
+        # Sent either way: a refusal is retried at the renewal, not at every poll.
+        link.sent["reservation"], link.sent["reservation_renew"] = wanted, now + expiry_s / 2
+        if status != "Accepted":
+            _LOGGER.warning("%s: ReserveNow %s: %s", link.name, wanted, status)
 
     def _amps(self, amps: float) -> float:
         """Within the installation's range, down to 0.1 A (evcc setCurrent truncates so)."""
@@ -203,12 +243,27 @@ async def _quietly(call: Awaitable[bool]) -> bool:
         return False
 
 
+def ocpp_reservation_id(reservation_id: int, link: ConnectorLink) -> int:
+    """The wallbox's reservation id for ours: the same, and for EVerest's global one
+    (negative: no id of its own) one per connector."""
+    return reservation_id if reservation_id >= 0 else GLOBAL_RESERVATION_ID + link.connector_id
+
+
+async def _send_pending_stop(link: ConnectorLink, session: Commands) -> None:
+    """A stop asked while the charger was away, or before it named its transaction
+    (a controller restart), goes out once both are known."""
+    if link.stop_pending and link.transaction_id is not None:
+        await _remote_stop(link, session)
+
+
 async def _remote_stop(link: ConnectorLink, session: Commands) -> None:
+    """RemoteStop, sent again after a reconnect if it got no answer; a refusal is not
+    repeated (0 A holds, and the charger's own stop ends the transaction)."""
     assert link.transaction_id is not None
     link.remote_stop_sent = True
-    link.stop_pending = not await session.remote_stop(link.transaction_id)
-    if link.stop_pending:
+    if not await session.remote_stop(link.transaction_id):
         _LOGGER.warning("%s: RemoteStop %s refused", link.name, link.transaction_id)
+    link.stop_pending = False
 
 
 class OcppMeter:
@@ -248,33 +303,38 @@ class OcppMeter:
 
     async def start_transaction(self, transaction_id: str) -> TransactionStartResponse:
         """Our kernel authorized a session: have the charger start its transaction on our
-        token and take its start reading."""
+        token and take its start reading. After a card accepted at the wallbox, the
+        wallbox starts it by itself (1.6 StartTransaction after its Authorize, 2.0.1
+        TxStartPoint): that one is waited for, a RemoteStart with the card only if none
+        comes."""
         link = self.link
-        if link.transaction_id is not None and link.tx_authorized:
-            return _started()
-        link.id_tag = self.settings.id_tag
+
+        def running() -> bool:
+            return link.transaction_id is not None and link.tx_authorized
+
+        if link.card_tag is not None:
+            await link.wait_for(running, self.settings.start_timeout_s)
+        if running():
+            return _started(link, transaction_id)
+        token = link.card_tag or self.settings.id_tag
+        link.id_tag = token
         try:
             session = OcppCharger(link)._session()
-            if not await session.remote_start(link.connector_id, self.settings.id_tag):
+            if not await session.remote_start(link.connector_id, token):
                 return _start_failed(f"{link.name}: RemoteStart refused")
         except DeviceError as err:
             return _start_failed(str(err))
-        started = await link.wait_for(
-            lambda: link.transaction_id is not None and link.tx_authorized,
-            self.settings.start_timeout_s,
-        )
-        if not started:
+        if not await link.wait_for(running, self.settings.start_timeout_s):
             return _start_failed(f"{link.name}: the charger started no transaction")
-        _LOGGER.info(
-            "%s: OCPP transaction %s for %s", link.name, link.transaction_id, transaction_id
-        )
-        return _started()
+        return _started(link, transaction_id)
 
     async def stop_transaction(self, transaction_id: str) -> TransactionStopResponse:
-        """End the charger's transaction (again after a reconnect if it is offline now)."""
+        """End the charger's transaction: now, after a reconnect if it is offline, or,
+        when the charger has not named it yet (our restart), once it does."""
         link = self.link
-        link.id_tag = None
+        link.id_tag = link.card_tag = None
         if link.transaction_id is None:
+            link.stop_pending = link.status is not Status.Available
             return TransactionStopResponse(status=TransactionRequestStatus.OK)
         link.stop_pending = True
         if link.session is not None:
@@ -288,7 +348,8 @@ class OcppMeter:
         """Nothing to release (the central system owns the sockets)."""
 
 
-def _started() -> TransactionStartResponse:
+def _started(link: ConnectorLink, transaction_id: str) -> TransactionStartResponse:
+    _LOGGER.info("%s: OCPP transaction %s for %s", link.name, link.transaction_id, transaction_id)
     return TransactionStartResponse(status=TransactionRequestStatus.OK)
 
 

@@ -1,8 +1,9 @@
 """Configuration of OCPP connectors and of the central system they connect to.
 
 A connector's charger is ``{kind: ocpp, charge_point_id: ..., connector_id: 1,
-password: ...}``; the top-level ``ocpp`` section says where the central system listens
-(``host``, ``port``, TLS ``certfile`` / ``keyfile``) and how often the chargers report.
+password: ..., reservation_expiry_s: 3600}``; the top-level ``ocpp`` section says where
+the central system listens (``host``, ``port``, TLS ``certfile`` / ``keyfile``) and how
+often the chargers report.
 Validated here without the ``ocpp`` package, so ``--check`` needs nothing more.
 """
 
@@ -26,6 +27,10 @@ OCPP_CHARGER_SCHEMA = vol.Schema(
         vol.Optional("connector_id", default=1): vol.All(int, vol.Range(min=1, max=99)),
         vol.Optional("password"): vol.All(str, vol.Length(min=8, max=64)),
         vol.Optional("id_tag", default="evse_manager"): vol.All(str, vol.Length(min=1, max=20)),
+        # How long a ReserveNow holds at the wallbox (renewed half-way while reserved).
+        vol.Optional("reservation_expiry_s", default=3600): vol.All(
+            vol.Coerce(float), vol.Range(min=60, max=86400)
+        ),
         # For a charger whose messages break the OCPP JSON schema (extra fields, ...).
         vol.Optional("skip_schema_validation", default=False): bool,
     }
@@ -59,6 +64,7 @@ class OcppChargerConfig:
     password: str | None = None
     id_tag: str = "evse_manager"
     skip_schema_validation: bool = False
+    reservation_expiry_s: float = 3600.0
 
 
 def charger_config(data: Mapping[str, Any]) -> OcppChargerConfig:
@@ -70,6 +76,7 @@ def charger_config(data: Mapping[str, Any]) -> OcppChargerConfig:
         password=c.get("password"),
         id_tag=c["id_tag"],
         skip_schema_validation=c["skip_schema_validation"],
+        reservation_expiry_s=c["reservation_expiry_s"],
     )
 
 

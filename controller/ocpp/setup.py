@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..auth import TokenValidator, card_token
 from ..clock import Clock
 from ..manager import EvseManager
 from ..store import SessionStore
@@ -68,9 +69,10 @@ def ocpp_manager(
         min_current_A=c.min_current_A or 6.0,
         phases=c.phases or 3,
         id_tag=ocpp.id_tag,
+        reservation_expiry_s=ocpp.reservation_expiry_s,
     )
-    return EvseManager(
-        OcppCharger(link, settings),
+    manager = EvseManager(
+        OcppCharger(link, settings, clock),
         OcppMeter(link, settings, clock),
         store,
         config.kernel,
@@ -78,3 +80,17 @@ def ocpp_manager(
         clock=clock,
         poll_interval=config.poll_interval_s,
     )
+    accept_cards(link, manager, config.id_tags)
+    return manager
+
+
+def accept_cards(link: ConnectorLink, manager: EvseManager, id_tags: Iterable[str]) -> None:
+    """Cards read at the wallbox are checked against ``id_tags`` (the token validator);
+    an accepted one is our kernel's authorization (EVerest: Auth -> authorize_response)."""
+    validator = TokenValidator(id_tags)
+    link.validator = validator
+
+    async def authorize(id_tag: str) -> None:
+        await manager.authorize_response(card_token(id_tag), validator.validate(id_tag))
+
+    link.on_card = authorize

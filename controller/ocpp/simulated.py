@@ -2,11 +2,14 @@
 driven by the same EV model as the Modbus simulator (``SimulatedStation``).
 
 It behaves as a wallbox set to "authorize through the backend": a transaction starts on
-RemoteStart / RequestStart only, charges at the current of the TxDefaultProfile it was
-sent (none: 0 A), follows ChangeAvailability, and reports status changes and meter values
-(whole Wh, as chargers' meters do). ``step()`` sends what changed and a meter reading; a
-test or the demo calls it after moving the EV or the clock. ``received`` lists every CALL
-the central system sent, in order (what a test asserts on).
+RemoteStart / RequestStart, or on an RFID card (``present_card``) the backend accepts
+(Authorize), once the EV is plugged in; it charges at the current of the TxDefaultProfile
+it was sent (none: 0 A), follows ChangeAvailability, holds reservations (ReserveNow:
+Reserved, other cards refused, until it expires, is cancelled or its id tag starts), and
+reports status changes and meter values (whole Wh, as chargers' meters do). ``step()``
+sends what changed and a meter reading; a test or the demo calls it after moving the EV
+or the clock. ``received`` lists every CALL the central system sent, in order (what a
+test asserts on).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import contextlib
 import logging
 import ssl
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from ocpp.v16 import ChargePoint as ChargePoint16
@@ -30,6 +34,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 from websockets.typing import Subprotocol
 
+from ..auth import same_tag
 from ..kernel.pwm import duty_cycle
 from ..ports import ChargerOutput, CpMode
 from ..simulation import SimulatedStation
@@ -42,6 +47,15 @@ MIN_A = 6.0
 ERROR_CODES = {v: k for k, v in reversed(ERROR_TYPES.items())}
 
 
+@dataclass(frozen=True)
+class Reservation:
+    """A ReserveNow the wallbox holds."""
+
+    id: int
+    id_tag: str
+    expiry: datetime
+
+
 @dataclass
 class WallboxState:
     """What the wallbox firmware keeps: availability, profile, transaction, config."""
@@ -52,6 +66,20 @@ class WallboxState:
     transaction_id: str | None = None
     id_tag: str | None = None
     finishing: bool = False  # transaction over, EV still plugged
+    accept_reservations: bool = True  # False: ReserveNow is Rejected (not supported)
+    reservation: Reservation | None = None
+    card: str | None = None  # a card the backend accepted, waiting for the EV
+    by_card: bool = False  # the transaction started on a card (not a remote start)
+    refused: list[str] = field(default_factory=list)  # cards refused, in order
+    # Meter values name the transaction (False: as clock-aligned ones, without its id).
+    name_transaction: bool = True
+    # False: a card starts the transaction without an Authorize first (a wallbox with a
+    # local authorization cache); the backend's verdict is the transaction's answer.
+    authorize_cards: bool = True
+    # 2.0.1 TxStartPoint EVConnected, read-only: a transaction starts at plug-in and
+    # delivers nothing until a card or a RequestStart authorizes it.
+    tx_on_plug_in: bool = False
+    authorized: bool = True  # the running transaction may deliver energy
     config: dict[str, str] = field(
         default_factory=lambda: {
             "MeterValuesSampledData": "Energy.Active.Import.Register",
@@ -174,6 +202,100 @@ class SimulatedWallbox:
         s.available = operative
         return "Accepted"
 
+    def reserve(self, reservation_id: int, id_tag: str, expiry: str) -> str:
+        """OCPP 1.6 §5.13 / 2.0.1 H01: Accepted, or why not (Faulted, Unavailable,
+        Occupied: an EV, a transaction or another reservation; Rejected: not supported).
+        The same id again replaces the reservation."""
+        s = self.state
+        self._expire()
+        if not s.accept_reservations:
+            return "Rejected"
+        if self.station.board_errors:
+            return "Faulted"
+        if not s.available:
+            return "Unavailable"
+        replaces = s.reservation is not None and s.reservation.id == reservation_id
+        busy = self.station.ev.plugged or s.transaction_id is not None
+        if not replaces and (busy or s.reservation is not None):
+            return "Occupied"
+        when = datetime.fromisoformat(expiry.replace("Z", "+00:00"))
+        s.reservation = Reservation(reservation_id, id_tag, when)
+        return "Accepted"
+
+    def cancel_reservation(self, reservation_id: int) -> bool:
+        """CancelReservation: Accepted for the reservation held, else Rejected."""
+        s = self.state
+        if s.reservation is None or s.reservation.id != reservation_id:
+            return False
+        s.reservation = None
+        return True
+
+    def _expire(self) -> None:
+        s = self.state
+        if s.reservation is not None and self.station.clock.now() >= s.reservation.expiry:
+            s.reservation = None
+
+    def may_start(self, id_tag: str) -> bool:
+        """A transaction may start for ``id_tag`` now (available, EV plugged, none yet,
+        and the reservation, if any, is this tag's)."""
+        s = self.state
+        self._expire()
+        reserved_for = None if s.reservation is None else s.reservation.id_tag
+        if reserved_for is not None and not same_tag(reserved_for, id_tag):
+            return False
+        return s.available and s.transaction_id is None and self.station.ev.plugged
+
+    def take_reservation(self) -> int | None:
+        """The transaction starting now consumes the reservation (its id for the start)."""
+        s = self.state
+        if s.reservation is None:
+            return None
+        reservation_id, s.reservation = s.reservation.id, None
+        return reservation_id
+
+    async def present_card(self, id_tag: str) -> bool:
+        """An RFID card held to the reader: refused locally while the connector is
+        reserved for another tag, else Authorize; an accepted card starts a transaction
+        as soon as the EV is plugged in (at once if it is)."""
+        s = self.state
+        self._expire()
+        if s.reservation is not None and not same_tag(s.reservation.id_tag, id_tag):
+            s.refused.append(id_tag)
+            return False
+        if self._cp is None:
+            return False
+        if s.authorize_cards and await self._cp.authorize(id_tag) != "Accepted":
+            s.refused.append(id_tag)
+            return False
+        s.card = id_tag
+        await self.step()
+        await self.settle()
+        return True
+
+    def _start_on_card(self) -> None:
+        """An accepted card and the EV both there: the wallbox starts the transaction,
+        or authorizes the one it started at plug-in."""
+        s = self.state
+        if s.card is not None and self.waiting_transaction():
+            s.id_tag, s.card, s.by_card, s.authorized = s.card, None, True, True
+            self.spawn(self._cp.authorize_transaction())
+        if s.card is None or not self.may_start(s.card):
+            return
+        s.id_tag, s.card, s.by_card = s.card, None, True
+        self.spawn(self._cp.start_transaction())
+
+    def waiting_transaction(self) -> bool:
+        """A transaction started at plug-in waits for its authorization."""
+        return self.state.transaction_id is not None and not self.state.authorized
+
+    def _start_on_plug_in(self) -> None:
+        """TxStartPoint EVConnected: the EV plugged in starts an unauthorized transaction."""
+        s = self.state
+        plugged = self.station.ev.plugged and s.available and not s.finishing
+        if s.tx_on_plug_in and plugged and s.transaction_id is None and s.reservation is None:
+            s.transaction_id, s.authorized, s.id_tag = f"TX-{self.next_seq()}", False, None
+            self.spawn(self._cp.started_on_plug_in())
+
     def _transaction_ended(self) -> None:
         s = self.state
         s.finishing = self.station.ev.plugged
@@ -185,6 +307,7 @@ class SimulatedWallbox:
         """What this wallbox's firmware drives onto the CP, from its OCPP state."""
         s = self.state
         offer = s.available and s.transaction_id is not None and s.limit_A >= MIN_A
+        offer = offer and s.authorized
         amps = min(s.limit_A, self.station.capabilities.max_current_A_import) if offer else 0.0
         return ChargerOutput(
             enabled=s.available,
@@ -204,10 +327,15 @@ class SimulatedWallbox:
             return "Unavailable"
         if station.board_errors:
             return "Faulted"
+        self._expire()
+        if s.reservation is not None and s.transaction_id is None:
+            return "Reserved"  # an EV plugged in too: Reserved until the tag is presented
         if not station.ev.plugged:
             return "Available"
         if s.transaction_id is None:
             return "Finishing" if s.finishing else "Preparing"
+        if not s.authorized:
+            return "Preparing"
         if station.relays_on():
             return "Charging"
         return "SuspendedEVSE" if s.limit_A < MIN_A else "SuspendedEV"
@@ -234,6 +362,8 @@ class SimulatedWallbox:
                 await self._cp.stop_transaction("EVDisconnected")
             if not self.station.ev.plugged:
                 self.state.finishing = False
+            self._start_on_card()
+            self._start_on_plug_in()
             self.station.apply(self.output())
             status = self.status()
             if status != self._status:
@@ -331,7 +461,8 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
         )
 
     async def send_meter_values(self) -> None:
-        tid = self.box.state.transaction_id
+        s = self.box.state
+        tid = s.transaction_id if s.name_transaction else None
         await self.call(
             call16.MeterValues(
                 connector_id=1,
@@ -339,6 +470,10 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
                 transaction_id=int(tid) if tid else None,
             )
         )
+
+    async def authorize(self, id_tag: str) -> str:
+        result = await self.call(call16.Authorize(id_tag=id_tag))
+        return str(result.id_tag_info.get("status"))
 
     async def start_transaction(self) -> None:
         s = self.box.state
@@ -349,6 +484,7 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
                 id_tag=s.id_tag,
                 meter_start=self.box.energy_Wh(),
                 timestamp=now_iso(),
+                reservation_id=self.box.take_reservation(),
             )
         )
         s.transaction_id = str(result.transaction_id)
@@ -376,9 +512,9 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
     def on_remote_start(self, id_tag: str, **kw: Any) -> Any:
         self.box.record("RemoteStartTransaction", {"id_tag": id_tag, **kw})
         s = self.box.state
-        ok = s.available and s.transaction_id is None and self.box.station.ev.plugged
+        ok = self.box.may_start(id_tag)
         if ok:
-            s.id_tag = id_tag
+            s.id_tag, s.by_card = id_tag, False
         return result16.RemoteStartTransaction(status="Accepted" if ok else "Rejected")
 
     @after("RemoteStartTransaction")
@@ -435,6 +571,26 @@ class _Client16(ChargePoint16):  # type: ignore[misc]
         elif requested_message == "BootNotification":
             self.box.spawn(self.boot())
 
+    @on("ReserveNow")
+    def on_reserve_now(
+        self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int, **kw: Any
+    ) -> Any:
+        self.box.record(
+            "ReserveNow", {"connector_id": connector_id, "id_tag": id_tag, "id": reservation_id}
+        )
+        status = "Rejected"  # connector 0 (the whole charge point) is not supported
+        if connector_id == 1:
+            status = self.box.reserve(reservation_id, id_tag, expiry_date)
+        self.box.apply_soon()
+        return result16.ReserveNow(status=status)
+
+    @on("CancelReservation")
+    def on_cancel_reservation(self, reservation_id: int) -> Any:
+        self.box.record("CancelReservation", {"id": reservation_id})
+        ok = self.box.cancel_reservation(reservation_id)
+        self.box.apply_soon()
+        return result16.CancelReservation(status="Accepted" if ok else "Rejected")
+
     @on("GetConfiguration")
     def on_get_configuration(self, key: list[str] | None = None) -> Any:
         self.box.record("GetConfiguration", {"key": key})
@@ -463,6 +619,7 @@ CONNECTOR_STATUS_201 = {
     "SuspendedEV": "Occupied",
     "SuspendedEVSE": "Occupied",
     "Finishing": "Occupied",
+    "Reserved": "Reserved",
     "Unavailable": "Unavailable",
     "Faulted": "Faulted",
 }
@@ -505,25 +662,27 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
                 connector_id=1,
             )
         )
-        if self.box.state.transaction_id is not None:
+        s = self.box.state
+        if s.transaction_id is not None and s.name_transaction:
             await self._event("Updated", "ChargingStateChanged", status)
 
     async def send_meter_values(self) -> None:
-        if self.box.state.transaction_id is not None:
+        s = self.box.state
+        if s.transaction_id is not None and s.name_transaction:
             await self._event("Updated", "MeterValuePeriodic", self.box.status())
             return
         await self.call(call201.MeterValues(evse_id=1, meter_value=[self.box.meter_value_201()]))
 
-    async def _event(self, kind: str, trigger: str, status: str, **extra: Any) -> None:
+    async def _event(self, kind: str, trigger: str, status: str, **extra: Any) -> Any:
         s = self.box.state
         state = status if status in ("Charging", "SuspendedEV", "SuspendedEVSE") else "EVConnected"
         info: dict[str, Any] = {"transaction_id": s.transaction_id or "", "charging_state": state}
-        if kind == "Started" and self._remote_start_id is not None:
+        if trigger == "RemoteStart" and self._remote_start_id is not None:
             info["remote_start_id"] = self._remote_start_id
         if "stopped_reason" in extra:
             info["stopped_reason"] = extra.pop("stopped_reason")
             info["transaction_id"] = extra.pop("transaction_id")
-        await self.call(
+        return await self.call(
             call201.TransactionEvent(
                 event_type=kind,
                 timestamp=now_iso(),
@@ -536,12 +695,37 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
             )
         )
 
-    async def start_transaction(self) -> None:
+    async def authorize(self, id_tag: str) -> str:
+        result = await self.call(
+            call201.Authorize(id_token={"id_token": id_tag, "type": "ISO14443"})
+        )
+        return str(result.id_token_info.get("status"))
+
+    async def started_on_plug_in(self) -> None:
+        """TransactionEvent Started at plug-in, without a token (TxStartPoint EVConnected)."""
+        await self._event("Started", "CablePluggedIn", self.box.status())
+
+    async def start_transaction(self, kind: str = "Started") -> None:
+        """Started with the token (a card or our RequestStart), or ``Updated``: the
+        transaction started at plug-in is authorized now."""
         s = self.box.state
-        s.transaction_id = f"TX-{self.box.next_seq()}"
-        token = {"id_token": s.id_tag, "type": "Central"}
-        await self._event("Started", "RemoteStart", self.box.status(), id_token=token)
+        if kind == "Started":
+            s.transaction_id = f"TX-{self.box.next_seq()}"
+        s.authorized = True
+        token = {"id_token": s.id_tag, "type": "ISO14443" if s.by_card else "Central"}
+        trigger = "Authorized" if s.by_card else "RemoteStart"
+        extra: dict[str, Any] = {"id_token": token}
+        reservation_id = self.box.take_reservation()
+        if reservation_id is not None:
+            extra["reservation_id"] = reservation_id
+        result = await self._event(kind, trigger, self.box.status(), **extra)
+        info = getattr(result, "id_token_info", None) or {}
+        if info.get("status", "Accepted") != "Accepted":  # TxCtrlr StopTxOnInvalidId
+            await self.stop_transaction("DeAuthorized")
         await self.box.step()
+
+    async def authorize_transaction(self) -> None:
+        await self.start_transaction("Updated")
 
     async def stop_transaction(self, reason: str) -> None:
         s = self.box.state
@@ -549,7 +733,9 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
             return
         tid, s.transaction_id = s.transaction_id, None
         self.box._transaction_ended()
-        trigger = "RemoteStop" if reason == "Remote" else "EVCommunicationLost"
+        trigger = {"Remote": "RemoteStop", "DeAuthorized": "Deauthorized"}.get(
+            reason, "EVCommunicationLost"
+        )
         await self._event(
             "Ended", trigger, self.box.status(), stopped_reason=reason, transaction_id=tid
         )
@@ -558,11 +744,12 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
     def on_request_start(self, id_token: dict[str, Any], remote_start_id: int, **kw: Any) -> Any:
         self.box.record("RequestStartTransaction", {"id_token": id_token, **kw})
         s = self.box.state
-        ok = s.available and s.transaction_id is None and self.box.station.ev.plugged
+        waiting = self.box.waiting_transaction()  # F01: the running one is authorized
+        ok = waiting or self.box.may_start(id_token["id_token"])
         if ok:
-            s.id_tag = id_token["id_token"]
+            s.id_tag, s.by_card = id_token["id_token"], False
             self._remote_start_id = remote_start_id
-            self.box.spawn(self.start_transaction())
+            self.box.spawn(self.start_transaction("Updated" if waiting else "Started"))
         return result201.RequestStartTransaction(status="Accepted" if ok else "Rejected")
 
     @on("RequestStopTransaction")
@@ -609,6 +796,26 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
             self.box.spawn(self.boot())
         return result201.TriggerMessage(status="Accepted")
 
+    @on("ReserveNow")
+    def on_reserve_now(
+        self, id: int, expiry_date_time: str, id_token: dict[str, Any], **kw: Any
+    ) -> Any:
+        evse_id = kw.get("evse_id")
+        tag = id_token["id_token"]
+        self.box.record("ReserveNow", {"evse_id": evse_id, "id_tag": tag, "id": id})
+        status = "Rejected"  # a reservation for any EVSE is not supported
+        if evse_id == 1:
+            status = self.box.reserve(id, tag, expiry_date_time)
+        self.box.apply_soon()
+        return result201.ReserveNow(status=status)
+
+    @on("CancelReservation")
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        self.box.record("CancelReservation", {"id": reservation_id})
+        ok = self.box.cancel_reservation(reservation_id)
+        self.box.apply_soon()
+        return result201.CancelReservation(status="Accepted" if ok else "Rejected")
+
     @on("GetVariables")
     def on_get_variables(self, get_variable_data: list[dict[str, Any]]) -> Any:
         self.box.record("GetVariables", {"get_variable_data": get_variable_data})
@@ -632,10 +839,12 @@ class _Client201(ChargePoint201):  # type: ignore[misc]
         results = []
         for item in set_variable_data:
             key = (item["component"]["name"], item["variable"]["name"])
-            self.variables[key] = str(item["attribute_value"])
+            fixed = key == ("TxCtrlr", "TxStartPoint") and self.box.state.tx_on_plug_in
+            if not fixed:
+                self.variables[key] = str(item["attribute_value"])
             results.append(
                 {
-                    "attribute_status": "Accepted",
+                    "attribute_status": "Rejected" if fixed else "Accepted",
                     "component": item["component"],
                     "variable": item["variable"],
                 }

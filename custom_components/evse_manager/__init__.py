@@ -75,7 +75,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
     try:
         await connector.manager.start()
     except DeviceError as err:
-        await connector.release()
+        await connector.release(retrying=True)
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="cannot_connect",

@@ -37,6 +37,7 @@ from homeassistant.util import slugify
 from .connector import build_config, simulator_maps
 from .const import (
     BUILTIN_METER,
+    CONF_AUTH,
     CONF_BATTERY_ENTITY,
     CONF_BATTERY_SOC_ENTITY,
     CONF_BAUDRATE,
@@ -47,6 +48,7 @@ from .const import (
     CONF_FREE_CHARGING,
     CONF_GRID_ENTITY,
     CONF_GRID_INVERTED,
+    CONF_ID_TAGS,
     CONF_KIND,
     CONF_MAP,
     CONF_MAX_CURRENT,
@@ -60,6 +62,8 @@ from .const import (
     CONF_MQTT_PASSWORD,
     CONF_MQTT_PORT,
     CONF_MQTT_USERNAME,
+    CONF_OCPP_CERTFILE,
+    CONF_OCPP_KEYFILE,
     CONF_OCPP_PASSWORD,
     CONF_OCPP_PORT,
     CONF_OCPP_VERSION,
@@ -82,6 +86,7 @@ from .const import (
 from .controller.config import probe_connector
 from .controller.errors import ConfigError, DeviceError, MapError
 from .controller.modbus.maps import available_maps, load_map
+from .controller.ocpp.settings import ssl_context
 from .mqtt import default_base_topic
 
 if TYPE_CHECKING:
@@ -225,8 +230,22 @@ def ocpp_schema(d: Mapping[str, Any]) -> vol.Schema:
             vol.Required(CONF_OCPP_PORT, default=d.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)): _int(
                 1, 65535
             ),
+            vol.Optional(
+                CONF_OCPP_CERTFILE, description={"suggested_value": d.get(CONF_OCPP_CERTFILE)}
+            ): TextSelector(),
+            vol.Optional(
+                CONF_OCPP_KEYFILE, description={"suggested_value": d.get(CONF_OCPP_KEYFILE)}
+            ): TextSelector(),
+            vol.Optional(
+                CONF_ID_TAGS, description={"suggested_value": d.get(CONF_ID_TAGS)}
+            ): TextSelector(),
         }
     )
+
+
+def _id_tags(text: Any) -> list[str]:
+    """The cards of the form's field: separated by commas, spaces or new lines."""
+    return list(dict.fromkeys(str(text or "").replace(",", " ").split()))
 
 
 def ocpp_entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -238,12 +257,24 @@ def ocpp_entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
     }
     if form.get(CONF_OCPP_PASSWORD):
         charger[CONF_OCPP_PASSWORD] = form[CONF_OCPP_PASSWORD]
-    return {
+    data: dict[str, Any] = {
         CONF_MODE: MODE_OCPP,
         CONF_CHARGER: charger,
         CONF_METER: BUILTIN_METER,
         CONF_OCPP_PORT: int(form[CONF_OCPP_PORT]),
     }
+    for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE):
+        if str(form.get(key) or "").strip():
+            data[key] = str(form[key]).strip()
+    tags = _id_tags(form.get(CONF_ID_TAGS))
+    if tags:
+        data[CONF_AUTH] = {CONF_ID_TAGS: tags}
+    return data
+
+
+def check_ocpp_tls(data: Mapping[str, Any]) -> None:
+    """The TLS files can be used (raises OSError / ValueError; runs in the executor)."""
+    ssl_context({"certfile": data.get(CONF_OCPP_CERTFILE), "keyfile": data.get(CONF_OCPP_KEYFILE)})
 
 
 class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -320,12 +351,17 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             self._abort_if_unique_id_configured()
             try:
                 await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
+                await self.hass.async_add_executor_job(check_ocpp_tls, data)
             except ConfigError as err:
                 placeholders["error"] = str(err)
                 errors["base"] = "invalid_config"
+            except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+                placeholders["error"] = f"TLS files: {err}"
+                errors["base"] = "invalid_config"
             else:
-                if self._ocpp_mismatch(data):
-                    errors["base"] = "charge_point_mismatch"
+                mismatch = self._ocpp_mismatch(data)
+                if mismatch is not None:
+                    errors["base"] = mismatch
                 else:
                     return self.async_create_entry(title=user_input[CONF_NAME], data=data)
         return self.async_show_form(
@@ -335,22 +371,27 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    def _ocpp_mismatch(self, data: Mapping[str, Any]) -> bool:
-        """Another entry for the same charge point with another password or port (one
-        session per charge point: they must agree)."""
+    def _ocpp_mismatch(self, data: Mapping[str, Any]) -> str | None:
+        """The error when another entry for the same charge point has another password
+        or port (one session per charge point: they must agree), or another entry on the
+        same port other TLS files (one listener per port)."""
         mine = data[CONF_CHARGER]
+        tls = (data.get(CONF_OCPP_CERTFILE), data.get(CONF_OCPP_KEYFILE))
         for entry in self._async_current_entries(include_ignore=False):
             if entry.data.get(CONF_MODE) != MODE_OCPP:
                 continue
+            port = entry.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)
+            theirs = (entry.data.get(CONF_OCPP_CERTFILE), entry.data.get(CONF_OCPP_KEYFILE))
+            if port == data[CONF_OCPP_PORT] and theirs != tls:
+                return "listener_mismatch"
             other = entry.data[CONF_CHARGER]
             if other.get(CONF_CHARGE_POINT_ID) != mine[CONF_CHARGE_POINT_ID]:
                 continue
-            port = entry.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)
             if other.get(CONF_OCPP_PASSWORD) != mine.get(CONF_OCPP_PASSWORD) or (
                 port != data[CONF_OCPP_PORT]
             ):
-                return True
-        return False
+                return "charge_point_mismatch"
+        return None
 
     async def async_step_ocpp_simulator(
         self, user_input: dict[str, Any] | None = None

@@ -19,6 +19,7 @@ from homeassistant.core import HomeAssistant
 
 from .const import (
     BUILTIN_METER,
+    CONF_AUTH,
     CONF_CHARGER,
     CONF_FREE_CHARGING,
     CONF_MAP,
@@ -41,6 +42,7 @@ from .controller.simulator import ModbusSimulator
 from .controller.store import SessionStore
 from .ocpp import (
     SIMULATOR_HOST,
+    Listener,
     OcppParts,
     listen_address,
     open_ocpp,
@@ -91,14 +93,15 @@ class EvseConnector:
         finally:
             await self.release()
 
-    async def release(self) -> None:
-        """Buses, store and simulator closed (the manager is not running)."""
+    async def release(self, *, retrying: bool = False) -> None:
+        """Buses, store and simulator closed (the manager is not running); ``retrying``:
+        the setup is tried again, an OCPP wallbox is held for it meanwhile."""
         await self.registry.close_all()
         self.store.close()
         if self.simulator is not None:
             await self.simulator.stop()
         if self.ocpp is not None:
-            await self.ocpp.close()
+            await self.ocpp.close(retrying=retrying)
 
     @property
     def station(self) -> SimulatedStation | None:
@@ -121,7 +124,9 @@ def build_config(
         **({"evse_id": evse_id} if evse_id else {}),
         CONF_CHARGER: dict(data[CONF_CHARGER]),
         CONF_METER: data.get(CONF_METER, BUILTIN_METER),
-        CONF_FREE_CHARGING: True,  # a home wallbox charges when plugged in unless told
+        # A home wallbox charges when plugged in unless told, or unless it has cards.
+        CONF_FREE_CHARGING: not data.get(CONF_AUTH),
+        **({CONF_AUTH: data[CONF_AUTH]} if data.get(CONF_AUTH) else {}),
         **{k: v for k, v in options.items() if v is not None and k in CONNECTOR_OPTIONS},
     }
     return connector_config(name, raw)
@@ -213,7 +218,7 @@ async def _open_ocpp_evse(
     cp_id = simulator_charge_point_id(path)
     config_data = {**data, **simulated_charger(cp_id)} if simulated else data
     config = await hass.async_add_executor_job(build_config, name, config_data, options, evse_id)
-    address = (SIMULATOR_HOST, 0) if simulated else listen_address(data)
+    address = Listener(SIMULATOR_HOST, 0) if simulated else listen_address(data)
     store = await hass.async_add_executor_job(_open_store, path)
     try:
         manager, parts = await open_ocpp(hass, config, store, address)

@@ -12,7 +12,16 @@ from homeassistant.core import HomeAssistant
 from . import EvseConfigEntry
 from .controller.everest.model import dump
 
-TO_REDACT = {"host", "serial_port", "serial", "serial_number", "id_tag", "id_token", "value_id"}
+TO_REDACT = {
+    "host",
+    "serial_port",
+    "serial",
+    "serial_number",
+    "id_tag",
+    "id_tags",  # the RFID cards an OCPP entry accepts
+    "id_token",
+    "value_id",
+}
 # The MQTT login and broker (options), and anything else a bridge or API could hold.
 SECRETS = {
     "mqtt_host",

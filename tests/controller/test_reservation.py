@@ -62,3 +62,15 @@ async def test_error_refuses_and_ends_reservation(rig):
     await rig.poll()
     assert rig.take_events() == ["ReservationEnd"]
     assert await rig.manager.reserve(4) is False
+
+
+async def test_output_carries_the_reservation(rig):
+    """The charger output names the reservation while it holds (a charger with its own
+    reservation, OCPP ReserveNow, mirrors it), and drops it when it ends."""
+    assert rig.manager.kernel.output().reservation_id is None
+    await rig.manager.reserve(-1)
+    assert rig.manager.kernel.output().reservation_id == -1
+    await rig.manager.reserve(9)  # the global one made specific
+    assert rig.manager.kernel.output().reservation_id == 9
+    await rig.authorize()  # the reserved user arrived
+    assert rig.manager.kernel.output().reservation_id is None

@@ -9,7 +9,9 @@ while the entry's setup waits for it, as a real wallbox that keeps reconnecting 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import socket
+import ssl
 
 import pytest
 from homeassistant.config_entries import SOURCE_RECONFIGURE, SOURCE_USER, ConfigEntryState
@@ -29,6 +31,7 @@ from custom_components.evse_manager.controller.ocpp.simulated import SimulatedWa
 from custom_components.evse_manager.controller.simulation import SimulatedStation
 from custom_components.evse_manager.controller.simulator import free_port
 from custom_components.evse_manager.ocpp import CENTRALS, centrals, stop_centrals
+from tests.mqtt.conftest import Certificates
 
 from .conftest import call
 
@@ -81,6 +84,21 @@ async def registered(hass, port: int, cp_id: str) -> CentralSystem:
             return central
         await asyncio.sleep(0.01)
     raise AssertionError(f"{cp_id} never registered on port {port}")
+
+
+async def flow_with_wallbox(hass, result, form: dict, box: SimulatedWallbox):
+    """Submit the OCPP step; its entry's setup waits for the wallbox, which connects once
+    Home Assistant listens (on every interface: the flow has no host field)."""
+    finish = hass.async_create_task(
+        hass.config_entries.flow.async_configure(result["flow_id"], form)
+    )
+    for _ in range(500):
+        centrals = hass.data.get(CENTRALS)
+        if centrals is not None and ("0.0.0.0", int(form["ocpp_port"])) in centrals.running:
+            break
+        await asyncio.sleep(0.01)
+    await box.connect()
+    return await finish
 
 
 async def set_up_with(hass, entry: MockConfigEntry, box: SimulatedWallbox) -> EvseConnector:
@@ -241,17 +259,7 @@ async def test_ocpp_flow_creates_the_entry_and_its_wallbox_connects(hass, socket
         "ocpp_port": port,
     }
     box = wallbox("CARPORT-1", port, password="12345678")
-    finish = hass.async_create_task(
-        hass.config_entries.flow.async_configure(result["flow_id"], form)
-    )
-    # Home Assistant listens on every interface (the flow has no host field).
-    for _ in range(500):
-        centrals = hass.data.get(CENTRALS)
-        if centrals is not None and ("0.0.0.0", port) in centrals.running:
-            break
-        await asyncio.sleep(0.01)
-    await box.connect()
-    result = await finish
+    result = await flow_with_wallbox(hass, result, form, box)
     try:
         assert result["type"] is FlowResultType.CREATE_ENTRY
         assert result["data"] == {
@@ -337,3 +345,96 @@ async def start(hass, step: str):
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["menu_options"] == ["modbus", "ocpp", "simulator", "ocpp_simulator"]
     return await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": step})
+
+
+async def test_a_setup_retry_holds_the_wallbox(hass, socket_enabled, no_grace):
+    """The entry is set up before its wallbox connects: not ready, and Home Assistant
+    retries it. Meanwhile the listener and the charge point id are held: the wallbox
+    connecting between two tries is accepted (not refused with 404) and kept, and the
+    next try drives it on that same WebSocket; another entry leaving the port meanwhile
+    does not end the hold."""
+    port = free_port()
+    entry = ocpp_entry("LATE", port)
+    entry.add_to_hass(hass)
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    # Another entry on the port comes and goes (no grace): the hold outlasts it.
+    other, other_box = ocpp_entry("OTHER", port), wallbox("OTHER", port)
+    await set_up_with(hass, other, other_box)
+    await unload(hass, other)
+    await other_box.disconnect()
+    box = wallbox("LATE", port)
+    try:
+        await box.connect()  # accepted: no InvalidStatus
+        socket_before = box._ws
+        await hass.config_entries.async_reload(entry.entry_id)
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        assert box._ws is socket_before
+        connector = entry.runtime_data
+        assert connector.ocpp.link.online
+        box.station.plug_in()
+        box.station.draw_power(16.0, 3)
+        await turn(hass, connector, box, 1)
+        await turn(hass, connector, box, 1)
+        assert connector.manager.state is State.Charging
+    finally:
+        await unload(hass, entry)
+        await box.disconnect()
+        await stop_centrals(hass)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+async def test_ocpp_flow_with_tls_and_cards(hass, socket_enabled, no_grace, tmp_path):
+    """The OCPP step with a certificate and key: Home Assistant listens with TLS and the
+    wallbox connects over wss://; with RFID cards the connector charges on a listed card
+    read at the wallbox (no free charging), an unknown one is refused. Another entry on
+    that port without TLS, or unreadable TLS files, are refused by the flow."""
+    certs = Certificates.make(tmp_path)
+    port = free_port()
+    form = {
+        "name": "Secure",
+        "charge_point_id": "WSS-1",
+        "connector_id": 1,
+        "ocpp_port": port,
+        "ocpp_certfile": str(certs.server_cert),
+        "ocpp_keyfile": str(certs.server_key),
+        "id_tags": "cafe0001, BEEF0002",
+    }
+    box = wallbox("WSS-1", port, ssl_context=ssl.create_default_context(cafile=str(certs.ca)))
+    box.url = f"wss://{HOST}:{port}/WSS-1"
+    result = await flow_with_wallbox(hass, await start(hass, "ocpp"), form, box)
+    try:
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        assert result["data"]["ocpp_certfile"] == str(certs.server_cert)
+        assert result["data"]["auth"] == {"id_tags": ["cafe0001", "BEEF0002"]}
+        entry = result["result"]
+        await hass.async_block_till_done()
+        assert entry.state is ConfigEntryState.LOADED
+        connector = entry.runtime_data
+        box.station.plug_in()
+        box.station.draw_power(16.0, 3)
+        await turn(hass, connector, box, 1)
+        await turn(hass, connector, box, 1)
+        assert connector.manager.state is State.WaitingForAuthentication  # no free charging
+        assert await box.present_card("DEADBEEF") is False
+        assert await box.present_card("CAFE0001") is True
+        await turn(hass, connector, box, 1)
+        await turn(hass, connector, box, 1)
+        assert connector.manager.state is State.Charging
+        plain = await start(hass, "ocpp")
+        plain = await hass.config_entries.flow.async_configure(
+            plain["flow_id"],
+            {**form, "charge_point_id": "PLAIN", "ocpp_certfile": "", "ocpp_keyfile": ""},
+        )
+        assert plain["errors"] == {"base": "listener_mismatch"}
+        bad = await start(hass, "ocpp")
+        bad = await hass.config_entries.flow.async_configure(
+            bad["flow_id"],
+            {**form, "charge_point_id": "BAD", "ocpp_port": free_port(), "ocpp_keyfile": "/nope"},
+        )
+        assert bad["errors"] == {"base": "invalid_config"}
+        assert "TLS files" in bad["description_placeholders"]["error"]
+    finally:
+        await unload(hass, *hass.config_entries.async_entries(DOMAIN))
+        await box.disconnect()

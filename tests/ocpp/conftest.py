@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from controller.manager import EvseManager, Update
 from controller.ocpp.central import CentralSettings, CentralSystem
 from controller.ocpp.link import ConnectorLink
 from controller.ocpp.port import OcppCharger, OcppChargerSettings, OcppMeter
+from controller.ocpp.setup import accept_cards
 from controller.ocpp.simulated import SimulatedWallbox
 from controller.simulation import SimulatedStation
 from controller.store import SessionStore
@@ -50,6 +51,7 @@ class OcppRig:
             await self.box.settle()
 
 
+CARD = "CAFE0001"  # the card on the rig's token list (auth.id_tags)
 SETTINGS = OcppChargerSettings(
     max_current_A=16.0, connect_timeout_s=5, start_timeout_s=5, boot_wait_s=0.2
 )
@@ -59,6 +61,42 @@ def make_central() -> CentralSystem:
     return CentralSystem(
         CentralSettings(host="127.0.0.1", port=0, response_timeout_s=5, meter_interval_s=15)
     )
+
+
+def make_manager(link: ConnectorLink, store: SessionStore, clock: ManualClock) -> EvseManager:
+    """Our kernel over the link's OCPP ports, with the rig's card list."""
+    manager = EvseManager(
+        OcppCharger(link, SETTINGS, clock),
+        OcppMeter(link, SETTINGS, clock),
+        store,
+        KernelConfig(evse_id="DE*EVM*E1", max_current_A=16.0),
+        clock=clock,
+        poll_interval=3600.0,
+    )
+    accept_cards(link, manager, (CARD,))
+    return manager
+
+
+@asynccontextmanager
+async def restarted(rig: OcppRig) -> AsyncIterator[OcppRig]:
+    """The controller restarted mid-session: a new central system and manager on the same
+    store; the wallbox (not rebooted) is connected again by the caller."""
+    await rig.manager.stop()
+    await rig.box.disconnect()
+    await rig.central.stop()
+    central = make_central()
+    link = central.register("CP1", 1, "s3cret")
+    await central.start()
+    rig.box.url = f"ws://127.0.0.1:{central.port}/CP1"
+    manager = make_manager(link, rig.store, rig.clock)
+    again = replace(rig, central=central, link=link, manager=manager, updates=[])
+    manager.subscribe(again.updates.append)
+    try:
+        yield again
+    finally:
+        await manager.stop()
+        await rig.box.disconnect()
+        await central.stop()
 
 
 @pytest.fixture(params=["1.6", "2.0.1"])
@@ -78,15 +116,7 @@ async def open_rig(tmp_path: Path, version: str) -> AsyncIterator[OcppRig]:
         station, f"ws://127.0.0.1:{central.port}/CP1", version=version, password="s3cret"
     )
     store = SessionStore(tmp_path / "s.db")
-    settings = SETTINGS
-    manager = EvseManager(
-        OcppCharger(link, settings),
-        OcppMeter(link, settings, clock),
-        store,
-        KernelConfig(evse_id="DE*EVM*E1", max_current_A=16.0),
-        clock=clock,
-        poll_interval=3600.0,
-    )
+    manager = make_manager(link, store, clock)
     r = OcppRig(clock, station, central, link, box, manager, store)
     manager.subscribe(r.updates.append)
     try:

@@ -90,6 +90,33 @@ def test_bad_ocpp_section_named(tmp_path: Path, section: dict, message: str) -> 
         parse_config(doc)
 
 
+def test_auth_id_tags_global_and_per_connector(tmp_path: Path) -> None:
+    """The top-level ``auth`` list holds at every connector, a connector's own adds to it
+    (each card once); the OCPP reservation expiry is read."""
+    doc = document(tmp_path, reservation_expiry_s=600)
+    doc["auth"] = {"id_tags": ["CAFE0001", " BEEF0002 "]}
+    doc["connectors"]["garage"]["auth"] = {"id_tags": ["BEEF0002", "D00D0003"]}
+    doc["connectors"]["carport"] = document(tmp_path, charge_point_id="WB-2")["connectors"][
+        "garage"
+    ]
+    config = parse_config(doc)
+    garage, carport = config.connectors
+    assert garage.id_tags == ("CAFE0001", "BEEF0002", "D00D0003")
+    assert carport.id_tags == ("CAFE0001", "BEEF0002")
+    assert garage.ocpp is not None
+    assert garage.ocpp.reservation_expiry_s == 600
+
+
+@pytest.mark.parametrize(
+    "auth", [{"id_tags": [""]}, {"id_tags": ["x" * 37]}, {"id_tags": "CAFE"}, {"cards": []}]
+)
+def test_bad_auth_section_named(tmp_path: Path, auth: dict) -> None:
+    doc = document(tmp_path)
+    doc["auth"] = auth
+    with pytest.raises(ConfigError, match="auth"):
+        parse_config(doc)
+
+
 def test_check_accepts_an_ocpp_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "evse.yaml"
     path.write_text(yaml.safe_dump(document(tmp_path)))
@@ -97,11 +124,19 @@ def test_check_accepts_an_ocpp_config(tmp_path: Path, capsys: pytest.CaptureFixt
     assert "valid (garage)" in capsys.readouterr().out
 
 
-async def test_controller_runs_an_ocpp_session(tmp_path: Path, socket_enabled: None) -> None:
+@pytest.mark.parametrize("card", [None, "CAFE0001"])
+async def test_controller_runs_an_ocpp_session(
+    tmp_path: Path, socket_enabled: None, card: str | None
+) -> None:
     """The wallbox connects to the controller's central system at
-    ``ws://127.0.0.1:<port>/WB-1``, the connector comes up and charges (free charging)."""
+    ``ws://127.0.0.1:<port>/WB-1``, the connector comes up and charges: free charging, or
+    on a card from the ``auth`` list read at the wallbox."""
     port = free_port()
-    config = parse_config(document(tmp_path, port=port, password="long-enough"))
+    doc = document(tmp_path, port=port, password="long-enough")
+    if card is not None:
+        doc["auth"] = {"id_tags": [card]}
+        doc["connectors"]["garage"]["free_charging"] = False
+    config = parse_config(doc)
     station = SimulatedStation(clock=SystemClock())
     box = SimulatedWallbox(
         station, f"ws://127.0.0.1:{port}/WB-1", version="2.0.1", password="long-enough"
@@ -127,6 +162,8 @@ async def test_controller_runs_an_ocpp_session(tmp_path: Path, socket_enabled: N
         assert manager.running
         station.plug_in()
         station.draw_power(16, 3)
+        if card is not None:
+            assert await box.present_card(card) is True
         for _ in range(WAIT_STEPS):
             await box.step()
             if manager.state is State.Charging and station.power_W() > 0:

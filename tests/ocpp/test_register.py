@@ -112,3 +112,36 @@ async def test_other_connectors_keep_the_session(socket_enabled) -> None:
     finally:
         await box.disconnect()
         await c.stop()
+
+
+async def test_a_held_charge_point_connecting_is_accepted(socket_enabled) -> None:
+    """Unregistered with a hold (a Home Assistant setup that retries): a wallbox that
+    connects meanwhile is accepted (its password still checked) and its boot answered;
+    registered again, the connector finds it booted and online; after the hold it is
+    refused."""
+    c = central(0.0)
+    link = c.register("CP1", password="pw-123456")
+    await c.start()
+    box = box_for(c, password="pw-123456")
+    try:
+        await c.unregister(link, hold_s=60.0)
+        assert c.charge_points == {}
+        wrong = box_for(c, password="wrong-password")
+        with pytest.raises(InvalidStatus) as refused:
+            await wrong.connect()
+        assert refused.value.response.status_code == 401
+        await box.connect()
+        await c.settle()
+        again = c.register("CP1", password="pw-123456")
+        assert again.online
+        assert again.booted
+        assert again.identity.model == "OCPP wallbox"
+        await c.unregister(again, hold_s=0)  # the hold is over
+        assert not again.online
+        await box.disconnect()
+        with pytest.raises(InvalidStatus) as refused:
+            await box.connect()
+        assert refused.value.response.status_code == 404
+    finally:
+        await box.disconnect()
+        await c.stop()

@@ -3,8 +3,6 @@ the simulated wallbox over a real WebSocket on 127.0.0.1, our central system, ou
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from controller.everest import (
     EnableDisableSource,
     EnableSource,
@@ -12,16 +10,27 @@ from controller.everest import (
     StopTransactionReason,
     StopTransactionRequest,
 )
-from controller.kernel.machine import KernelConfig
 from controller.kernel.states import State
-from controller.manager import EvseManager
-from controller.ocpp.port import OcppCharger, OcppMeter
 from tests.controller.conftest import ACCEPTED, TOKEN
 
-from .conftest import SETTINGS, OcppRig, make_central
+from .conftest import OcppRig, restarted
 
 REMOTE_START = {"1.6": "RemoteStartTransaction", "2.0.1": "RequestStartTransaction"}
 REMOTE_STOP = {"1.6": "RemoteStopTransaction", "2.0.1": "RequestStopTransaction"}
+# The session events of plug in, authorize, charge, stop, unplug.
+FULL_SESSION = [
+    "Enabled",
+    "SessionStarted",
+    "AuthRequired",
+    "Authorized",
+    "TransactionStarted",
+    "PrepareCharging",
+    "ChargingStarted",
+    "StoppingCharging",
+    "ChargingFinished",
+    "TransactionFinished",
+    "SessionFinished",
+]
 
 
 def actions(rig: OcppRig, name: str) -> list[dict]:
@@ -38,6 +47,18 @@ async def start_charging(rig: OcppRig) -> None:
     assert rig.manager.state is State.Charging, rig.events()
 
 
+async def charge_stop_unplug(rig: OcppRig, seconds: float) -> int:
+    """Charge ``seconds``, stop (our stop), unplug: the wallbox register at the stop."""
+    await rig.turn(seconds)
+    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
+    await rig.turn(1)
+    stop_register = rig.box.sent_energy[-1]
+    rig.station.unplug()
+    await rig.turn(1)
+    assert rig.events() == FULL_SESSION
+    return stop_register
+
+
 async def test_full_session_exact_energy(rig: OcppRig) -> None:
     """Plug in, authorize (the kernel's decision becomes a remote start with our token),
     charge at 16 A for half an hour, stop (remote stop), unplug: the session's energy is
@@ -47,25 +68,7 @@ async def test_full_session_exact_energy(rig: OcppRig) -> None:
     assert actions(rig, REMOTE_START[version])
     assert rig.link.transaction_id is not None
     start_register = rig.box.sent_energy[-1]
-    await rig.turn(1800)
-    await rig.manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
-    await rig.turn(1)
-    stop_register = rig.box.sent_energy[-1]
-    rig.station.unplug()
-    await rig.turn(1)
-    assert rig.events() == [
-        "Enabled",
-        "SessionStarted",
-        "AuthRequired",
-        "Authorized",
-        "TransactionStarted",
-        "PrepareCharging",
-        "ChargingStarted",
-        "StoppingCharging",
-        "ChargingFinished",
-        "TransactionFinished",
-        "SessionFinished",
-    ]
+    stop_register = await charge_stop_unplug(rig, 1800)
     assert len(actions(rig, REMOTE_STOP[version])) == 1
     record = rig.manager.history(1)[0]
     # 16 A x 3 x 230 V for 1801 s (the 1800 s and the turn it started in), whole Wh.
@@ -262,43 +265,54 @@ async def test_controller_restart_resumes_the_transaction(rig: OcppRig) -> None:
     await start_charging(rig)
     await rig.turn(600)
     transaction = rig.box.state.transaction_id
-    await rig.manager.stop()
-    await rig.box.disconnect()
-    await rig.central.stop()
-    central = make_central()
-    link = central.register("CP1", 1, "s3cret")
-    await central.start()
-    rig.box.url = f"ws://127.0.0.1:{central.port}/CP1"
-    manager = EvseManager(
-        OcppCharger(link, SETTINGS),
-        OcppMeter(link, SETTINGS, rig.clock),
-        rig.store,
-        KernelConfig(evse_id="DE*EVM*E1", max_current_A=16.0),
-        clock=rig.clock,
-        poll_interval=3600.0,
-    )
-    restarted = replace(rig, central=central, link=link, manager=manager, updates=[])
-    manager.subscribe(restarted.updates.append)
-    try:
+    async with restarted(rig) as again:
+        manager, link = again.manager, again.link
         await rig.box.connect(boot=False)
-        await central.settle()
+        await again.central.settle()
         await manager.start()
         manager.release_updates()
         # A second, not ten minutes: an EV that does not draw within the kernel's wake-up
         # time gets the wake-up sequence (EVerest's), which is not what this test is about.
-        await restarted.turn(1)
+        await again.turn(1)
         assert link.transaction_id == transaction
-        assert manager.state is State.Charging, restarted.events()
-        await restarted.turn(600)
+        assert manager.state is State.Charging, again.events()
+        await again.turn(600)
         assert manager.state is State.Charging
         await manager.stop_transaction(StopTransactionRequest(reason=StopTransactionReason.Local))
-        await restarted.turn(1)
+        await again.turn(1)
         record = manager.history(1)[0]
         assert record.stop_energy_Wh == rig.box.sent_energy[-1]
         assert record.energy_Wh == record.stop_energy_Wh - record.start_energy_Wh
         assert abs(record.energy_Wh - rig.station.energy_Wh) < 1  # all of it, from 0
         assert len(actions(rig, REMOTE_START[rig.box.version])) == 1
-    finally:
-        await manager.stop()
-        await rig.box.disconnect()
-        await central.stop()
+
+
+async def test_stop_after_restart_waits_for_the_transaction_id(rig: OcppRig) -> None:
+    """Controller restarted mid-session; the wallbox is back but its meter values do not
+    name the transaction (clock-aligned ones): our stop cannot be sent yet, 0 A holds it;
+    the first message naming the transaction gets the one RemoteStop for it."""
+    await start_charging(rig)
+    await rig.turn(600)
+    transaction = rig.box.state.transaction_id
+    rig.box.state.name_transaction = False
+    async with restarted(rig) as again:
+        await rig.box.connect(boot=False)
+        await again.central.settle()
+        await again.manager.start()
+        await again.turn(1)
+        assert again.link.transaction_id is None
+        await again.manager.stop_transaction(
+            StopTransactionRequest(reason=StopTransactionReason.Local)
+        )
+        await again.turn(60)
+        assert not actions(rig, REMOTE_STOP[rig.box.version])
+        assert rig.box.state.transaction_id == transaction
+        assert rig.box.limits()[-1] == 0.0
+        assert rig.station.power_W() == 0.0
+        rig.box.state.name_transaction = True
+        await again.turn(1)
+        await again.turn(1)
+        stops = actions(rig, REMOTE_STOP[rig.box.version])
+        assert [str(p["transaction_id"]) for p in stops] == [transaction]
+        assert rig.box.state.transaction_id is None
+        assert again.link.transaction_id is None

@@ -1,0 +1,58 @@
+"""The token validator: which RFID cards (id tags) may charge at a connector.
+
+EVerest passes a token presented at the charger to its Auth module, which validates it
+and calls the EvseManager's ``authorize_response``. Ours is a local list: the top-level
+``auth: {id_tags: [...]}`` holds for every connector, a connector's own ``auth`` adds
+its cards. Id tags compare case-insensitively (OCPP 1.6 IdToken is a case-insensitive
+string; RFID UIDs are hex written either way). Without any list every card is refused:
+a charger's card reader then starts nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import voluptuous as vol
+
+from .everest import (
+    AuthorizationStatus,
+    AuthorizationType,
+    IdToken,
+    IdTokenType,
+    ProvidedIdToken,
+    ValidationResult,
+)
+
+# OCPP 2.0.1 IdToken is 36 characters at most (1.6 idTag 20).
+ID_TAG = vol.All(str, vol.Strip, vol.Length(min=1, max=36))
+AUTH_SCHEMA = vol.Schema({vol.Optional("id_tags", default=list): [ID_TAG]})
+
+
+def same_tag(a: str | None, b: str | None) -> bool:
+    """Two id tags are the same card (case-insensitive; None matches nothing)."""
+    return a is not None and b is not None and a.casefold() == b.casefold()
+
+
+class TokenValidator:
+    """A local list of accepted id tags."""
+
+    def __init__(self, id_tags: Iterable[str] = ()) -> None:
+        self.id_tags = frozenset(tag.casefold() for tag in id_tags)
+
+    def validate(self, id_tag: str) -> ValidationResult:
+        """Accepted for a listed card, Invalid for any other."""
+        known = isinstance(id_tag, str) and id_tag.casefold() in self.id_tags
+        status = AuthorizationStatus.Accepted if known else AuthorizationStatus.Invalid
+        return ValidationResult(authorization_status=status)
+
+    def accepts(self, id_tag: str) -> bool:
+        """Whether ``id_tag`` is accepted."""
+        return self.validate(id_tag).authorization_status is AuthorizationStatus.Accepted
+
+
+def card_token(id_tag: str) -> ProvidedIdToken:
+    """A card read at the charger as EVerest's provided token (an ISO 14443 RFID UID)."""
+    return ProvidedIdToken(
+        id_token=IdToken(value=id_tag, type=IdTokenType.ISO14443),
+        authorization_type=AuthorizationType.RFID,
+    )
