@@ -1,0 +1,81 @@
+"""A full session on the Modbus simulator, as the test CSMS hears it (1.6J and 2.0.1)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from .conftest import TOKEN, Rig
+
+
+def subsequence(wanted: list[str], seen: list[str]) -> bool:
+    it = iter(seen)
+    return all(any(s == w for s in it) for w in wanted)
+
+
+async def test_boot_identifies_the_charger(rig: Rig) -> None:
+    boot = rig.csms.of("BootNotification")
+    assert len(boot) == 1
+    info = rig.manager.charger_info
+    assert info is not None
+    if rig.csms.version == "1.6":
+        assert boot[0]["charge_point_vendor"] == info.vendor[:20]
+        assert boot[0]["charge_point_model"] == info.model[:20]
+        assert rig.csms.statuses() == ["Available"]
+    else:
+        assert boot[0]["charging_station"]["vendor_name"] == info.vendor
+        assert rig.csms.statuses() == ["Available"]
+
+
+async def test_full_session_with_exact_meter_values(rig: Rig) -> None:
+    await rig.charge()
+    energy = await rig.energy_after(1800)
+    await rig.unplug()
+    await rig.delivered()
+
+    started = rig.events("TransactionStarted")[0].transaction_started
+    finished = rig.events("TransactionFinished")[0].transaction_finished
+    start_Wh = started.meter_value.energy_Wh_import.total
+    stop_Wh = finished.meter_value.energy_Wh_import.total
+    assert stop_Wh == energy > start_Wh
+    csms = rig.csms
+    if csms.version == "1.6":
+        assert subsequence(["Available", "Preparing", "Charging", "Available"], csms.statuses()), (
+            csms.statuses()
+        )
+        (start,) = csms.of("StartTransaction")
+        (stop,) = csms.of("StopTransaction")
+        assert start["id_tag"] == TOKEN
+        assert start["meter_start"] == round(start_Wh)
+        assert stop["meter_stop"] == round(stop_Wh)
+        assert stop["transaction_id"] == csms.last_tx
+        assert stop["reason"] == "EVDisconnected"
+        end = stop["transaction_data"][0]["sampled_value"]
+        register = next(s for s in end if s["measurand"] == "Energy.Active.Import.Register")
+        assert Decimal(register["value"]) == Decimal(repr(stop_Wh))
+        assert register["unit"] == "Wh"
+        actions = [a for a, _ in csms.messages]
+        assert actions.index("StartTransaction") < actions.index("StopTransaction")
+    else:
+        assert subsequence(["Available", "Occupied", "Available"], csms.statuses())
+        events = csms.of("TransactionEvent")
+        kinds = [e["event_type"] for e in events]
+        assert kinds[0] == "Started"
+        assert kinds[-1] == "Ended"
+        assert set(kinds[1:-1]) <= {"Updated"}
+        assert [e["seq_no"] for e in events] == list(range(len(events)))
+        tx = {e["transaction_info"]["transaction_id"] for e in events}
+        assert tx == {rig.events("TransactionStarted")[0].uuid}
+        assert events[0]["id_token"] == {"id_token": TOKEN, "type": "ISO14443"}
+        assert events[-1]["transaction_info"]["stopped_reason"] == "EVDisconnected"
+        first = _register(events[0])
+        last = _register(events[-1])
+        assert first == Decimal(repr(start_Wh))
+        assert last == Decimal(repr(stop_Wh))
+        charging = [e["transaction_info"].get("charging_state") for e in events[1:-1]]
+        assert "Charging" in charging
+
+
+def _register(event: dict) -> Decimal:
+    samples = event["meter_value"][0]["sampled_value"]
+    value = next(s["value"] for s in samples if s["measurand"] == "Energy.Active.Import.Register")
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
