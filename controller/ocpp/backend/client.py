@@ -15,6 +15,7 @@ import asyncio
 import base64
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -339,7 +340,7 @@ class CsmsClient:
             await session.request(self.codec.heartbeat())
         elif message == "StatusNotification":
             for number in targets:
-                self._queue(self.reports[number].status())
+                self._queue(replace(self.reports[number].status(), triggered=True))
         elif message == "MeterValues":
             for number in targets:
                 sample = self.reports[number].sample("Trigger")

@@ -163,8 +163,7 @@ class Control:
         if new.connector != 0 and new.connector not in self.managers:
             return False
         self.profiles[new.id] = new
-        await self.apply_limits()
-        return True
+        return await self.apply_limits()
 
     async def clear_profiles(self, match: Callable[[Profile], bool]) -> bool:
         """ClearChargingProfile: False when none matched (the CSMS hears Unknown)."""
@@ -175,10 +174,11 @@ class Control:
             await self.apply_limits()
         return bool(gone)
 
-    async def apply_limits(self, *, refresh: bool = False) -> None:
+    async def apply_limits(self, *, refresh: bool = False) -> bool:
         """Each connector's composite limit as ``enforce_limits`` (only on change, or
-        to refresh it before it lapses)."""
+        to refresh it before it lapses); False when a connector did not take it."""
         now = datetime.now(UTC)
+        ok = True
         for connector in self.managers:
             limit = limit_for(connector, self.profiles.values(), now)
             if connector in self._applied and self._applied[connector] == limit and not refresh:
@@ -187,6 +187,9 @@ class Control:
                 continue  # never limited by us: nothing to lift
             if await self._enforce(connector, limit):
                 self._applied[connector] = limit
+            else:
+                ok = False
+        return ok
 
     async def _enforce(self, connector: int, limit: Limit | None) -> bool:
         root: dict[str, Any] = {}
@@ -196,7 +199,8 @@ class Control:
             root["total_power_W"] = {"value": limit.watts, "source": LIMIT_SOURCE}
         if limit is not None and limit.phases is not None:
             root["ac_max_phase_count"] = {"value": limit.phases, "source": LIMIT_SOURCE}
-        value = {"uuid": "csms", "valid_for": LIMIT_VALID_S, "limits_root_side": root}
+        uuid = self.managers[connector].config.module_uuid  # whose limits these are
+        value = {"uuid": uuid, "valid_for": LIMIT_VALID_S, "limits_root_side": root}
         result = await self._run(connector, "enforce_limits", {"value": value})
         return result.ok
 

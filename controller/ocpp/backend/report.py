@@ -99,6 +99,7 @@ class StatusReport:
     timestamp: str
     error_code: str = "NoError"
     info: str = ""
+    triggered: bool = False  # asked for (TriggerMessage): sent even if nothing changed
 
 
 @dataclass(frozen=True)

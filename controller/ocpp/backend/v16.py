@@ -14,7 +14,7 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Reason
 
-from ..central import now_iso, on
+from ..central import after, now_iso, on
 from .base import Answer, Identity, StationSession, clip, known
 from .outbox import Message, Outbox
 from .profiles import Profile, profile
@@ -159,7 +159,7 @@ class Session16(StationSession, ChargePoint16):  # type: ignore[misc]
         control = self.client.control
         open_txs = [r.tx for r in control.reports.values() if r.tx is not None]
         outbox = self.client.outbox
-        tx = self.client.codec.our_tx(transaction_id, outbox, open_txs) if outbox else None
+        tx = None if outbox is None else self.client.codec.our_tx(transaction_id, outbox, open_txs)
         connector = control.connector_of(tx) if tx is not None else None
         ok = connector is not None and await control.stop_transaction(connector, "Remote")
         return call_result.RemoteStopTransaction(status="Accepted" if ok else "Rejected")
@@ -207,9 +207,12 @@ class Session16(StationSession, ChargePoint16):  # type: ignore[misc]
         )
 
     @on("Reset")
-    def on_reset(self, type: str, **_: Any) -> Any:
-        self.later(self.client.reset("HardReset" if type == "Hard" else "SoftReset"))
+    def on_reset(self, **_: Any) -> Any:
         return call_result.Reset(status="Accepted")
+
+    @after("Reset")
+    def after_reset(self, **kw: Any) -> None:
+        self.later(self.client.reset("HardReset" if kw.get("type") == "Hard" else "SoftReset"))
 
     @on("TriggerMessage")
     def on_trigger_message(self, requested_message: str, **kw: Any) -> Any:
@@ -218,8 +221,13 @@ class Session16(StationSession, ChargePoint16):  # type: ignore[misc]
         connector = kw.get("connector_id")
         if connector is not None and connector not in self.client.control.reports:
             return call_result.TriggerMessage(status="Rejected")
-        self.later(self.client.trigger(requested_message, connector))
         return call_result.TriggerMessage(status="Accepted")
+
+    @after("TriggerMessage")
+    def after_trigger_message(self, requested_message: str, **kw: Any) -> None:
+        connector = kw.get("connector_id")
+        if requested_message in TRIGGERS and connector in (None, *self.client.control.reports):
+            self.later(self.client.trigger(requested_message, connector))
 
     @on("GetConfiguration")
     def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:

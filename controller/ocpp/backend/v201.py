@@ -13,7 +13,7 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call, call_result
 from ocpp.v201.enums import ReasonEnumType, TriggerReasonEnumType
 
-from ..central import now_iso, on
+from ..central import after, now_iso, on
 from ..link import Status
 from .base import Answer, Identity, StationSession, clip, known
 from .outbox import Message, Outbox
@@ -79,6 +79,7 @@ class Codec201:
 
     def __init__(self) -> None:
         self._status: dict[int, str] = {}  # connector status last queued, per EVSE
+        self.remote_starts: dict[int, int] = {}  # EVSE -> RequestStart's remoteStartId
 
     def connected(self) -> None:
         """A new connection: every status is news again."""
@@ -109,7 +110,7 @@ class Codec201:
         match report:
             case StatusReport():
                 status = CONNECTOR_STATUS.get(report.status, "Occupied")
-                if self._status.get(report.connector) == status:
+                if self._status.get(report.connector) == status and not report.triggered:
                     return  # Preparing -> Charging is Occupied -> Occupied
                 self._status[report.connector] = status
                 fields = {
@@ -122,6 +123,9 @@ class Codec201:
             case TxStarted():
                 event = self._event(outbox, "Started", report.tx, report.connector, report.meter)
                 event["trigger_reason"] = "RemoteStart" if report.remote else "Authorized"
+                remote_start_id = self.remote_starts.pop(report.connector, None)
+                if report.remote and remote_start_id is not None:  # F01.FR.26
+                    event["transaction_info"]["remote_start_id"] = remote_start_id
                 event["transaction_info"]["charging_state"] = charging_state(report.status)
                 token_type = report.token_type if report.token_type in TOKEN_TYPES else "Local"
                 event["id_token"] = {"id_token": clip(report.id_tag, 36), "type": token_type}
@@ -205,6 +209,8 @@ class Session201(StationSession, ChargePoint201):  # type: ignore[misc]
         connector = control.connector_for_start(kw.get("evse_id"))
         token = id_token.get("id_token") if isinstance(id_token, dict) else None
         ok = connector is not None and isinstance(token, str)
+        if ok and connector is not None:
+            self.client.codec.remote_starts[connector] = remote_start_id  # type: ignore[attr-defined]
         ok = ok and await control.remote_start(connector, token)  # type: ignore[arg-type]
         if ok and connector is not None and isinstance(kw.get("charging_profile"), dict):
             parsed = self._profile(connector, kw["charging_profile"])
@@ -266,8 +272,11 @@ class Session201(StationSession, ChargePoint201):  # type: ignore[misc]
 
     @on("Reset")
     def on_reset(self, **_: Any) -> Any:
-        self.later(self.client.reset("HardReset"))
         return call_result.Reset(status="Accepted")
+
+    @after("Reset")
+    def after_reset(self, **_: Any) -> None:
+        self.later(self.client.reset("HardReset"))
 
     @on("TriggerMessage")
     def on_trigger_message(self, requested_message: str, **kw: Any) -> Any:
@@ -276,8 +285,13 @@ class Session201(StationSession, ChargePoint201):  # type: ignore[misc]
         evse = (kw.get("evse") or {}).get("id")
         if evse is not None and evse not in self.client.control.reports:
             return call_result.TriggerMessage(status="Rejected")
-        self.later(self.client.trigger(requested_message, evse))
         return call_result.TriggerMessage(status="Accepted")
+
+    @after("TriggerMessage")
+    def after_trigger_message(self, requested_message: str, **kw: Any) -> None:
+        evse = (kw.get("evse") or {}).get("id")
+        if requested_message in TRIGGERS and evse in (None, *self.client.control.reports):
+            self.later(self.client.trigger(requested_message, evse))
 
     @on("GetVariables")
     def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
