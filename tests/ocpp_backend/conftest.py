@@ -175,13 +175,18 @@ def version(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def simulator(clock: ManualClock) -> ModbusSimulator:
+    """A Heidelberg + SDM630 over a simulated EV on ``clock`` (not started)."""
+    station = SimulatedStation(clock=clock)
+    return ModbusSimulator(
+        station, load_map("heidelberg_energy_control"), load_map("eastron_sdm630")
+    )
+
+
 @asynccontextmanager
 async def open_rig(tmp_path: Path, version: str, **extra: Any) -> AsyncIterator[Rig]:
     clock = ManualClock()
-    station = SimulatedStation(clock=clock)
-    sim = ModbusSimulator(
-        station, load_map("heidelberg_energy_control"), load_map("eastron_sdm630")
-    )
+    sim = simulator(clock)
     csms = TestCsms(version, password=PASSWORD)
     await sim.start()
     await csms.start()
