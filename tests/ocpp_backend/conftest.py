@@ -8,9 +8,8 @@ and every wait is event-driven with a bound."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from controller.modbus.maps import load_map
 from controller.ocpp.backend.client import CsmsClient
 from controller.simulation import SimulatedStation
 from controller.simulator import ModbusSimulator
+from tests.app.test_controller import until
 
 from .csms import WAIT_S, TestCsms
 
@@ -63,17 +63,7 @@ class Rig:
 
     async def until(self, predicate: Callable[[], bool], what: str) -> None:
         """Wait for ``predicate``, re-checked on every update of the connector."""
-        changed = asyncio.Event()
-        unsubscribe = self.manager.subscribe(lambda _u: changed.set())
-        try:
-            async with asyncio.timeout(WAIT_S):
-                while not predicate():
-                    changed.clear()
-                    await changed.wait()
-        except TimeoutError:
-            pytest.fail(f"timed out waiting for {what} (state {self.manager.state})")
-        finally:
-            unsubscribe()
+        await until(self.manager, predicate, what)
 
     async def delivered(self) -> None:
         """Everything queued so far answered by the CSMS."""
@@ -184,20 +174,32 @@ def simulator(clock: ManualClock) -> ModbusSimulator:
 
 
 @asynccontextmanager
-async def open_rig(tmp_path: Path, version: str, **extra: Any) -> AsyncIterator[Rig]:
+async def backend_and_simulator(
+    version: str,
+) -> AsyncIterator[tuple[ManualClock, ModbusSimulator, TestCsms]]:
+    """The simulator and the test CSMS, started (both stopped on exit)."""
     clock = ManualClock()
     sim = simulator(clock)
     csms = TestCsms(version, password=PASSWORD)
     await sim.start()
     await csms.start()
     try:
-        async with controller_for(tmp_path, sim, csms, clock, **extra) as (controller, updates):
-            rig = Rig(clock, sim, csms, controller, updates)
-            await rig.delivered()
-            yield rig
+        yield clock, sim, csms
     finally:
         await csms.stop()
         await sim.stop()
+
+
+@asynccontextmanager
+async def open_rig(tmp_path: Path, version: str, **extra: Any) -> AsyncIterator[Rig]:
+    async with AsyncExitStack() as stack:
+        clock, sim, csms = await stack.enter_async_context(backend_and_simulator(version))
+        controller, updates = await stack.enter_async_context(
+            controller_for(tmp_path, sim, csms, clock, **extra)
+        )
+        rig = Rig(clock, sim, csms, controller, updates)
+        await rig.delivered()
+        yield rig
 
 
 @pytest.fixture

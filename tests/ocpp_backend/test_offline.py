@@ -4,14 +4,14 @@ Also: periodic meter values, a refused token, a refused login."""
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from controller.clock import ManualClock
 from controller.kernel.states import State
 
-from .conftest import PASSWORD, TOKEN, Rig, controller_for, open_rig, simulator
+from .conftest import TOKEN, Rig, backend_and_simulator, controller_for, open_rig
 from .csms import TestCsms
 
 REGISTER = "Energy.Active.Import.Register"
@@ -75,13 +75,8 @@ async def test_csms_down_mid_transaction(tmp_path: Path, version: str, socket_en
 async def test_queue_survives_a_controller_restart(
     tmp_path: Path, version: str, socket_enabled: None
 ):
-    clock = ManualClock()
-    sim = simulator(clock)
-    csms = TestCsms(version, password=PASSWORD)
-    await sim.start()
-    await csms.start()
-    await csms.stop()  # the port is known; the CSMS is away from the start
-    try:
+    async with backend_and_simulator(version) as (clock, sim, csms):
+        await csms.stop()  # the port is known; the CSMS is away from the start
         async with controller_for(tmp_path, sim, csms, clock) as (controller, updates):
             rig = Rig(clock, sim, csms, controller, updates)
             await rig.charge()
@@ -118,9 +113,6 @@ async def test_queue_survives_a_controller_restart(
                 assert registers(*transactional[-1])[-1] == final
             assert rig.client.outbox is not None
             assert rig.client.outbox.durable == 0
-    finally:
-        await csms.stop()
-        await sim.stop()
 
 
 async def test_meter_values_during_the_transaction(
@@ -190,23 +182,15 @@ async def test_authorize_asks_the_csms(tmp_path: Path, version: str, socket_enab
 async def test_wrong_password_is_refused_and_reported(
     tmp_path: Path, version: str, socket_enabled: None
 ):
-    clock = ManualClock()
-    sim = simulator(clock)
-    csms = TestCsms(version, password=PASSWORD)
-    await sim.start()
-    await csms.start()
-    try:
-        async with controller_for(tmp_path, sim, csms, clock, password="wrong-password") as (
-            controller,
-            updates,
-        ):
-            rig = Rig(clock, sim, csms, controller, updates)
-            await csms.wait_for(lambda: csms.refused_logins >= 2, "refused logins")
-            assert await rig.client.wait_for(lambda: rig.client.last_error is not None)
-            assert "HTTP 401" in (rig.client.last_error or "")
-            assert not rig.client.online
-            assert csms.messages == []
-            await rig.charge()  # the connector itself is unaffected
-    finally:
-        await csms.stop()
-        await sim.stop()
+    async with AsyncExitStack() as stack:
+        clock, sim, csms = await stack.enter_async_context(backend_and_simulator(version))
+        controller, updates = await stack.enter_async_context(
+            controller_for(tmp_path, sim, csms, clock, password="wrong-password")
+        )
+        rig = Rig(clock, sim, csms, controller, updates)
+        await csms.wait_for(lambda: csms.refused_logins >= 2, "refused logins")
+        assert await rig.client.wait_for(lambda: rig.client.last_error is not None)
+        assert "HTTP 401" in (rig.client.last_error or "")
+        assert not rig.client.online
+        assert csms.messages == []
+        await rig.charge()  # the connector itself is unaffected

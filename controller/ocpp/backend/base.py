@@ -10,18 +10,15 @@ into the version's messages; it outlives the connections (it encodes while offli
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..central import _Session
+from ..central import _Session, _spawn
 from .outbox import Message, Outbox
 from .report import Report, TxUpdated
 
 if TYPE_CHECKING:
     from .client import CsmsClient
-
-_LOGGER = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -99,14 +96,7 @@ class StationSession(_Session):
     def later(self, coro: Any) -> None:
         """Run a follow-up after the answer is sent (a call made from inside a handler
         would wait for an answer the receive loop cannot read meanwhile)."""
-        task = asyncio.ensure_future(coro)
-        self.tasks.add(task)
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self.tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _LOGGER.warning("CSMS: follow-up failed: %r", task.exception())
+        _spawn(self.tasks, coro)
 
     def close_tasks(self) -> None:
         """The connection ended: its follow-ups go too."""
