@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from controller.config import parse_config
 from controller.errors import ConfigError
@@ -73,3 +74,12 @@ def test_explicit_mapping_and_version(tmp_path: Path) -> None:
 def test_mistakes_name_the_field(tmp_path: Path, section: Any, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         _config(tmp_path, section)
+
+
+def test_the_readme_example_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    part = readme.split("## Reporting to a charging backend (CSMS)", 1)[1]
+    example = yaml.safe_load(part.split("```yaml", 1)[1].split("```", 1)[0])
+    c = _config(tmp_path, example["csms"])
+    assert c.csms is not None
+    assert c.csms.endpoint == "wss://csms.example.com/ocpp/EVM-0001"

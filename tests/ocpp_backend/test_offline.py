@@ -171,12 +171,29 @@ async def test_token_refused_by_the_csms_stops_the_transaction(
             assert ended["transaction_info"]["stopped_reason"] == "DeAuthorized"
 
 
-async def test_authorize_asks_the_csms(tmp_path: Path, version: str, socket_enabled: None):
+async def test_a_presented_token_is_decided_by_the_csms(
+    tmp_path: Path, version: str, socket_enabled: None
+):
     async with open_rig(tmp_path, version) as rig:
         rig.csms.refuse.add("BADCAFE")
-        assert await rig.client.authorize(TOKEN) == "Accepted"
-        assert await rig.client.authorize("BADCAFE") == "Invalid"
-        assert len(rig.csms.of("Authorize")) == 2
+        rig.station.plug_in()
+        rig.station.draw_power(16.0, 3)
+        await rig.until(lambda: rig.manager.state is State.WaitingForAuthentication, "auth")
+
+        def card(value: str) -> dict[str, Any]:
+            return {"id_token": {"value": value, "type": "ISO14443"}, "authorization_type": "RFID"}
+
+        assert await rig.client.present_token(1, card("BADCAFE")) == "Invalid"
+        assert rig.manager.state is State.WaitingForAuthentication
+        assert await rig.client.present_token(1, card(TOKEN)) == "Accepted"
+        await rig.until(lambda: rig.manager.state is State.Charging, "charging")
+        asked = rig.csms.of("Authorize")
+        if version == "1.6":
+            assert [a["id_tag"] for a in asked] == ["BADCAFE", TOKEN]
+        else:
+            assert [a["id_token"]["id_token"] for a in asked] == ["BADCAFE", TOKEN]
+        await rig.delivered()
+        assert len(rig.events("TransactionStarted")) == 1
 
 
 async def test_wrong_password_is_refused_and_reported(

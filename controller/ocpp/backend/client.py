@@ -23,6 +23,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from ...errors import ConnectError, DeviceError
+from ...everest import AuthorizationStatus
 from ...manager import EvseManager, Update
 from ...mqtt.connection import run_loops
 from ..link import MEASURANDS
@@ -43,6 +44,10 @@ VARIABLES = {
     ("OCPPCommCtrlr", "MessageAttempts"): "TransactionMessageAttempts",
 }
 RETRY_CALLERROR_S = 1.0
+HINTS = {
+    "refused: HTTP 401": " (wrong password for this charge_point_id?)",
+    "refused: HTTP 404": " (is charge_point_id registered at the CSMS?)",
+}
 
 
 class CsmsClient:
@@ -209,7 +214,7 @@ class CsmsClient:
     def _failed(self, why: str, failures: int, delay: float) -> None:
         """One log line per loss, not one per retry (as mqtt.connection)."""
         if failures == 1:
-            hint = " (charge_point_id or password wrong?)" if "HTTP 401" in why else ""
+            hint = HINTS.get(why, "")
             _LOGGER.error(
                 "CSMS: %s: %s%s; retrying, next in %.1f s", self.settings.endpoint, why, hint, delay
             )
@@ -367,6 +372,16 @@ class CsmsClient:
             _LOGGER.warning("CSMS: Authorize: %s", err)
             return "Timeout"
         return self.codec.authorization_status(result)
+
+    async def present_token(self, connector: int, token: Mapping[str, Any]) -> str:
+        """A token presented at ``connector`` (a ProvidedIdToken in JSON), with the CSMS
+        as the authority: Authorize, and its verdict is the connector's
+        ``authorize_response`` (EVerest's Auth module asks OCPP the same way)."""
+        status = await self.authorize(str(token["id_token"]["value"]))
+        if status not in {s.value for s in AuthorizationStatus}:
+            status = AuthorizationStatus.Invalid.value
+        await self.control.authorize(connector, token, status)
+        return status
 
     def configuration(self) -> dict[str, str]:
         """What GetConfiguration reports (OCPP 1.6 §9.1 key names)."""

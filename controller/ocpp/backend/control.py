@@ -90,13 +90,14 @@ class Control:
             "authorization_type": "OCPP",
             "connectors": [manager.config.connector_id],
         }
+        return await self.authorize(connector, token, "Accepted")
+
+    async def authorize(self, connector: int, token: Mapping[str, Any], status: str) -> bool:
+        """The connector's ``authorize_response`` for ``token`` with the CSMS's verdict."""
         result = await self._run(
             connector,
             "authorize_response",
-            {
-                "provided_token": token,
-                "validation_result": {"authorization_status": "Accepted"},
-            },
+            {"provided_token": dict(token), "validation_result": {"authorization_status": status}},
         )
         return result.ok
 

@@ -37,8 +37,6 @@ CSMS_SCHEMA = vol.Schema(
             int, vol.Range(min=1, max=86400)
         ),
         vol.Optional("meter_interval_s", default=60): vol.All(int, vol.Range(min=0, max=3600)),
-        # The CSMS decides on tokens presented here (Authorize); else our own auth does.
-        vol.Optional("authorize", default=False): bool,
         vol.Optional("response_timeout_s", default=30): vol.All(
             vol.Coerce(float), vol.Range(min=0.1, max=300)
         ),
@@ -71,7 +69,6 @@ class CsmsSettings:
     connectors: Mapping[str, int] = field(default_factory=dict)  # our name -> OCPP id
     heartbeat_interval_s: int = 300
     meter_interval_s: int = 60  # 0: no MeterValues during a transaction
-    authorize: bool = False
     response_timeout_s: float = 30.0
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
