@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from ocpp.exceptions import InternalError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint as Cp16
 from ocpp.v16 import call_result as r16
@@ -36,6 +37,8 @@ class _Recording:
 
     async def _record(self, action: str, payload: dict[str, Any]) -> None:
         await self.csms.record(action, payload)
+        if action in self.csms.fail:  # answered with a CALLERROR
+            raise InternalError(description=f"{action} not today")
 
 
 class Central16(_Recording, Cp16):
@@ -134,6 +137,7 @@ class TestCsms:
         self.port = port
         self.heartbeat_s = 300
         self.refuse: set[str] = set()
+        self.fail: set[str] = set()  # actions answered with a CALLERROR
         self.messages: list[tuple[str, dict[str, Any]]] = []
         self.refused_logins = 0
         self.last_tx = 0

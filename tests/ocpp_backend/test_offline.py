@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.kernel.states import State
+from controller.ocpp.backend import client as client_module
 
 from .conftest import TOKEN, Rig, backend_and_simulator, controller_for, open_rig
 from .csms import TestCsms
@@ -211,3 +212,25 @@ async def test_wrong_password_is_refused_and_reported(
         assert not rig.client.online
         assert csms.messages == []
         await rig.charge()  # the connector itself is unaffected
+
+
+async def test_a_transaction_message_refused_with_a_callerror_is_dropped_after_retries(
+    tmp_path: Path, version: str, socket_enabled: None, monkeypatch: Any
+):
+    monkeypatch.setattr(client_module, "RETRY_CALLERROR_S", 0.01)
+    async with open_rig(tmp_path, version, transaction_message_attempts=2) as rig:
+        action = "StartTransaction" if version == "1.6" else "TransactionEvent"
+        rig.csms.fail.add(action)
+        await rig.charge()
+        await rig.delivered()  # tried twice, then given up: the queue moves on
+        assert len(rig.csms.of(action)) >= 2
+        rig.csms.fail.clear()
+        await rig.unplug()
+        await rig.delivered()
+        assert rig.manager.running
+        assert rig.csms.statuses()[-1] == "Available"
+        if version == "1.6":
+            # The Stop of a transaction the CSMS never numbered has nothing to name.
+            assert rig.csms.of("StopTransaction") == []
+        else:
+            assert rig.csms.of(action)[-1]["event_type"] == "Ended"
