@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 from collections.abc import Callable
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -129,9 +130,15 @@ class TestCsms:
     __test__ = False
 
     def __init__(
-        self, version: str, cp_id: str = "CP1", password: str | None = None, port: int = 0
+        self,
+        version: str,
+        cp_id: str = "CP1",
+        password: str | None = None,
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.version = version
+        self.tls = tls
         self.cp_id = cp_id
         self.password = password
         self.port = port
@@ -147,7 +154,8 @@ class TestCsms:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        scheme = "wss" if self.tls is not None else "ws"
+        return f"{scheme}://127.0.0.1:{self.port}/ocpp"
 
     def verdict(self, token: str) -> str:
         return "Invalid" if token in self.refuse else "Accepted"
@@ -181,6 +189,7 @@ class TestCsms:
             self.port,
             subprotocols=["ocpp1.6" if self.version == "1.6" else "ocpp2.0.1"],  # type: ignore[list-item]
             process_request=self._admit,
+            ssl=self.tls,
         )
         self.port = int(next(iter(self._server.sockets)).getsockname()[1])
 

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import shutil
+import ssl
 from decimal import Decimal
+from pathlib import Path
 
-from .conftest import TOKEN, Rig
+import pytest
+
+from controller.clock import ManualClock
+from controller.ocpp.backend.client import CsmsClient
+from tests.mqtt.conftest import Certificates
+
+from .conftest import PASSWORD, TOKEN, Rig, controller_for, simulator
+from .csms import TestCsms
 
 
 def subsequence(wanted: list[str], seen: list[str]) -> bool:
@@ -79,3 +89,26 @@ def _register(event: dict) -> Decimal:
     samples = event["meter_value"][0]["sampled_value"]
     value = next(s["value"] for s in samples if s["measurand"] == "Energy.Active.Import.Register")
     return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")
+async def test_wss_with_password(tmp_path: Path, version: str, socket_enabled: None) -> None:
+    """Security profile 2: TLS to a CSMS with a private CA, and Basic auth."""
+    certs = Certificates.make(tmp_path)
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(certs.server_cert, certs.server_key)
+    csms = TestCsms(version, password=PASSWORD, tls=server)
+    clock = ManualClock()
+    sim = simulator(clock)
+    await sim.start()
+    await csms.start()
+    try:
+        extra = {"cafile": str(certs.ca)}
+        async with controller_for(tmp_path, sim, csms, clock, **extra) as (c, _):
+            client = next(a for a in c.adapters if isinstance(a, CsmsClient))
+            assert await client.wait_for(client.delivered), client.last_error
+            assert csms.url.startswith("wss://")
+            assert len(csms.of("BootNotification")) == 1
+    finally:
+        await csms.stop()
+        await sim.stop()
