@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from controller import app as app_module
 from controller.clock import ManualClock
 from controller.ocpp.backend.client import CsmsClient
 from tests.mqtt.conftest import Certificates
@@ -109,6 +110,26 @@ async def test_wss_with_password(tmp_path: Path, version: str, socket_enabled: N
             assert await client.wait_for(client.delivered), client.last_error
             assert csms.url.startswith("wss://")
             assert len(csms.of("BootNotification")) == 1
+    finally:
+        await csms.stop()
+        await sim.stop()
+
+
+async def test_a_connector_without_its_devices_is_unavailable(
+    tmp_path: Path, version: str, socket_enabled: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "RETRY_MIN_S", 0.05)
+    monkeypatch.setattr(app_module, "RETRY_MAX_S", 0.2)
+    clock = ManualClock()
+    sim = simulator(clock)  # not started yet: the connector's devices do not answer
+    csms = TestCsms(version, password=PASSWORD)
+    await csms.start()
+    try:
+        async with controller_for(tmp_path, sim, csms, clock) as (controller, _):
+            await csms.wait_for(lambda: csms.statuses() == ["Unavailable"], "Unavailable")
+            await sim.start()
+            await csms.wait_for(lambda: csms.statuses()[-1:] == ["Available"], "Available")
+            assert controller.managers["evse1"].running
     finally:
         await csms.stop()
         await sim.stop()

@@ -169,8 +169,12 @@ class CsmsClient:
                 continue  # switched off (ChangeConfiguration)
             for report in self.reports.values():
                 sample = report.periodic()
-                if sample is not None:
+                if sample is None:
+                    continue
+                try:
                     self._queue(sample)
+                except Exception:  # a full disk: the next interval tries again
+                    _LOGGER.exception("CSMS: meter values not queued")
 
     # ------------------------------------------------------------------ connection
 
@@ -190,6 +194,9 @@ class CsmsClient:
             except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError, DeviceError) as err:
                 failures += 1
                 self._failed(str(err) or type(err).__name__, failures, delay)
+            except Exception:  # a bug must not end the reporting for good
+                failures += 1
+                _LOGGER.exception("CSMS: connection failed unexpectedly")
             finally:
                 self._offline()
                 await self._notify()

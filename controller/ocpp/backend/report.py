@@ -175,7 +175,8 @@ class ConnectorReport:
         if fatal:
             code = ERROR_CODES.get(fatal[0].type, "OtherError")
             return StatusReport(self.connector, Status.Faulted, stamp, code, fatal[0].message[:50])
-        status = STATUS.get(self.state or State.Idle, Status.Available)
+        # No state yet: the connector is not running (its devices do not answer).
+        status = Status.Unavailable if self.state is None else STATUS[self.state]
         if status is Status.Available and self.reserved:
             status = Status.Reserved
         return StatusReport(self.connector, status, stamp)
