@@ -6,7 +6,8 @@ every connector's updates. Each update is mapped (``report``), encoded (``v16`` 
 begins with the BootNotification; then the backlog goes out in order, then every
 connector's status, then whatever comes; a Heartbeat runs at the CSMS's interval, and
 MeterValues of each open transaction at ``meter_interval_s``. A lost or refused
-connection is retried with capped exponential backoff (as ``mqtt.connection``).
+connection is retried with capped exponential backoff (``controller.backoff``, as the
+MQTT connection).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from ...backoff import Backoff
 from ...errors import ConnectError, DeviceError
 from ...everest import AuthorizationStatus
 from ...manager import EvseManager, Update
@@ -181,27 +183,25 @@ class CsmsClient:
     async def _stay_connected(self) -> None:
         """Connect, serve, and on any loss reconnect (until cancelled)."""
         s = self.settings
-        delay, failures = s.reconnect_min_s, 0
+        backoff = Backoff(s.reconnect_min_s, s.reconnect_max_s)
         while True:
             try:
                 async with self._connect() as ws:
                     _LOGGER.info("CSMS: connected to %s (OCPP %s)", s.endpoint, s.version)
-                    failures, delay, self.last_error = 0, s.reconnect_min_s, None
+                    backoff.succeeded()
+                    self.last_error = None
                     await self._serve(ws)
             except InvalidStatus as err:
-                failures += 1
-                self._failed(f"refused: HTTP {err.response.status_code}", failures, delay)
+                self._failed(backoff, f"refused: HTTP {err.response.status_code}")
             except (OSError, InvalidHandshake, ConnectionClosed, TimeoutError, DeviceError) as err:
-                failures += 1
-                self._failed(str(err) or type(err).__name__, failures, delay)
+                self._failed(backoff, str(err) or type(err).__name__)
             except Exception:  # a bug must not end the reporting for good
-                failures += 1
+                backoff.failed()
                 _LOGGER.exception("CSMS: connection failed unexpectedly")
             finally:
                 self._offline()
                 await self._notify()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, s.reconnect_max_s)
+            await backoff.wait()
 
     def _connect(self) -> Any:
         s = self.settings
@@ -218,15 +218,18 @@ class CsmsClient:
             max_size=1 << 20,
         )
 
-    def _failed(self, why: str, failures: int, delay: float) -> None:
-        """One log line per loss, not one per retry (as mqtt.connection)."""
-        if failures == 1:
-            hint = HINTS.get(why, "")
+    def _failed(self, backoff: Backoff, why: str) -> None:
+        """One log line per loss, not one per retry."""
+        if backoff.failed():
             _LOGGER.error(
-                "CSMS: %s: %s%s; retrying, next in %.1f s", self.settings.endpoint, why, hint, delay
+                "CSMS: %s: %s%s; retrying, next in %.1f s",
+                self.settings.endpoint,
+                why,
+                HINTS.get(why, ""),
+                backoff.delay,
             )
         else:
-            _LOGGER.debug("CSMS: attempt %d failed: %s", failures, why)
+            _LOGGER.debug("CSMS: attempt %d failed: %s", backoff.failures, why)
         self.last_error = why
 
     def _offline(self) -> None:
