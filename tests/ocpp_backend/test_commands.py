@@ -4,6 +4,7 @@ with a CALLERROR while the connection and the controller carry on."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from ocpp.v201 import call as c201
 
 from controller.kernel.states import State
 
-from .conftest import Rig
+from .conftest import Rig, open_rig
 
 
 def remote_start(version: str, token: str) -> Any:
@@ -271,3 +272,17 @@ async def test_a_callresult_nobody_asked_for_is_ignored(rig: Rig) -> None:
     await rig.csms.send_raw('[4, "nobody-asked", "InternalError", "", {}]')
     answer = await rig.csms.call(availability(rig.csms.version, True))
     assert answer.status == "Accepted"
+
+
+async def test_charging_profiles_survive_a_restart(
+    tmp_path: Path, version: str, socket_enabled: None
+) -> None:
+    async with open_rig(tmp_path, version) as rig:
+        assert (await rig.csms.call(profile(version, 10.0))).status == "Accepted"
+        await rig.until(lambda: rig.manager.vars()["limits"].max_current == 10.0, "10 A")
+    async with open_rig(tmp_path, version) as rig:  # the same database
+        await rig.until(lambda: rig.manager.vars()["limits"].max_current == 10.0, "10 A kept")
+        await rig.charge()
+        await setpoint(rig, 10.0)
+        assert (await rig.csms.call(clear(version))).status == "Accepted"
+        await setpoint(rig, 16.0)

@@ -46,6 +46,7 @@ VARIABLES = {
     ("OCPPCommCtrlr", "MessageAttempts"): "TransactionMessageAttempts",
 }
 RETRY_CALLERROR_S = 1.0
+PROFILES = "charging_profiles"  # where the outbox's database keeps them
 HINTS = {
     "refused: HTTP 401": " (wrong password for this charge_point_id?)",
     "refused: HTTP 404": " (is charge_point_id registered at the CSMS?)",
@@ -83,7 +84,9 @@ class CsmsClient:
 
     async def start(self) -> None:
         """Open the queue, follow every connector, connect in the background."""
-        self.outbox = Outbox(self._store)
+        self.outbox = outbox = Outbox(self._store)
+        self.control.restore(outbox.load(PROFILES))
+        self.control.keep = lambda profiles: outbox.save(PROFILES, profiles)
         for number, manager in self.managers.items():
             self._seed(number, manager)
             self._unsubscribe.append(
@@ -149,6 +152,8 @@ class CsmsClient:
 
     def _on_update(self, number: int, update: Update) -> None:
         """Manager listener (synchronous): map, encode and queue, never block."""
+        if update.var == "state" and self.control.needs_limits(number):
+            self._spawn(self.control.apply_limits(), "csms limits")  # after a restart
         reports = self.reports[number].on_update(update)
         for report in reports:
             self._queue(report)

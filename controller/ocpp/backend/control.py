@@ -19,15 +19,17 @@ from typing import Any
 from ...commands import CommandResult, execute
 from ...manager import EvseManager
 from ..link import Status
-from .profiles import Limit, Profile, limit_for
+from .profiles import Limit, Profile, from_json, limit_for, to_json
 from .report import ConnectorReport
 
 _LOGGER = logging.getLogger(__name__)
 # EVerest's OCPP modules vote in enable_disable with priority 5000 (mid-range; 0 wins).
 CSMS_PRIORITY = 5000
 LIMIT_SOURCE = "CSMS"
-LIMIT_VALID_S = 3600  # enforce_limits lapse to 0 A: refreshed well before
-LIMIT_REFRESH_S = LIMIT_VALID_S / 4
+# An enforce_limits input lapses to 0 A (a dead energy manager): ours is refreshed long
+# before, a CSMS's profile holds until it is cleared (OCPP).
+LIMIT_VALID_S = 86400
+LIMIT_REFRESH_S = 3600
 NOT_STARTABLE = (Status.Unavailable, Status.Faulted, Status.Reserved)
 
 
@@ -43,6 +45,19 @@ class Control:
         self._pending_availability: dict[int, bool] = {}  # waits for the transaction's end
         self._applied: dict[int, Limit | None] = {}
         self._task: asyncio.Task[None] | None = None
+        self.keep: Callable[[list[dict[str, Any]]], None] | None = None  # persists profiles
+
+    def restore(self, saved: Any) -> None:
+        """The profiles kept before a restart (applied once each connector runs)."""
+        self.profiles = {p.id: p for p in from_json(saved)}
+
+    def needs_limits(self, connector: int) -> bool:
+        """Profiles exist that this connector has not been given (it just started)."""
+        return bool(self.profiles) and connector not in self._applied
+
+    def _kept(self) -> None:
+        if self.keep is not None:
+            self.keep([to_json(p) for p in self.profiles.values()])
 
     def start(self) -> None:
         """Keep the limits applied (an ``enforce_limits`` input lapses)."""
@@ -164,6 +179,7 @@ class Control:
         if new.connector != 0 and new.connector not in self.managers:
             return False
         self.profiles[new.id] = new
+        self._kept()
         return await self.apply_limits()
 
     async def clear_profiles(self, match: Callable[[Profile], bool]) -> bool:
@@ -172,6 +188,7 @@ class Control:
         for pid in gone:
             del self.profiles[pid]
         if gone:
+            self._kept()
             await self.apply_limits()
         return bool(gone)
 

@@ -122,3 +122,37 @@ def _top(profiles: list[Profile], purposes: tuple[str, ...], now: datetime) -> A
         if period is not None:
             return (p.unit, period)
     return None
+
+
+def to_json(p: Profile) -> dict[str, Any]:
+    """A profile as kept in the database (OCPP: profiles survive a restart)."""
+    return {
+        "id": p.id,
+        "connector": p.connector,
+        "purpose": p.purpose,
+        "stack_level": p.stack_level,
+        "unit": p.unit,
+        "periods": [[x.start_s, x.limit, x.phases] for x in p.periods],
+        "start": p.start.isoformat() if p.start else None,
+    }
+
+
+def from_json(data: Any) -> list[Profile]:
+    """The kept profiles; anything unreadable is left out."""
+    out = []
+    for item in data if isinstance(data, list) else ():
+        try:
+            out.append(
+                Profile(
+                    id=int(item["id"]),
+                    connector=int(item["connector"]),
+                    purpose=str(item["purpose"]),
+                    stack_level=int(item["stack_level"]),
+                    unit=str(item["unit"]),
+                    periods=tuple(Period(int(a), float(b), c) for a, b, c in item["periods"]),
+                    start=_time(item["start"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
