@@ -135,7 +135,8 @@ class TxEnded:
     tx: str
     meter: Meter
     reason: str  # EVerest StopTransactionReason (OCPP's names)
-    id_tag: str | None = None
+    id_tag: str | None = None  # the token that stopped it (locally)
+    token_type: str | None = None
 
 
 Report = StatusReport | TxStarted | TxUpdated | TxEnded
@@ -234,8 +235,17 @@ class ConnectorReport:
         tx, self.tx = self.tx or event.uuid, None
         self.meter = meter_of(finished.meter_value)
         reason = finished.reason.value if finished.reason is not None else "Other"
-        token = finished.id_tag.id_token.value if finished.id_tag is not None else None
-        return [TxEnded(self.connector, tx, self.meter, reason, token)]
+        token = finished.id_tag.id_token if finished.id_tag is not None else None
+        return [
+            TxEnded(
+                self.connector,
+                tx,
+                self.meter,
+                reason,
+                token.value if token else None,
+                token.type.value if token else None,
+            )
+        ]
 
     def periodic(self) -> TxUpdated | None:
         """MeterValues of the open transaction (the meter interval is due)."""

@@ -48,7 +48,16 @@ STOP_TRIGGER = {
 }
 STOP_REASON = {"HardReset": "ImmediateReset", "SoftReset": "ImmediateReset"}
 # EVerest IdTokenType values are 2.0.1's IdTokenEnumType.
-TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress")
+TOKEN_TYPES = (
+    "Central",
+    "eMAID",
+    "ISO14443",
+    "ISO15693",
+    "KeyCode",
+    "Local",
+    "MacAddress",
+    "NoAuthorization",
+)
 
 
 def meter_value(meter: Meter, context: str) -> list[dict[str, Any]]:
@@ -66,6 +75,11 @@ def meter_value(meter: Meter, context: str) -> list[dict[str, Any]]:
             sample["phase"] = phase
         samples.append(sample)
     return [{"timestamp": meter.timestamp, "sampled_value": samples}]
+
+
+def _token(value: str, kind: str | None) -> dict[str, Any]:
+    """An IdTokenType (EVerest's token types are 2.0.1's names)."""
+    return {"id_token": clip(value, 36), "type": kind if kind in TOKEN_TYPES else "Local"}
 
 
 def charging_state(status: Status) -> str:
@@ -127,8 +141,7 @@ class Codec201:
                 if report.remote and remote_start_id is not None:  # F01.FR.26
                     event["transaction_info"]["remote_start_id"] = remote_start_id
                 event["transaction_info"]["charging_state"] = charging_state(report.status)
-                token_type = report.token_type if report.token_type in TOKEN_TYPES else "Local"
-                event["id_token"] = {"id_token": clip(report.id_tag, 36), "type": token_type}
+                event["id_token"] = _token(report.id_tag, report.token_type)
                 event["meter_value"] = meter_value(report.meter, "Transaction.Begin")
                 if report.reservation_id is not None:
                     event["reservation_id"] = report.reservation_id
@@ -146,7 +159,7 @@ class Codec201:
                 event["transaction_info"]["stopped_reason"] = known(reason, ReasonEnumType, "Other")
                 event["meter_value"] = meter_value(report.meter, "Transaction.End")
                 if report.id_tag is not None:
-                    event["id_token"] = {"id_token": clip(report.id_tag, 36), "type": "Local"}
+                    event["id_token"] = _token(report.id_tag, report.token_type)
                 outbox.push("TransactionEvent", event, durable=True)
                 outbox.forget(f"seq:{report.tx}")
 
