@@ -75,8 +75,10 @@ class CsmsClient:
         self.session: StationSession | None = None
         self.boots = 0  # accepted BootNotifications (a test waits for the next)
         self.last_error: str | None = None  # why the last connection failed, for a user
+        self._booted = False
         self._wake = asyncio.Event()
         self._changed = asyncio.Condition()
+        self._notifying = False  # a notify task is scheduled
         self._tasks: set[asyncio.Task[Any]] = set()
         self._unsubscribe: list[Any] = []
 
@@ -120,8 +122,6 @@ class CsmsClient:
         """Connected and booted: messages flow."""
         return self.session is not None and self._booted
 
-    _booted = False
-
     async def wait_for(self, predicate: Any, timeout_s: float = 10.0) -> bool:
         """Wait until ``predicate()`` holds (tests, the demo); False after ``timeout_s``."""
         async with self._changed:
@@ -132,8 +132,15 @@ class CsmsClient:
         return True
 
     async def _notify(self) -> None:
+        self._notifying = False
         async with self._changed:
             self._changed.notify_all()
+
+    def _notify_soon(self) -> None:
+        """From synchronous code (a listener): wake the waiters once, soon."""
+        if not self._notifying:
+            self._notifying = True
+            self._spawn(self._notify(), "csms notify")
 
     def delivered(self) -> bool:
         """Online with nothing left to send."""
@@ -166,6 +173,7 @@ class CsmsClient:
             return
         self.codec.encode(report, outbox)
         self._wake.set()
+        self._notify_soon()
 
     async def _meter_loop(self) -> None:
         """MeterValues of every open transaction (MeterValueSampleInterval), online or
