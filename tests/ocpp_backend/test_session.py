@@ -133,3 +133,12 @@ async def test_a_connector_without_its_devices_is_unavailable(
     finally:
         await csms.stop()
         await sim.stop()
+
+
+async def test_heartbeat_at_the_interval_the_csms_gives(rig: Rig) -> None:
+    rig.csms.heartbeat_s = 1
+    boots = rig.client.boots
+    await rig.client.reset("SoftReset")  # a new connection, a new BootNotification answer
+    assert await rig.client.wait_for(lambda: rig.client.boots > boots)
+    assert rig.client.heartbeat_interval_s == 1
+    await rig.csms.wait_for(lambda: bool(rig.csms.of("Heartbeat")), "a heartbeat")
