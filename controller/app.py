@@ -238,6 +238,10 @@ def build_adapters(
         from .http import HTTP_SCHEMA, HttpApi, HttpSettings  # noqa: PLC0415
 
         adapters.append(HttpApi(managers, _settings(HttpSettings, HTTP_SCHEMA, config.http)))
+    if config.csms is not None:
+        from .ocpp.backend.client import CsmsClient  # noqa: PLC0415 - ocpp only if used
+
+        adapters.append(CsmsClient(managers, config.csms, config.store))
     return adapters
 
 

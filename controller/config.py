@@ -32,6 +32,7 @@ from .modbus.charger import ChargerSettings, ModbusCharger
 from .modbus.maps import DeviceMap, load_map
 from .modbus.meter import ModbusMeter
 from .modbus.transport import BusRegistry, Endpoint
+from .ocpp.backend.settings import CsmsSettings, csms_settings
 from .ocpp.settings import (
     OCPP_CHARGER_SCHEMA,
     OcppChargerConfig,
@@ -213,6 +214,7 @@ CONFIG_SCHEMA = vol.Schema(
         vol.Optional("http"): dict,
         vol.Optional("ocpp"): dict,
         vol.Optional("auth"): AUTH_SCHEMA,  # cards accepted at every connector
+        vol.Optional("csms"): dict,
     }
 )
 
@@ -280,6 +282,7 @@ class ControllerConfig:
     mqtt: Mapping[str, Any] | None = None
     http: Mapping[str, Any] | None = None
     ocpp: Mapping[str, Any] | None = None  # where the OCPP central system listens
+    csms: CsmsSettings | None = None  # the charging backend the connectors report to
     source: str = "<config>"
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -448,6 +451,7 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
         raise ConfigError(f"{source}: {err}") from err
     _check_store(Path(c["store"]), source)
     _check_ocpp(connectors, c.get("ocpp"), source)
+    csms = _csms(c.get("csms"), connectors, source)
     for section, schema in _adapter_schemas(c).items():
         _check_section(section, schema, c[section], source)
     if energy is not None and energy.topics and c.get("mqtt") is None:
@@ -465,6 +469,7 @@ def parse_config(data: Any, source: str = "<config>") -> ControllerConfig:
         mqtt=c.get("mqtt"),
         http=c.get("http"),
         ocpp=c.get("ocpp"),
+        csms=csms,
         source=source,
     )
 
@@ -524,6 +529,20 @@ def _check_ocpp(
         if passwords.setdefault(o.charge_point_id, o.password) != o.password:
             raise ConfigError(f"{where}: {o.charge_point_id}: one password per charge point")
         seen.add((o.charge_point_id, o.connector_id))
+
+
+def _csms(
+    section: Mapping[str, Any] | None, connectors: tuple[ConnectorConfig, ...], source: str
+) -> CsmsSettings | None:
+    """The ``csms`` section against the configured connectors (CA file included)."""
+    if section is None:
+        return None
+    try:
+        return csms_settings(section, [c.name for c in connectors])
+    except vol.Invalid as err:
+        raise ConfigError(f"{source}: csms: {humanize_error(dict(section), err)}") from None
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{source}: csms: {err}") from None
 
 
 def _check_store(store: Path, source: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import aiomqtt
 
+from ..backoff import Backoff
 from .settings import MqttSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,24 +43,22 @@ async def stay_connected(
     on_disconnect: Callable[[], None] | None = None,
 ) -> NoReturn:
     """Connect, ``serve`` the connection, and on any loss reconnect (until cancelled)."""
-    delay = settings.reconnect_min_s
-    failures = 0
+    backoff = Backoff(settings.reconnect_min_s, settings.reconnect_max_s)
     while True:
         was_connected = False
         try:
             async with make_client() as client:
                 was_connected = True
                 _LOGGER.info("MQTT: connected to %s:%d", settings.host, settings.port)
-                failures, delay = 0, settings.reconnect_min_s
+                backoff.succeeded()
                 await serve(client)
         except (aiomqtt.MqttError, OSError) as err:
-            failures += 1
-            _log_failure(settings, err, was_connected, failures, delay)
+            backoff.failed()
+            _log_failure(settings, err, was_connected, backoff.failures, backoff.delay)
         finally:
             if on_disconnect is not None:
                 on_disconnect()
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, settings.reconnect_max_s)
+        await backoff.wait()
 
 
 def _log_failure(

@@ -1,0 +1,246 @@
+"""What the CSMS asks of our connectors, mapped onto the controller's commands.
+
+Every request goes through ``controller.commands.execute``, the JSON command API every
+adapter uses (validation, the connector's timeout): RemoteStart becomes an accepted
+``authorize_response`` with a Central token, RemoteStop ``stop_transaction`` (Remote),
+ChangeAvailability an ``enable_disable`` vote of source CSMS, charging profiles
+``enforce_limits``, UnlockConnector ``force_unlock``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ...commands import CommandResult, execute
+from ...manager import EvseManager
+from ..link import Status
+from .profiles import Limit, Profile, from_json, limit_for, to_json
+from .report import ConnectorReport
+
+_LOGGER = logging.getLogger(__name__)
+# EVerest's OCPP modules vote in enable_disable with priority 5000 (mid-range; 0 wins).
+CSMS_PRIORITY = 5000
+LIMIT_SOURCE = "CSMS"
+# An enforce_limits input lapses to 0 A (a dead energy manager): ours is refreshed long
+# before, a CSMS's profile holds until it is cleared (OCPP).
+LIMIT_VALID_S = 86400
+LIMIT_REFRESH_S = 3600
+NOT_STARTABLE = (Status.Unavailable, Status.Faulted, Status.Reserved)
+
+
+class Control:
+    """The connectors by OCPP id, and what the CSMS set on them."""
+
+    def __init__(
+        self, managers: Mapping[int, EvseManager], reports: Mapping[int, ConnectorReport]
+    ) -> None:
+        self.managers = managers
+        self.reports = reports
+        self.profiles: dict[int, Profile] = {}  # by profile id
+        self._pending_availability: dict[int, bool] = {}  # waits for the transaction's end
+        self._applied: dict[int, Limit | None] = {}
+        self._task: asyncio.Task[None] | None = None
+        self.keep: Callable[[list[dict[str, Any]]], None] | None = None  # persists profiles
+
+    def restore(self, saved: Any) -> None:
+        """The profiles kept before a restart (applied once each connector runs)."""
+        self.profiles = {p.id: p for p in from_json(saved)}
+
+    def needs_limits(self, connector: int) -> bool:
+        """Profiles exist that this connector has not been given (it just started)."""
+        return bool(self.profiles) and connector not in self._applied
+
+    def _kept(self) -> None:
+        if self.keep is not None:
+            self.keep([to_json(p) for p in self.profiles.values()])
+
+    def start(self) -> None:
+        """Keep the limits applied (an ``enforce_limits`` input lapses)."""
+        self._task = asyncio.create_task(self._refresh(), name="csms limits")
+
+    async def close(self) -> None:
+        """Stop refreshing."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self, connector: int, name: str, args: Mapping[str, Any]) -> CommandResult:
+        manager = self.managers.get(connector)
+        if manager is None or not manager.running:
+            return CommandResult(False, error=f"connector {connector} not running")
+        result = await execute(manager, name, dict(args))
+        if not result.ok:
+            _LOGGER.warning("CSMS: connector %d: %s", connector, result.error)
+        return result
+
+    # ------------------------------------------------------------------ transactions
+
+    def connector_for_start(self, connector: int | None) -> int | None:
+        """The connector a RemoteStart means: the one named, else the only free one."""
+        if connector is not None:
+            return connector if self._startable(connector) else None
+        free = [c for c in self.reports if self._startable(c)]
+        occupied = [c for c in free if self.reports[c].status().status is Status.Preparing]
+        picked = occupied or free
+        return picked[0] if picked else None
+
+    def _startable(self, connector: int) -> bool:
+        report = self.reports.get(connector)
+        if report is None or report.tx is not None:
+            return False
+        return report.status().status not in NOT_STARTABLE
+
+    async def remote_start(self, connector: int, id_tag: str) -> bool:
+        """RemoteStartTransaction: the CSMS's token authorizes the connector (OCPP 1.6
+        AuthorizeRemoteTxRequests false: no Authorize round trip)."""
+        manager = self.managers[connector]
+        token = {
+            "id_token": {"value": id_tag, "type": "Central"},
+            "authorization_type": "OCPP",
+            "connectors": [manager.config.connector_id],
+        }
+        return await self.authorize(connector, token, "Accepted")
+
+    async def authorize(self, connector: int, token: Mapping[str, Any], status: str) -> bool:
+        """The connector's ``authorize_response`` for ``token`` with the CSMS's verdict."""
+        result = await self._run(
+            connector,
+            "authorize_response",
+            {"provided_token": dict(token), "validation_result": {"authorization_status": status}},
+        )
+        return result.ok
+
+    def connector_of(self, tx: str) -> int | None:
+        """The connector whose open transaction ``tx`` is."""
+        return next((c for c, r in self.reports.items() if r.tx == tx), None)
+
+    async def stop_transaction(self, connector: int, reason: str) -> bool:
+        """Stop the connector's transaction (Remote, DeAuthorized, UnlockCommand, ...)."""
+        result = await self._run(connector, "stop_transaction", {"request": {"reason": reason}})
+        return result.ok and bool(result.result)
+
+    async def stop_all(self, reason: str) -> None:
+        """Stop every open transaction (a Reset)."""
+        for connector, report in self.reports.items():
+            if report.tx is not None:
+                await self.stop_transaction(connector, reason)
+
+    # ------------------------------------------------------------------ availability
+
+    def connectors(self, connector: int) -> list[int]:
+        """The connectors an id names (0: all of them); [] for an unknown one."""
+        if connector == 0:
+            return list(self.managers)
+        return [connector] if connector in self.managers else []
+
+    async def change_availability(self, connector: int, operative: bool) -> str | None:
+        """ChangeAvailability: Accepted, Scheduled (a transaction runs: applied at its
+        end, OCPP 1.6 §5.2 / 2.0.1 G03.FR.05), Rejected; None for an unknown connector."""
+        targets = self.connectors(connector)
+        if not targets:
+            return None
+        answer = "Accepted"
+        for target in targets:
+            if self.reports[target].tx is not None:
+                self._pending_availability[target] = operative
+                answer = "Scheduled"
+            elif not await self._vote(target, operative):
+                answer = "Rejected"
+        return answer
+
+    async def transaction_ended(self, connector: int) -> None:
+        """A change of availability that waited for this transaction is due."""
+        operative = self._pending_availability.pop(connector, None)
+        if operative is not None:
+            await self._vote(connector, operative)
+
+    async def _vote(self, connector: int, operative: bool) -> bool:
+        source = {
+            "enable_source": "CSMS",
+            "enable_state": "Enable" if operative else "Disable",
+            "enable_priority": CSMS_PRIORITY,
+        }
+        result = await self._run(
+            connector, "enable_disable", {"connector_id": 0, "cmd_source": source}
+        )
+        return result.ok
+
+    # ------------------------------------------------------------------ limits
+
+    async def set_profile(self, new: Profile) -> bool:
+        """SetChargingProfile: kept (replacing the one of the same id, OCPP 1.6
+        §3.13.2) and the connectors' limits recomputed."""
+        if new.connector != 0 and new.connector not in self.managers:
+            return False
+        self.profiles[new.id] = new
+        self._kept()
+        return await self.apply_limits()
+
+    async def clear_profiles(self, match: Callable[[Profile], bool]) -> bool:
+        """ClearChargingProfile: False when none matched (the CSMS hears Unknown)."""
+        gone = [pid for pid, p in self.profiles.items() if match(p)]
+        for pid in gone:
+            del self.profiles[pid]
+        if gone:
+            self._kept()
+            await self.apply_limits()
+        return bool(gone)
+
+    async def apply_limits(self, *, refresh: bool = False) -> bool:
+        """Each connector's composite limit as ``enforce_limits`` (only on change, or
+        to refresh it before it lapses); False when a connector did not take it."""
+        now = datetime.now(UTC)
+        ok = True
+        for connector in self.managers:
+            limit = limit_for(connector, self.profiles.values(), now)
+            if connector in self._applied and self._applied[connector] == limit and not refresh:
+                continue
+            if connector not in self._applied and limit is None:
+                continue  # never limited by us: nothing to lift
+            if await self._enforce(connector, limit):
+                self._applied[connector] = limit
+            else:
+                ok = False
+        return ok
+
+    async def _enforce(self, connector: int, limit: Limit | None) -> bool:
+        root: dict[str, Any] = {}
+        if limit is not None and limit.amps is not None:
+            root["ac_max_current_A"] = {"value": limit.amps, "source": LIMIT_SOURCE}
+        if limit is not None and limit.watts is not None:
+            root["total_power_W"] = {"value": limit.watts, "source": LIMIT_SOURCE}
+        if limit is not None and limit.phases is not None:
+            root["ac_max_phase_count"] = {"value": limit.phases, "source": LIMIT_SOURCE}
+        uuid = self.managers[connector].config.module_uuid  # whose limits these are
+        value = {"uuid": uuid, "valid_for": LIMIT_VALID_S, "limits_root_side": root}
+        result = await self._run(connector, "enforce_limits", {"value": value})
+        return result.ok
+
+    async def _refresh(self) -> None:
+        while True:
+            await asyncio.sleep(LIMIT_REFRESH_S)
+            await self.apply_limits(refresh=True)
+
+    # ------------------------------------------------------------------ unlock
+
+    async def unlock(self, connector: int) -> str:
+        """UnlockConnector: a running transaction is stopped first (OCPP 1.6 §5.18,
+        reason UnlockCommand); Unlocked, UnlockFailed or NotSupported (no lock)."""
+        manager = self.managers.get(connector)
+        if manager is None or not manager.running:
+            return "UnknownConnector"
+        if self.reports[connector].tx is not None:
+            await self.stop_transaction(connector, "UnlockCommand")
+        info = manager.charger_info
+        if info is not None and not info.has_lock:
+            return "NotSupported"
+        result = await self._run(
+            connector, "force_unlock", {"connector_id": manager.config.connector_id}
+        )
+        return "Unlocked" if result.ok and result.result else "UnlockFailed"
