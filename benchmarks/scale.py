@@ -25,9 +25,17 @@ Per size, over ``--duration`` seconds after every connector is charging:
   versus messages a subscriber received (commands and their results left out; what is on
   its way when the window ends is waited for, 2 s at most).
 
+The child processes run with their bytecode cached (``PYTHONPYCACHEPREFIX``, a temporary
+folder filled before the first size), as an installed package has it: a controller that
+compiles every module from source at each start (``PYTHONDONTWRITEBYTECODE``) holds about
+2 MiB more.
+
 A size falls behind when more than 1 % of its polls are missed, when fewer than 95 % of the
 due MQTT messages arrive, or when the connectors are not all charging within the start-up
 limit. Figures depend on the machine; they print, nothing asserts them.
+
+``--profile DIR`` writes a CPU profile of the controller per size (py-spy's where it is
+installed, else the controller's own SIGPROF sampler) and each frame's inclusive share.
 
     python benchmarks/scale.py [--max N] [--duration S] [--workers W] [--sizes 1,10,...]
 """
@@ -43,12 +51,14 @@ import json
 import math
 import os
 import random
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,8 +177,38 @@ def _say(data: Any) -> None:
 # ---------------------------------------------------------------------- controller process
 
 
+class CpuSampler:
+    """Where this process spends its CPU time, for ``--profile`` without py-spy: SIGPROF
+    every 5 ms of CPU time, and the Python stack it interrupts counted (collapsed stacks,
+    ``frame;frame;... count`` per line, as py-spy's raw format). Idle time is not sampled."""
+
+    def __init__(self) -> None:
+        self.stacks: dict[str, int] = defaultdict(int)
+
+    def start(self) -> None:
+        import signal  # noqa: PLC0415
+
+        signal.signal(signal.SIGPROF, self._sample)
+        signal.setitimer(signal.ITIMER_PROF, 0.005, 0.005)
+
+    def _sample(self, _signum: int, frame: Any) -> None:
+        names = []
+        while frame is not None:
+            code = frame.f_code
+            names.append(f"{code.co_name} ({Path(code.co_filename).name}:{code.co_firstlineno})")
+            frame = frame.f_back
+        self.stacks[";".join(reversed(names))] += 1
+
+    def stop(self, out: str) -> None:
+        import signal  # noqa: PLC0415
+
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        Path(out).write_text("".join(f"{k} {v}\n" for k, v in self.stacks.items()))
+
+
 async def _controller(config_path: str) -> None:
-    """Run the controller; stdin ``stats`` prints the bridge's outbox count (JSON)."""
+    """Run the controller; stdin ``stats`` prints the bridge's outbox count (JSON),
+    ``profile`` starts a ``CpuSampler``, ``profile-end FILE`` writes what it sampled."""
     from controller.app import Controller  # noqa: PLC0415
     from controller.config import load_config  # noqa: PLC0415
     from controller.mqtt import MqttBridge  # noqa: PLC0415
@@ -179,9 +219,17 @@ async def _controller(config_path: str) -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    sampler = CpuSampler()
     try:
-        while (await reader.readline()).strip() == b"stats":
-            _say({"queued": bridge.queued, "unconfirmed": bridge.unconfirmed})
+        while line := (await reader.readline()).decode().split():
+            if line[0] == "stats":
+                _say({"queued": bridge.queued, "unconfirmed": bridge.unconfirmed})
+            elif line[0] == "profile":
+                sampler.start()
+            elif line[0] == "profile-end":
+                sampler.stop(line[1])
+            else:
+                break
     finally:
         await controller.stop()
 
@@ -215,9 +263,12 @@ class Proc:
             raise RuntimeError(f"child {self.proc.args} ended")
         return json.loads(line)
 
-    async def ask(self, command: str) -> Any:
+    def tell(self, command: str) -> None:
         self.proc.stdin.write(command + "\n")  # type: ignore[union-attr]
         self.proc.stdin.flush()  # type: ignore[union-attr]
+
+    async def ask(self, command: str) -> Any:
+        self.tell(command)
         return await self.read()
 
     def stop(self) -> None:
@@ -445,11 +496,11 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             wait0 = waited_seconds(controller.proc.pid)
             stats = await controller.ask("stats")
             queued0, delivered0, t0 = stats["queued"], counter.delivered, time.monotonic()
-            profiler = _profile(args, controller.proc.pid, n)
+            profiled = _profile(args, controller, n)
             pending = await send_commands(sub, n, args.duration)
             duration = time.monotonic() - t0
-            if profiler is not None:
-                profiler.wait()
+            if profiled is not None:
+                profiled()
             cpu = (cpu_seconds(controller.proc.pid) - cpu0) / duration * 100
             sim_cpu = (sum(cpu_seconds(w.proc.pid) for w in workers) - sim0) / duration * 100
             waited = (waited_seconds(controller.proc.pid) - wait0) / duration * 100
@@ -503,17 +554,50 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
         broker.stop()
 
 
-def _profile(args: argparse.Namespace, pid: int, n: int) -> subprocess.Popen[bytes] | None:
-    """py-spy on the controller for the measured window (``--profile DIR``)."""
+def _profile(args: argparse.Namespace, controller: Proc, n: int) -> Callable[[], None] | None:
+    """A CPU profile of the controller for the measured window (``--profile DIR``): py-spy
+    where it is installed, else the controller's own ``CpuSampler``; returns what ends it."""
     if args.profile is None:
         return None
-    out = Path(args.profile) / f"controller-{n}.txt"
-    return subprocess.Popen(
-        ["py-spy", "record", "-p", str(pid), "-d", str(int(args.duration)), "-f", "raw",
-         "-o", str(out), "--nonblocking"],
+    out = Path(args.profile).resolve() / f"controller-{n}.txt"
+    if shutil.which("py-spy") is None:
+        controller.tell("profile")
+
+        def sampled() -> None:
+            controller.tell(f"profile-end {out}")
+            for _ in range(100):  # the controller writes it between its polls
+                if out.exists():
+                    write_shares(out)
+                    return
+                time.sleep(0.05)
+
+        return sampled
+    spy = subprocess.Popen(
+        ["py-spy", "record", "-p", str(controller.proc.pid), "-d", str(int(args.duration)),
+         "-f", "raw", "-o", str(out), "--nonblocking"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+    def finish() -> None:
+        spy.wait()
+        write_shares(out)
+
+    return finish
+
+
+def write_shares(profile: Path, top: int = 60) -> None:
+    """Beside a collapsed-stack profile, ``...-shares.txt``: each frame's inclusive share
+    of the samples (the time spent in it and what it called), largest first."""
+    total, inclusive = 0, defaultdict(int)
+    for line in profile.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        total += int(count)
+        for frame in set(stack.split(";")):
+            inclusive[frame] += int(count)
+    ranked = sorted(inclusive.items(), key=lambda item: -item[1])[:top]
+    text = "".join(f"{n / total:6.1%} {frame}\n" for frame, n in ranked)
+    profile.with_name(profile.stem + "-shares.txt").write_text(text)
 
 
 def header() -> None:
@@ -535,7 +619,26 @@ def row(r: dict[str, Any]) -> None:
     )
 
 
+def cache_bytecode(folder: str) -> None:
+    """Children (``Proc``) keep compiled modules in ``folder``; compile them there now."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    subprocess.run(
+        [sys.executable, "-c", "import controller.app, controller.mqtt.bridge, "
+         "controller.http.api, controller.simulator"],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        check=True,
+    )  # fmt: skip
+
+
 async def bench(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as cache:
+        cache_bytecode(cache)
+        return await run_sizes(args)
+
+
+async def run_sizes(args: argparse.Namespace) -> int:
     sizes = [s for s in args.sizes if s <= args.max]
     print(
         f"{CHARGER} + {METER} per connector over Modbus TCP on 127.0.0.1, poll {POLL_S:g} s, "
@@ -568,7 +671,9 @@ def main() -> int:
     parser.add_argument("--max", type=int, default=SIZES[-1], help="largest size to run")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds measured per size")
     parser.add_argument("--workers", type=int, default=4, help="simulator processes")
-    parser.add_argument("--profile", help="folder for py-spy profiles of the controller")
+    parser.add_argument(
+        "--profile", help="folder for CPU profiles of the controller (py-spy, else its own)"
+    )
     parser.add_argument(
         "--sizes",
         type=lambda text: [int(x) for x in text.split(",")],

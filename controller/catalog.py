@@ -22,7 +22,7 @@ from .everest import (
     StopTransactionReason,
 )
 from .everest.errors import ERROR_TYPES
-from .everest.model import dump
+from .everest.model import lookup
 from .kernel.states import State
 
 Vars = Mapping[str, Any]
@@ -77,12 +77,7 @@ def path(var: str, *keys: str) -> ValueFn:
     """Value at ``vars[var].key1.key2...`` in JSON form, or None where anything is unset."""
 
     def get(values: Vars) -> Any:
-        node = dump(values.get(var))
-        for key in keys:
-            if not isinstance(node, Mapping):
-                return None
-            node = node.get(key)
-        return node
+        return lookup(values.get(var), keys)
 
     return get
 

@@ -137,6 +137,7 @@ class EvseManager:
         self.energy: EnergyControl | None = None  # set by an EnergyManager that drives us
         self._stopping = False
         self._held: list[Update] | None = None  # updates since start(), until released
+        self._polls = 0  # polls done (a command's own poll stands in for a due one)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -380,18 +381,33 @@ class EvseManager:
                 return
             failure: Exception | None = None
             try:
-                if job is None or job.poll or loop.time() >= next_poll:
-                    await self._poll()
+                due = job is None or job.poll or loop.time() >= next_poll
+                await self._serve(job, due)
+                if due:
                     next_poll = _next_poll(next_poll, loop.time(), self.poll_interval)
-                if job is not None:
-                    job.run(self.kernel)
-                self.kernel.tick()
-                await self._flush()
             except Exception as err:  # the loop must survive anything a device does
                 _LOGGER.exception("%s: unexpected error in the kernel task", self.label)
                 failure = err
             if job is not None:
                 job.settle(failure)
+
+    async def _serve(self, job: _Job[Any] | None, due: bool) -> None:
+        """One turn of the task: a poll (scheduled, a timer's, or asked for) and its job, or
+        a command. A command with a poll due runs first, so its write does not wait for the
+        poll's reads; the poll follows, unless applying the command polled already (a
+        changed output is followed by a poll)."""
+        command = job is not None and not job.poll
+        if not command:
+            await self._poll()
+        polls = self._polls
+        if job is not None:
+            job.run(self.kernel)
+        self.kernel.tick()
+        await self._flush()
+        if command and due and self._polls == polls:
+            await self._poll()
+            self.kernel.tick()
+            await self._flush()
 
     def _deadline_in_loop_time(self) -> float:
         loop = asyncio.get_running_loop()
@@ -404,6 +420,7 @@ class EvseManager:
         """Read the charger, then the meter, and hand the kernel the meter first: whatever
         the charger's status makes the kernel do (finish a transaction when the relays
         are seen open) is recorded with a meter reading taken after that status."""
+        self._polls += 1
         status: ChargerStatus | DeviceError
         try:
             status = await self._charger.read_status()

@@ -86,8 +86,13 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def dump(value: Any) -> Any:
     """Turn models, enums and containers into plain JSON values."""
+    if type(value) in _SCALARS:  # most leaves: no isinstance against the ABCs below
+        return value
     if isinstance(value, EverestModel):
         items = ((name, getattr(value, name)) for name in _field_names(type(value)))
         return {name: dump(item) for name, item in items if item is not None}
@@ -98,6 +103,22 @@ def dump(value: Any) -> Any:
     if isinstance(value, Mapping):
         return {key: dump(item) for key, item in value.items()}
     return value
+
+
+def lookup(value: Any, keys: tuple[str, ...]) -> Any:
+    """``dump(value)[k1][k2]...`` (None where a key is missing), dumping only what is
+    looked up: an entity that shows one number of the meter sample does not dump it all."""
+    node = value
+    for key in keys:
+        if isinstance(node, EverestModel):
+            node = getattr(node, key) if key in _field_names(type(node)) else None
+        elif isinstance(node, Mapping):
+            node = node.get(key)
+        else:
+            return None  # a scalar, an enum or a list has no keys in JSON either
+        if node is None:
+            return None
+    return dump(node)
 
 
 def _is_optional(tp: Any) -> tuple[bool, Any]:

@@ -1,8 +1,12 @@
 """A map-bound device on a bus: coalesced reads, writes only on change, read-back.
 
-``ReadPlan`` groups the registers a poll needs into as few requests as the protocol
-allows: same unit id and table, at most 125 words (2000 bits) per request, bridging small
-gaps (reading a few unused words is cheaper than another round trip on RS-485). The
+``plan_reads`` groups the registers a poll needs into as few requests as the protocol
+allows: same unit id and table, at most 125 words (2000 bits) per request - fewer where
+the map says the device answers fewer (``transport.max_read``) - bridging gaps the device
+has every address of. On a serial line (and an RTU gateway) only small gaps are bridged: a
+word costs 2 bytes on the wire, a request about 10 words' worth of framing and silence.
+Over Modbus TCP a word costs next to nothing against a round trip, so any gap inside one
+request's reach is read through. The
 ``MappedDevice`` remembers what it last wrote so a setpoint that did not change is not
 rewritten (EEPROM/flash wear); the memory is forgotten whenever the link fails, because
 the device may have restarted and lost it.
@@ -40,11 +44,17 @@ class Block:
 
 
 def plan_reads(
-    registers: Iterable[Register], default_unit: int, device_map: DeviceMap | None = None
+    registers: Iterable[Register],
+    default_unit: int,
+    device_map: DeviceMap | None = None,
+    *,
+    max_gap_words: int = MAX_GAP_WORDS,
 ) -> list[Block]:
     """Coalesce ``registers`` into the fewest read requests. With ``device_map`` a gap is
     bridged only where the device has every address of it (a real device answers
-    exception 2 for a read that touches an address it does not have)."""
+    exception 2 for a read that touches an address it does not have), and no request asks
+    for more registers than the device answers."""
+    max_words = MAX_REGISTERS_PER_READ if device_map is None else device_map.transport.max_read
     groups: dict[tuple[int, str], list[Register]] = {}
     for reg in registers:
         groups.setdefault(
@@ -53,8 +63,8 @@ def plan_reads(
     blocks: list[Block] = []
     for (unit, table), regs in sorted(groups.items()):
         bits = table in ("coil", "discrete")
-        limit = MAX_BITS_PER_READ if bits else MAX_REGISTERS_PER_READ
-        gap = MAX_GAP_BITS if bits else MAX_GAP_WORDS
+        limit = MAX_BITS_PER_READ if bits else max_words
+        gap = MAX_GAP_BITS if bits else max_gap_words
         current: list[Register] = []
         for reg in sorted(regs, key=lambda r: r.start):
             if current:
@@ -135,7 +145,13 @@ class MappedDevice:
         regs = [self.map.registers[n] for n in names if n in self.map.registers]
         scales = {r.scale_register for r in regs if r.scale_register is not None}
         regs += [self.map.registers[n] for n in sorted(scales - {r.name for r in regs})]
-        return plan_reads(regs, self.unit, self.map)
+        return plan_reads(regs, self.unit, self.map, max_gap_words=self._max_gap_words())
+
+    def _max_gap_words(self) -> int:
+        """How many unused words a read may bridge on this bus (see the module docstring)."""
+        if self.bus.endpoint.kind == "tcp":
+            return MAX_REGISTERS_PER_READ
+        return MAX_GAP_WORDS
 
     async def _repeated(self, call: Callable[[], Awaitable[T]]) -> T:
         """Send a request the map's ``repeat`` times and use the last answer: a device

@@ -216,6 +216,8 @@ TRANSPORT_SCHEMA = vol.Schema(
         vol.Optional("request_gap_ms", default=0): vol.All(int, vol.Range(min=0, max=5000)),
         vol.Optional("ascii_start", default=":"): vol.In((":", ">")),
         vol.Optional("repeat", default=1): vol.In((1, 2)),
+        # Registers one read may ask for, where the device takes fewer than Modbus' 125.
+        vol.Optional("max_read", default=125): vol.All(int, vol.Range(min=2, max=125)),
         vol.Optional("unverified", default=False): bool,
         vol.Optional("note"): str,
     }
@@ -513,6 +515,7 @@ class Transport:
     request_gap_s: float
     ascii_start: str = ":"  # the start character of the device's ASCII answers
     repeat: int = 1  # send every request this often and use the last answer (ABL)
+    max_read: int = 125  # registers per read request the device answers
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -828,6 +831,7 @@ def _build(map_id: str, data: dict[str, Any], path: str) -> DeviceMap:
             request_gap_s=transport["request_gap_ms"] / 1000,
             ascii_start=transport["ascii_start"],
             repeat=transport["repeat"],
+            max_read=transport["max_read"],
         ),
         capabilities=Capabilities(**caps),
         watchdog=None

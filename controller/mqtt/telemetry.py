@@ -36,6 +36,7 @@ DEFAULT_DEADBANDS: dict[str, float] = {
 }
 DEFAULT_MAX_INTERVAL_S = 60.0
 Leaves = dict[tuple[str, ...], Any]
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 _DEADBAND = vol.All(vol.Coerce(float), vol.Range(min=0))
 TELEMETRY_SCHEMA = vol.Schema(
@@ -66,7 +67,9 @@ class TelemetrySettings:
 
 def leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
     """Every scalar of a JSON value with its path, timestamps left out."""
-    if isinstance(value, Mapping):
+    if type(value) in _SCALARS:  # most nodes: no isinstance against the Mapping ABC
+        yield path, value
+    elif isinstance(value, Mapping):
         for key, item in value.items():
             if key not in IGNORED:
                 yield from leaves(item, (*path, str(key)))

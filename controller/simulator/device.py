@@ -304,6 +304,8 @@ class SimulatedDevice:
                 int(v) for v in (set_values if isinstance(set_values, list) else [set_values])
             ]
         bits = table in ("coil", "discrete")
+        if values is None and not bits and count > self.map.transport.max_read:
+            return ExcCodes.ILLEGAL_VALUE  # more registers than the device answers at once
         span = len(values) if values is not None else (1 if bits else count)
         own = None if unit == self.unit else unit
         if not self.map.has_addresses(own, table, address, max(span, 1)):

@@ -70,6 +70,7 @@ async def start_rig(
     without: tuple[str, ...] = (),
     before_start: Callable[[ModbusSimulator], None] | None = None,
     meter_connection: dict | None = None,
+    poll_interval: float = 3600.0,
     **extra,
 ):
     """Simulator + controller, started; the caller stops both (``stop_rig``).
@@ -80,6 +81,7 @@ async def start_rig(
     controller is configured with (the user picked the wrong map), ``without`` the registers
     its firmware lacks, and ``before_start`` prepares it before the controller connects.
     ``meter_connection`` adds options to the meter's connection (``invert_power``).
+    The manager polls by itself every ``poll_interval`` s (an hour: only when asked).
     """
     clock = ManualClock()
     station = SimulatedStation(clock=clock)
@@ -112,7 +114,7 @@ async def start_rig(
     registry = BusRegistry()
     store = SessionStore(tmp_path / "sessions.db")
     manager = open_connector(config, registry, store, clock)
-    manager.poll_interval = 3600.0
+    manager.poll_interval = poll_interval
     rig = ModbusRig(clock, station, simulator, manager, store, registry)
     manager.subscribe(rig.updates.append)
     try:

@@ -1,7 +1,14 @@
 """Read coalescing: as few requests as the protocol allows, never more words than needed."""
 
+import pytest
+
+from controller.clock import ManualClock
 from controller.modbus.device import plan_reads
-from controller.modbus.maps import load_map
+from controller.modbus.maps import load_map, parse_map
+from controller.modbus.meter import ModbusMeter
+from controller.modbus.transport import Endpoint, ModbusBus, RefusedError
+from controller.simulation import SimulatedStation
+from controller.simulator import ModbusSimulator
 
 
 def _blocks(map_id, names):
@@ -42,3 +49,93 @@ def test_requests_never_exceed_the_protocol_limit():
     for block in plan_reads(regs, 1):
         assert block.count <= 125
     assert len(plan_reads(regs, 1)) <= 3
+
+
+async def _sdm630_on_the_wire():
+    """A simulated SDM630 (beside a Heidelberg) and a Modbus TCP bus to it."""
+    clock = ManualClock()
+    simulator = ModbusSimulator(
+        SimulatedStation(clock=clock),
+        load_map("heidelberg_energy_control"),
+        load_map("eastron_sdm630"),
+    )
+    await simulator.start()
+    return simulator, ModbusBus(Endpoint(port=simulator.meter_port, timeout_s=0.5)), clock
+
+
+async def test_over_tcp_an_sdm630_sample_is_one_request_through_its_table(socket_enabled):
+    simulator, bus, clock = await _sdm630_on_the_wire()
+    try:
+        meter = ModbusMeter(load_map("eastron_sdm630"), bus, simulator.meter_unit, clock)
+        await meter.connect()
+        before = bus.requests
+        sample = await meter.read()
+        assert bus.requests - before == 1
+        assert sample.voltage_V is not None
+        assert sample.voltage_V.L1 == 230.0
+        assert sample.frequency_Hz is not None
+        assert sample.frequency_Hz.L1 == 50.0
+    finally:
+        await bus.close()
+        await simulator.stop()
+
+
+async def test_the_simulated_sdm630_answers_80_registers_and_nothing_past_its_table(
+    socket_enabled,
+):
+    simulator, bus, _ = await _sdm630_on_the_wire()
+    try:
+        assert len(await bus.read("input", 0, 80, simulator.meter_unit)) == 80
+        with pytest.raises(RefusedError):
+            await bus.read("input", 0, 81, simulator.meter_unit)
+    finally:
+        await bus.close()
+        await simulator.stop()
+
+
+SHORT_READS = """
+kind: meter
+manufacturer: Test
+model: four registers a read
+transport: {kind: tcp, max_read: 4}
+registers:
+  energy_import: {table: input, address: 0, type: float32, unit: kWh}
+  power: {table: input, address: 2, type: float32, unit: W}
+  voltage_l1: {table: input, address: 4, type: float32, unit: V}
+"""
+
+
+async def test_a_device_that_answers_few_registers_a_read_is_read_in_pieces(socket_enabled):
+    device_map = parse_map(SHORT_READS, map_id="short_reads")
+    clock = ManualClock()
+    simulator = ModbusSimulator(
+        SimulatedStation(clock=clock), load_map("heidelberg_energy_control"), device_map
+    )
+    await simulator.start()
+    bus = ModbusBus(Endpoint(port=simulator.meter_port, timeout_s=0.5))
+    try:
+        with pytest.raises(RefusedError) as refused:
+            await bus.read("input", 0, 6, simulator.meter_unit)
+        assert refused.value.code == 3  # ILLEGAL DATA VALUE: quantity out of range
+        meter = ModbusMeter(device_map, bus, simulator.meter_unit, clock)
+        await meter.connect()
+        before = bus.requests
+        await meter.read()
+        assert bus.requests - before == 2
+    finally:
+        await bus.close()
+        await simulator.stop()
+
+
+async def test_behind_a_serial_line_only_small_gaps_are_bridged():
+    bus = ModbusBus(Endpoint(kind="rtu_over_tcp"))
+    meter = ModbusMeter(load_map("eastron_sdm630"), bus)
+    plan = meter.device.plan(("voltage_l1", "power", "frequency", "energy_import"))
+    assert [(b.address, b.count) for b in plan] == [(0, 2), (52, 2), (70, 4)]
+
+
+def test_a_read_never_asks_for_more_than_the_device_answers():
+    device_map = load_map("eastron_sdm630")
+    regs = list(device_map.registers.values())
+    blocks = plan_reads(regs, 1, device_map, max_gap_words=125)
+    assert all(block.count <= device_map.transport.max_read for block in blocks)
