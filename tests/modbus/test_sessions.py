@@ -5,20 +5,13 @@ import pytest
 from controller.everest import StopTransactionReason, StopTransactionRequest
 from controller.kernel.states import State
 from controller.modbus.maps import available_maps, load_map
+from tests.session_events import SESSION_START
 
 from .conftest import start_rig, stop_rig
 
 CHARGERS = sorted(m for m, kind in available_maps().items() if kind == "charger")
 METERS = sorted(m for m, kind in available_maps().items() if kind == "meter")
-BASIC = [
-    "Enabled",
-    "SessionStarted",
-    "AuthRequired",
-    "Authorized",
-    "TransactionStarted",
-    "PrepareCharging",
-    "ChargingStarted",
-]
+BASIC = SESSION_START
 
 
 @pytest.mark.parametrize("charger", CHARGERS)

@@ -12,25 +12,12 @@ from controller.everest import (
 )
 from controller.kernel.states import State
 from tests.controller.conftest import ACCEPTED, TOKEN
+from tests.session_events import FULL_SESSION
 
 from .conftest import OcppRig, restarted
 
 REMOTE_START = {"1.6": "RemoteStartTransaction", "2.0.1": "RequestStartTransaction"}
 REMOTE_STOP = {"1.6": "RemoteStopTransaction", "2.0.1": "RequestStopTransaction"}
-# The session events of plug in, authorize, charge, stop, unplug.
-FULL_SESSION = [
-    "Enabled",
-    "SessionStarted",
-    "AuthRequired",
-    "Authorized",
-    "TransactionStarted",
-    "PrepareCharging",
-    "ChargingStarted",
-    "StoppingCharging",
-    "ChargingFinished",
-    "TransactionFinished",
-    "SessionFinished",
-]
 
 
 def actions(rig: OcppRig, name: str) -> list[dict]:
