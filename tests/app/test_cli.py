@@ -78,3 +78,38 @@ def test_the_controller_does_not_import_the_demo():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_modbus_configuration_with_mqtt_and_http_does_not_import_ocpp(tmp_path):
+    """The OCPP package and websockets are 12.9 MiB of RSS (README "Scale"): a started
+    controller with a Modbus connector (retrying its charger), MQTT (retrying its broker)
+    and HTTP loads neither."""
+    config = tmp_path / "evse.yaml"
+    config.write_text(
+        f"store: {tmp_path}/s.db\n{CONNECTOR}"
+        "mqtt: {host: 127.0.0.1, port: 1}\nhttp: {port: 0, token: t}\n"
+    )
+    code = (
+        "import asyncio, sys\n"
+        "from controller.app import Controller\n"
+        "from controller.config import load_config\n"
+        "async def main():\n"
+        f"    controller = Controller(load_config({str(config)!r}))\n"
+        "    await controller.start()\n"
+        "    try:\n"
+        "        print(sorted(type(a).__name__ for a in controller.adapters))\n"
+        "        print(sorted(m for m in ('ocpp', 'websockets', 'controller.ocpp.central', "
+        "'controller.ocpp.setup', 'controller.ocpp.backend.client') if m in sys.modules))\n"
+        "    finally:\n"
+        "        await controller.stop()\n"
+        "asyncio.run(main())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+    assert out.stdout.splitlines() == ["['HttpApi', 'MqttBridge']", "[]"]
