@@ -12,7 +12,7 @@ costs no write and imports at most that much, that long); it goes up once the su
 covered the next step plus ``hysteresis_A`` for ``up_confirm_s`` (at once for a rise of
 ``BIG_UP_A``): fewer writes for noise and short spikes. A start waits for what the car
 will draw at the minimum current: once it has held the minimum, how much less than that it
-draws (at most ``BASE_MARGIN_A``) is remembered until it is unplugged (``forget_car``).
+draws (at most ``UNDER_MAX_A``) is remembered until it is unplugged (``forget_car``).
 
 Surplus is what the EV could draw without importing from the grid:
 ``base - grid_W - buffer_W - discharge`` (+ the home battery's charging power when it may
@@ -40,6 +40,8 @@ from enum import StrEnum
 
 BASE_MARGIN_A = 2.0  # evcc effectiveCurrent: measured + 2 A at most
 DRAWING_A = 1.0  # evcc minActiveCurrent (core/loadpoint.go): below this a phase is idle
+UNDER_MAX_A = 1.0  # the most a car is believed to draw under the minimum (a slow ramp is not)
+STEADY_A = 0.2  # two readings this close: the car's draw at the minimum has settled
 BIG_UP_A = 2.0  # a rise this large (a cloud passed, a kettle went off) goes up at once
 MAX_STEP_GAP_S = 60.0  # a longer gap between readings counts as this long (import budget)
 
@@ -169,6 +171,7 @@ class SurplusController:
     _soc: float | None = None  # the home battery's state of charge at this step
     _under_A: float = 0.0  # how much less than the minimum current this car draws there
     _held: bool = False  # the previous step kept the current and phases it had
+    _at_min_A: float | None = None  # the car's draw at the previous reading held at minimum
 
     def __post_init__(self) -> None:
         if not self.phases:
@@ -283,13 +286,18 @@ class SurplusController:
 
     def _learn_under(self, reading: SiteReading) -> None:
         """Remember how much less than the minimum current the car draws once it has held
-        it for a step (at most ``BASE_MARGIN_A``; a car that caps its own current draws the
-        minimum in full), so that the next start waits only for what it will draw."""
+        it and its draw has settled (two readings within ``STEADY_A``; at most
+        ``UNDER_MAX_A``, so a car still ramping up is not taken for one that draws less; a
+        car that caps its own current draws the minimum in full), so that the next start
+        waits only for what it will draw."""
         s, measured = self.settings, reading.charge_A
         at_min = abs(self.current_A - s.min_current_A) < 1e-9
         if measured is None or measured < DRAWING_A or not (self._held and at_min):
+            self._at_min_A = None
             return
-        self._under_A = min(BASE_MARGIN_A, max(0.0, s.min_current_A - measured))
+        if self._at_min_A is not None and abs(measured - self._at_min_A) <= STEADY_A:
+            self._under_A = min(UNDER_MAX_A, max(0.0, s.min_current_A - measured))
+        self._at_min_A = measured
 
     def forget_car(self) -> None:
         """The EV left: the next one's draw at the minimum is not known yet."""

@@ -206,6 +206,28 @@ def test_a_car_that_draws_less_at_the_minimum_starts_on_what_it_draws():
     assert ctrl.step(300, reading(thin)).reason.startswith("waiting for 1380 W")
 
 
+def test_a_car_ramping_up_at_the_minimum_is_not_taken_for_one_that_draws_less():
+    """Only a settled draw (two readings within 0.2 A) counts, and at most 1 A under: a car
+    that ramps 3 -> 4.5 -> 5.7 A at 6 A is learnt as 0.3 A under, one that settles at 4 A
+    as 1 A under, one still ramping as nothing under."""
+    for drawn, needed in (
+        ((3.0, 4.5), 1380),
+        ((3.0, 4.5, 5.7, 5.7), 1311),
+        ((3.0, 4.0, 4.0), 1150),
+    ):
+        ctrl = SurplusController(SurplusSettings(phases=1, enable_delay_s=0), Mode.PV)
+        ctrl.step(0, reading(6.2 * V))
+        assert ctrl.current_A == 6
+        for i, amps in enumerate(drawn, start=1):  # 6.2 A of surplus over the counted base
+            grid = (min(amps + 2, 6) - 6.2) * V
+            ctrl.step(10 * i, SiteReading(grid_W=grid, charge_W=amps * V, charge_A=amps))
+            assert ctrl.current_A == 6
+        ctrl.set_mode(Mode.OFF)
+        ctrl.step(100, reading(0.0))
+        ctrl.set_mode(Mode.PV)
+        assert ctrl.step(110, reading(0.0)).reason == f"waiting for {needed} W surplus"
+
+
 def test_a_car_capped_below_its_setpoint_is_counted_at_measured_plus_two():
     ctrl = SurplusController(SurplusSettings(up_confirm_s=0), Mode.PV)
     run(ctrl, 0, 60, 16 * 3 * V)
