@@ -741,6 +741,11 @@ def _count(pairs: list[tuple[Result, Result]], pred: Callable[[Result, Result], 
     return sum(1 for a, b in pairs if pred(a, b))
 
 
+def _cycles_per_kwh(a: Result, b: Result) -> bool:
+    """No more relay cycles per kWh captured than evcc (the issue's goal is per kWh)."""
+    return a.relay_cycles * b.captured_kwh <= b.relay_cycles * a.captured_kwh
+
+
 def _wins(name: str, label: str, days: list[dict[str, Result]]) -> str:
     pairs = _pairs(label, days)
     n = len(days)
@@ -754,7 +759,8 @@ def _wins(name: str, label: str, days: list[dict[str, Result]]) -> str:
         f"less grid import {_count(pairs, lambda a, b: a.imported_kwh < b.imported_kwh)}/{n}, "
         f"more captured {_count(pairs, lambda a, b: a.captured_kwh > b.captured_kwh)}/{n}, "
         f"fewer writes {_count(pairs, lambda a, b: a.writes < b.writes)}/{n}, "
-        f"no more relay cycles {_count(pairs, lambda a, b: a.relay_cycles <= b.relay_cycles)}/{n}, "
+        f"no more relay cycles {_count(pairs, lambda a, b: a.relay_cycles <= b.relay_cycles)}/{n} "
+        f"(per kWh captured {_count(pairs, _cycles_per_kwh)}/{n}), "
         f"at least 97 % of the oracle {at97}/{n}"
     )
 
@@ -780,7 +786,8 @@ def _battery_wins(name: str, label: str, days: list[dict[str, Result]]) -> str:
         f"more captured {_count(pairs, lambda a, b: a.captured_kwh > b.captured_kwh)}/{n}, "
         f"less exported {_count(pairs, lambda a, b: a.exported_kwh < b.exported_kwh)}/{n}, "
         f"fewer writes {_count(pairs, lambda a, b: a.writes < b.writes)}/{n}, "
-        f"no more relay cycles {_count(pairs, lambda a, b: a.relay_cycles <= b.relay_cycles)}/{n}"
+        f"no more relay cycles {_count(pairs, lambda a, b: a.relay_cycles <= b.relay_cycles)}/{n} "
+        f"(per kWh captured {_count(pairs, _cycles_per_kwh)}/{n})"
     )
 
 

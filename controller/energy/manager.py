@@ -333,6 +333,8 @@ class EnergyManager:
 
     def _decide(self, control: ConnectorControl, grid: GridReading | None, now: float) -> Decision:
         surplus = control.surplus
+        if _unplugged(control.manager):
+            surplus.forget_car()  # what it learnt about this EV's draw leaves with it
         if grid is None:
             return _without_reading(surplus)
         charge_W = _charge_power(control.manager)
@@ -472,6 +474,14 @@ def _requests_zero(manager: ManagedConnector) -> bool:
     other connectors get the fuse's share."""
     try:
         return manager.config.request_zero_power_in_idle and manager.state is State.Idle
+    except RuntimeError:
+        return False
+
+
+def _unplugged(manager: ManagedConnector) -> bool:
+    """No EV at this connector (EvseManager Idle: nothing plugged in)."""
+    try:
+        return manager.state is State.Idle
     except RuntimeError:
         return False
 

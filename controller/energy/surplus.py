@@ -10,7 +10,9 @@ when 1p fits). Above the minimum the current goes down at once, except a drop of
 ``down_confirm_A``, written once it persisted ``down_confirm_s`` (so a short small dip
 costs no write and imports at most that much, that long); it goes up once the surplus has
 covered the next step plus ``hysteresis_A`` for ``up_confirm_s`` (at once for a rise of
-``BIG_UP_A``): fewer writes for noise and short spikes.
+``BIG_UP_A``): fewer writes for noise and short spikes. A start waits for what the car
+will draw at the minimum current: once it has held the minimum, how much less than that it
+draws (at most ``UNDER_MAX_A``) is remembered until it is unplugged (``forget_car``).
 
 Surplus is what the EV could draw without importing from the grid:
 ``base - grid_W - buffer_W - discharge`` (+ the home battery's charging power when it may
@@ -38,6 +40,8 @@ from enum import StrEnum
 
 BASE_MARGIN_A = 2.0  # evcc effectiveCurrent: measured + 2 A at most
 DRAWING_A = 1.0  # evcc minActiveCurrent (core/loadpoint.go): below this a phase is idle
+UNDER_MAX_A = 1.0  # the most a car is believed to draw under the minimum (a slow ramp is not)
+STEADY_A = 0.2  # two readings this close: the car's draw at the minimum has settled
 BIG_UP_A = 2.0  # a rise this large (a cloud passed, a kettle went off) goes up at once
 MAX_STEP_GAP_S = 60.0  # a longer gap between readings counts as this long (import budget)
 
@@ -165,6 +169,9 @@ class SurplusController:
     _down_since: float | None = None  # since when a small drop has been needed
     _now: float = 0.0
     _soc: float | None = None  # the home battery's state of charge at this step
+    _under_A: float = 0.0  # how much less than the minimum current this car draws there
+    _held: bool = False  # the previous step kept the current and phases it had
+    _at_min_A: float | None = None  # the car's draw at the previous reading held at minimum
 
     def __post_init__(self) -> None:
         if not self.phases:
@@ -218,6 +225,7 @@ class SurplusController:
         gap = 0.0 if self._last is None else min(max(0.0, now - self._last), MAX_STEP_GAP_S)
         self._last = self._now = now
         self._soc = reading.battery_soc
+        self._learn_under(reading)
         surplus = self.surplus_W(reading)
         if self.mode is Mode.OFF:
             return self._set(0.0, self.phases, surplus, "mode off")
@@ -253,7 +261,7 @@ class SurplusController:
             self._enable.reset()
             target = self._clamp(self._amps(surplus, phases))
             return self._set(target, phases, surplus, "home battery above buffer start SoC: start")
-        needed = self._min_power(phases) + s.enable_threshold_W
+        needed = self._start_power(phases) + s.enable_threshold_W
         if surplus < needed:
             self._enable.reset()
             return self._set(0.0, self.phases, surplus, f"waiting for {needed:.0f} W surplus")
@@ -269,7 +277,31 @@ class SurplusController:
         s = self.settings
         if not s.phase_switching or s.phases == 1:
             return s.phases
-        return 3 if surplus >= self._min_power(3) else 1
+        return 3 if surplus >= self._start_power(3) else 1
+
+    def _start_power(self, phases: int) -> float:
+        """What this car draws at the minimum current: a start needs no more surplus."""
+        s = self.settings
+        return (s.min_current_A - self._under_A) * s.voltage_V * phases
+
+    def _learn_under(self, reading: SiteReading) -> None:
+        """Remember how much less than the minimum current the car draws once it has held
+        it and its draw has settled (two readings within ``STEADY_A``; at most
+        ``UNDER_MAX_A``, so a car still ramping up is not taken for one that draws less; a
+        car that caps its own current draws the minimum in full), so that the next start
+        waits only for what it will draw."""
+        s, measured = self.settings, reading.charge_A
+        at_min = abs(self.current_A - s.min_current_A) < 1e-9
+        if measured is None or measured < DRAWING_A or not (self._held and at_min):
+            self._at_min_A = None
+            return
+        if self._at_min_A is not None and abs(measured - self._at_min_A) <= STEADY_A:
+            self._under_A = min(UNDER_MAX_A, max(0.0, s.min_current_A - measured))
+        self._at_min_A = measured
+
+    def forget_car(self) -> None:
+        """The EV left: the next one's draw at the minimum is not known yet."""
+        self._under_A = 0.0
 
     # ------------------------------------------------------------------ pv
 
@@ -424,6 +456,7 @@ class SurplusController:
         timer: str | None = None,
         left: float | None = None,
     ) -> Decision:
+        self._held = current == self.current_A and phases == self.phases
         self.current_A = current
         self.phases = phases
         return Decision(

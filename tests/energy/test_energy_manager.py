@@ -1,11 +1,12 @@
 """The energy manager over real kernels (in-memory hardware): surplus in, limits out."""
 
 import asyncio
+import copy
 
 import pytest
 
 from controller.clock import ManualClock
-from controller.energy import Mode, SurplusController, SurplusSettings
+from controller.energy import Mode, SiteReading, SurplusController, SurplusSettings
 from controller.energy.manager import (
     ConnectorControl,
     EnergyManager,
@@ -277,3 +278,31 @@ async def test_a_buffered_home_battery_keeps_the_minimum_through_a_dip(rigs):
             source.push(GridReading(power_W=0.0, battery_W=-draw - 1000, battery_soc=soc))
             limits = await em.step()
         assert limits == {"garage": expected}
+
+
+def _teach_under(surplus: SurplusController, under_A: float) -> None:
+    """Drive the controller through a charge held at 6 A (3p) by a car drawing ``under_A``
+    less, then a stop: it has learnt how little that car draws at the minimum."""
+    for t in range(0, 200, 10):
+        cur = surplus.current_A
+        drawn = cur - under_A if cur else 0.0
+        power = drawn * 3 * 230
+        export = 6.2 * 3 * 230 if t < 60 else 0.0
+        surplus.step(t, SiteReading(grid_W=power - export, charge_W=power, charge_A=drawn))
+    assert surplus.current_A == 0
+
+
+async def test_an_unplugged_connector_forgets_how_little_its_car_drew(rigs):
+    """The learnt start threshold (5.5 A for a car drawing 0.5 A under 6 A) leaves with the
+    car: with nothing plugged in the manager's next decision waits for the full minimum."""
+    (rig,) = await rigs()
+    ctl = control(rig, disable_delay_s=60)
+    _teach_under(ctl.surplus, 0.5)
+    thin = SiteReading(grid_W=-3800, charge_W=0, charge_A=0)
+    assert copy.deepcopy(ctl.surplus).step(200, thin).reason == "pv surplus: start"
+    assert rig.manager.state is State.Idle  # nothing plugged in at this rig
+    source = PushedGridSource(clock=rig.clock)
+    em = EnergyManager({"garage": ctl}, source, clock=rig.clock)
+    source.push(GridReading(power_W=-3800))
+    await em.step()
+    assert rig.manager.vars()["energy_manager"]["reason"] == "waiting for 4140 W surplus"

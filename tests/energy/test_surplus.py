@@ -175,6 +175,59 @@ def test_a_car_drawing_less_than_allowed_still_gets_the_whole_surplus():
     assert ctrl.current_A == pytest.approx(10.5)
 
 
+def _under(ctrl, t, surplus_w, under=0.5):
+    """One step with a car that draws ``under`` A less than it is allowed."""
+    drawn = max(0.0, ctrl.current_A - under) if ctrl.current_A else 0.0
+    power = drawn * ctrl.phases * V
+    return ctrl.step(t, SiteReading(grid_W=power - surplus_w, charge_W=power, charge_A=drawn))
+
+
+def test_a_car_that_draws_less_at_the_minimum_starts_on_what_it_draws():
+    """Once it held the minimum, a car drawing 0.5 A under it is started on 5.5 A worth of
+    surplus, until it is unplugged (forget_car)."""
+    ctrl = SurplusController(SurplusSettings(phases=1, disable_delay_s=30), Mode.PV)
+    thin = 5.7 * V  # covers 5.5 A, not 6 A
+    assert ctrl.step(0, reading(thin)).reason.startswith("waiting for 1380 W")
+    for t in range(10, 90, 10):
+        _under(ctrl, t, 6.2 * V)
+    assert ctrl.current_A == 6  # 6.2 A of surplus, the car draws 5.5 A
+    for t in range(90, 150, 10):
+        _under(ctrl, t, 0.0)  # the sun goes: the dip is ridden at 6 A, then stops
+    assert ctrl.current_A == 0
+    d = _under(ctrl, 150, thin)
+    assert (d.current_A, d.timer) == (0, "enable")
+    for t in range(160, 220, 10):
+        d = _under(ctrl, t, thin)
+    assert d.current_A == 6
+    for t in range(220, 300, 10):
+        _under(ctrl, t, 0.0)
+    assert ctrl.current_A == 0
+    ctrl.forget_car()
+    assert ctrl.step(300, reading(thin)).reason.startswith("waiting for 1380 W")
+
+
+def test_a_car_ramping_up_at_the_minimum_is_not_taken_for_one_that_draws_less():
+    """Only a settled draw (two readings within 0.2 A) counts, and at most 1 A under: a car
+    that ramps 3 -> 4.5 -> 5.7 A at 6 A is learnt as 0.3 A under, one that settles at 4 A
+    as 1 A under, one still ramping as nothing under."""
+    for drawn, needed in (
+        ((3.0, 4.5), 1380),
+        ((3.0, 4.5, 5.7, 5.7), 1311),
+        ((3.0, 4.0, 4.0), 1150),
+    ):
+        ctrl = SurplusController(SurplusSettings(phases=1, enable_delay_s=0), Mode.PV)
+        ctrl.step(0, reading(6.2 * V))
+        assert ctrl.current_A == 6
+        for i, amps in enumerate(drawn, start=1):  # 6.2 A of surplus over the counted base
+            grid = (min(amps + 2, 6) - 6.2) * V
+            ctrl.step(10 * i, SiteReading(grid_W=grid, charge_W=amps * V, charge_A=amps))
+            assert ctrl.current_A == 6
+        ctrl.set_mode(Mode.OFF)
+        ctrl.step(100, reading(0.0))
+        ctrl.set_mode(Mode.PV)
+        assert ctrl.step(110, reading(0.0)).reason == f"waiting for {needed} W surplus"
+
+
 def test_a_car_capped_below_its_setpoint_is_counted_at_measured_plus_two():
     ctrl = SurplusController(SurplusSettings(up_confirm_s=0), Mode.PV)
     run(ctrl, 0, 60, 16 * 3 * V)
