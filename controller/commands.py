@@ -24,6 +24,7 @@ from .everest import (
     EnableDisableSource,
     EnergyTransferMode,
     EnforcedLimits,
+    ExternalLimits,
     PlugAndChargeConfiguration,
     ProvidedIdToken,
     StopTransactionRequest,
@@ -182,6 +183,10 @@ async def _enforce_limits(m: EvseManager, a: dict[str, Any]) -> None:
     await m.set_enforced_limits(EnforcedLimits.from_json(a["value"]))
 
 
+async def _external_limits(m: EvseManager, a: dict[str, Any]) -> None:
+    await m.set_external_limits(ExternalLimits.from_json(a["value"]))
+
+
 def _energy(m: EvseManager) -> EnergyControl:
     if m.energy is None:
         raise NoEnergyManager(
@@ -307,6 +312,14 @@ COMMANDS: dict[str, Command] = {
             _enforce_limits,
             returns=False,
         ),
+        # EVerest's external_energy_limits.set_external_limits (OCPP charging profiles):
+        # a second limit beside the energy manager's, the lower one applies.
+        Command(
+            "set_external_limits",
+            vol.Schema({vol.Required("value"): ExternalLimits.schema()}),
+            _external_limits,
+            returns=False,
+        ),
         # The energy manager's mode and tuning (extensions, like enforce_limits).
         Command(
             "set_charge_mode",
@@ -327,6 +340,7 @@ COMMANDS: dict[str, Command] = {
 
 EXTENSION_COMMANDS = (
     "enforce_limits",
+    "set_external_limits",
     "set_charge_mode",
     "set_energy_settings",
     "set_max_current",

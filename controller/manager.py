@@ -29,6 +29,7 @@ from .everest import (
     EnergyTransferMode,
     EnforcedLimits,
     Evse,
+    ExternalLimits,
     PlugAndChargeConfiguration,
     Powermeter,
     ProvidedIdToken,
@@ -64,6 +65,8 @@ MAX_SETTLE_POLLS = 3
 MAX_HELD_EVENTS = 1000  # session events held for adapters that are never released
 SESSION_EVENT = "session_event"
 MAX_CURRENT_VAR = "max_current"  # the user's ceiling (extension variable)
+# External limits (set_external_limits: a CSMS's charging profiles), as the kernel publishes them.
+EXTERNAL_LIMITS_VAR = "external_limits"
 MAX_CURRENT_SETTING = "max_current_A"  # ... and its row in the store's settings
 _UNSET = object()
 
@@ -342,6 +345,10 @@ class EvseManager:
     async def set_enforced_limits(self, limits: EnforcedLimits) -> None:
         """The energy-manager input (enforce_limits)."""
         await self._submit(lambda k: k.set_enforced_limits(limits))
+
+    async def set_external_limits(self, limits: ExternalLimits) -> None:
+        """External limits beside the energy manager's (set_external_limits)."""
+        await self._submit(lambda k: k.set_external_limits(limits))
 
     async def set_max_current(self, amps: float) -> float:
         """The user's maximum current: a ceiling for every limit (an energy manager's

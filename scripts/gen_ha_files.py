@@ -229,6 +229,28 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             },
         ),
     },
+    "set_external_limits": {
+        "value": _field(
+            "Limits",
+            "ExternalLimits (as OCPP charging profiles give them): schedule_import, a "
+            "list of timestamp, limits_to_root and limits_to_leaves (ac_max_current_A, "
+            "total_power_W, each with a value and a source). The first entry holds now, "
+            "the last one for ever after; an empty list lifts them. The lower of these "
+            "and the energy manager's limit applies.",
+            OBJECT,
+            {
+                "schedule_import": [
+                    {
+                        "timestamp": "2026-01-01T00:00:00Z",
+                        "limits_to_root": {},
+                        "limits_to_leaves": {"ac_max_current_A": {"value": 10, "source": "csms"}},
+                    }
+                ],
+                "schedule_export": [],
+                "schedule_setpoints": [],
+            },
+        ),
+    },
 }
 SERVICE_TEXT = {
     "get_evse": ("Get EVSE", "Returns the EVSE description (id, connectors, capabilities)."),
@@ -259,6 +281,11 @@ SERVICE_TEXT = {
     "enforce_limits": (
         "Enforce limits",
         "Energy-manager input: the allowed current, power and phase count.",
+    ),
+    "set_external_limits": (
+        "Set external limits",
+        "External limits (a charging backend's): the lower of these and the energy "
+        "manager's limit applies.",
     ),
     "set_max_current": (
         "Set maximum current",
@@ -578,6 +605,7 @@ LABELS = {
     "minpv": "Minimum + solar surplus",
     "fuse": "Main fuse",
     "max_current": "Your maximum current",
+    "external": "Charging backend (CSMS)",
     "surplus": "Solar surplus",
     "waiting": "Waiting for surplus",
     "no_error": "No error",
@@ -668,6 +696,7 @@ def icons() -> dict[str, Any]:
         "set_plug_and_charge_configuration": "mdi:certificate",
         "update_allowed_energy_transfer_modes": "mdi:transmission-tower",
         "enforce_limits": "mdi:speedometer",
+        "set_external_limits": "mdi:speedometer-slow",
         "set_charge_mode": "mdi:solar-power-variant",
         "set_energy_settings": "mdi:tune-variant",
         "set_max_current": "mdi:current-ac",

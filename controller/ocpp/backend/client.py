@@ -24,6 +24,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from ...backoff import Backoff
+from ...clock import Clock
 from ...errors import ConnectError, DeviceError
 from ...everest import AuthorizationStatus
 from ...manager import EvseManager, Update
@@ -60,14 +61,18 @@ class CsmsClient:
     WRITABLE = ("HeartbeatInterval", "MeterValueSampleInterval")
 
     def __init__(
-        self, managers: Mapping[str, EvseManager], settings: CsmsSettings, store: Path | str
+        self,
+        managers: Mapping[str, EvseManager],
+        settings: CsmsSettings,
+        store: Path | str,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.codec, self._session_class = _version(settings.version)
         self._names = {number: name for name, number in settings.connectors.items()}
         self.managers = {number: managers[name] for number, name in self._names.items()}
         self.reports = {number: ConnectorReport(number) for number in self.managers}
-        self.control = Control(self.managers, self.reports)
+        self.control = Control(self.managers, self.reports, clock)
         self._store = store
         self.outbox: Outbox | None = None
         self.heartbeat_interval_s = settings.heartbeat_interval_s

@@ -4,7 +4,14 @@ Every request goes through ``controller.commands.execute``, the JSON command API
 adapter uses (validation, the connector's timeout): RemoteStart becomes an accepted
 ``authorize_response`` with a Central token, RemoteStop ``stop_transaction`` (Remote),
 ChangeAvailability an ``enable_disable`` vote of source CSMS, charging profiles
-``enforce_limits``, UnlockConnector ``force_unlock``.
+``set_external_limits``, UnlockConnector ``force_unlock``.
+
+Charging profiles are external limits, as in EVerest: its OCPP module turns the
+composite schedule of each connector into ``ExternalLimits`` (one schedule_import
+entry per period, limits_to_leaves; modules/EVSE/OCPP/OCPP.cpp set_external_limits,
+OCPP201.cpp likewise) and calls set_external_limits on the EVSE's energy node. They
+do not replace the energy manager's ``enforce_limits``: the kernel applies the lower of
+both, and the built-in energy manager stays under them when it shares the fuse.
 """
 
 from __future__ import annotations
@@ -13,37 +20,44 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from ...clock import Clock, SystemClock, rfc3339
 from ...commands import CommandResult, execute
 from ...manager import EvseManager
 from ..link import Status
-from .profiles import Limit, Profile, from_json, limit_for, to_json
+from .profiles import Limit, Profile, from_json, schedule_for, to_json
 from .report import ConnectorReport
 
 _LOGGER = logging.getLogger(__name__)
 # EVerest's OCPP modules vote in enable_disable with priority 5000 (mid-range; 0 wins).
 CSMS_PRIORITY = 5000
 LIMIT_SOURCE = "CSMS"
-# An enforce_limits input lapses to 0 A (a dead energy manager): ours is refreshed long
-# before, a CSMS's profile holds until it is cleared (OCPP).
-LIMIT_VALID_S = 86400
+# How far ahead each connector's schedule goes (EVerest OCPP PublishChargingScheduleDurationS);
+# it is sent again well before that horizon ends. A profile holds until it is cleared or
+# its own schedule ends (OCPP), so the schedule's last entry stays in force meanwhile.
+SCHEDULE_HORIZON_S = 86400
 LIMIT_REFRESH_S = 3600
 NOT_STARTABLE = (Status.Unavailable, Status.Faulted, Status.Reserved)
+Schedule = list[tuple[datetime, Limit | None]]
 
 
 class Control:
     """The connectors by OCPP id, and what the CSMS set on them."""
 
     def __init__(
-        self, managers: Mapping[int, EvseManager], reports: Mapping[int, ConnectorReport]
+        self,
+        managers: Mapping[int, EvseManager],
+        reports: Mapping[int, ConnectorReport],
+        clock: Clock | None = None,
     ) -> None:
+        self.clock = clock or SystemClock()
         self.managers = managers
         self.reports = reports
         self.profiles: dict[int, Profile] = {}  # by profile id
         self._pending_availability: dict[int, bool] = {}  # waits for the transaction's end
-        self._applied: dict[int, Limit | None] = {}
+        self._applied: dict[int, Schedule] = {}
         self._task: asyncio.Task[None] | None = None
         self.keep: Callable[[list[dict[str, Any]]], None] | None = None  # persists profiles
 
@@ -193,33 +207,34 @@ class Control:
         return bool(gone)
 
     async def apply_limits(self, *, refresh: bool = False) -> bool:
-        """Each connector's composite limit as ``enforce_limits`` (only on change, or
-        to refresh it before it lapses); False when a connector did not take it."""
-        now = datetime.now(UTC)
+        """Each connector's composite schedule as ``set_external_limits`` (only on
+        change, or to move its horizon on); False when a connector did not take it."""
+        now = self.clock.now()
         ok = True
         for connector in self.managers:
-            limit = limit_for(connector, self.profiles.values(), now)
-            if connector in self._applied and self._applied[connector] == limit and not refresh:
+            schedule = schedule_for(connector, self.profiles.values(), now, SCHEDULE_HORIZON_S)
+            applied = self._applied.get(connector)
+            if applied is not None and _same(applied, schedule) and not refresh:
                 continue
-            if connector not in self._applied and limit is None:
+            if connector not in self._applied and not schedule:
                 continue  # never limited by us: nothing to lift
-            if await self._enforce(connector, limit):
-                self._applied[connector] = limit
+            if await self._set_external(connector, schedule):
+                self._applied[connector] = schedule
             else:
                 ok = False
         return ok
 
-    async def _enforce(self, connector: int, limit: Limit | None) -> bool:
-        root: dict[str, Any] = {}
-        if limit is not None and limit.amps is not None:
-            root["ac_max_current_A"] = {"value": limit.amps, "source": LIMIT_SOURCE}
-        if limit is not None and limit.watts is not None:
-            root["total_power_W"] = {"value": limit.watts, "source": LIMIT_SOURCE}
-        if limit is not None and limit.phases is not None:
-            root["ac_max_phase_count"] = {"value": limit.phases, "source": LIMIT_SOURCE}
-        uuid = self.managers[connector].config.module_uuid  # whose limits these are
-        value = {"uuid": uuid, "valid_for": LIMIT_VALID_S, "limits_root_side": root}
-        result = await self._run(connector, "enforce_limits", {"value": value})
+    async def _set_external(self, connector: int, schedule: Schedule) -> bool:
+        entries = [
+            {
+                "timestamp": rfc3339(moment),
+                "limits_to_root": {},
+                "limits_to_leaves": _limits_req(limit),
+            }
+            for moment, limit in schedule
+        ]
+        value = {"schedule_import": entries, "schedule_export": [], "schedule_setpoints": []}
+        result = await self._run(connector, "set_external_limits", {"value": value})
         return result.ok
 
     async def _refresh(self) -> None:
@@ -244,3 +259,24 @@ class Control:
             connector, "force_unlock", {"connector_id": manager.config.connector_id}
         )
         return "Unlocked" if result.ok and result.result else "UnlockFailed"
+
+
+def _same(a: Schedule, b: Schedule) -> bool:
+    """The same limits from the same times on (the first entry is "now" in both)."""
+    if len(a) != len(b):
+        return False
+    return all(
+        x[1] == y[1] and (i == 0 or x[0] == y[0]) for i, (x, y) in enumerate(zip(a, b, strict=True))
+    )
+
+
+def _limits_req(limit: Limit | None) -> dict[str, Any]:
+    """A composite limit as EVerest's LimitsReq (source CSMS); None: no limit."""
+    req: dict[str, Any] = {}
+    if limit is not None and limit.amps is not None:
+        req["ac_max_current_A"] = {"value": limit.amps, "source": LIMIT_SOURCE}
+    if limit is not None and limit.watts is not None:
+        req["total_power_W"] = {"value": limit.watts, "source": LIMIT_SOURCE}
+    if limit is not None and limit.phases is not None:
+        req["ac_max_phase_count"] = {"value": limit.phases, "source": LIMIT_SOURCE}
+    return req

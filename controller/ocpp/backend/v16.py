@@ -180,7 +180,11 @@ class Session16(StationSession, ChargePoint16):  # type: ignore[misc]
     def _profile(self, connector: int, raw: dict[str, Any]) -> Profile | None:
         try:
             return profile(
-                raw, connector, raw.get("charging_schedule") or {}, raw.get("charging_profile_id")
+                raw,
+                connector,
+                raw.get("charging_schedule") or {},
+                raw.get("charging_profile_id"),
+                self.client.control.clock.now(),
             )
         except (KeyError, TypeError, ValueError) as err:
             _LOGGER.warning("CSMS: charging profile refused: %s", err)

@@ -256,7 +256,9 @@ class Session201(StationSession, ChargePoint201):  # type: ignore[misc]
     def _profile(self, connector: int, raw: dict[str, Any]) -> Profile | None:
         schedules = raw.get("charging_schedule") or [{}]
         try:
-            return profile(raw, connector, schedules[0], raw.get("id"))
+            return profile(
+                raw, connector, schedules[0], raw.get("id"), self.client.control.clock.now()
+            )
         except (KeyError, TypeError, ValueError, IndexError) as err:
             _LOGGER.warning("CSMS: charging profile refused: %s", err)
             return None
