@@ -26,14 +26,14 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from ...backoff import Backoff
 from ...clock import Clock
 from ...errors import ConnectError, DeviceError
-from ...everest import AuthorizationStatus
+from ...everest import AuthorizationStatus, SessionEvent, SessionEventEnum
 from ...manager import EvseManager, Update
 from ...mqtt.connection import run_loops
 from ..link import MEASURANDS
 from .base import Codec, Identity, StationSession
-from .control import Control
+from .control import Control, Reservation
 from .outbox import Message, Outbox
-from .report import ConnectorReport, Report, TxEnded
+from .report import ConnectorReport, Report, TxEnded, TxStarted
 from .settings import CsmsSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class CsmsClient:
         self.managers = {number: managers[name] for number, name in self._names.items()}
         self.reports = {number: ConnectorReport(number) for number in self.managers}
         self.control = Control(self.managers, self.reports, clock)
+        self.control.reservation_ended = self._reservation_ended
         self._store = store
         self.outbox: Outbox | None = None
         self.heartbeat_interval_s = settings.heartbeat_interval_s
@@ -171,6 +172,15 @@ class CsmsClient:
             self._queue(report)
             if isinstance(report, TxEnded):
                 self._spawn(self.control.transaction_ended(number), "csms availability")
+            if isinstance(report, TxStarted) and number in self.control.reservations:
+                self._spawn(self.control.reservation_over(number, used=True), "csms reservation")
+        event = update.value if update.var == "session_event" else None
+        if (
+            isinstance(event, SessionEvent)
+            and event.event is SessionEventEnum.ReservationEnd
+            and number in self.control.reservations
+        ):
+            self._spawn(self.control.reservation_over(number, used=False), "csms reservation")
 
     def _queue(self, report: Report) -> None:
         outbox = self.outbox
@@ -389,6 +399,18 @@ class CsmsClient:
         if session is not None:
             await session._connection.close()  # type: ignore[attr-defined]
 
+    async def _reservation_ended(self, reservation: Reservation, why: str) -> None:
+        """A reservation the CSMS made ended other than by CancelReservation: 2.0.1 tells
+        it with ReservationStatusUpdate (Expired or Removed, use case H01); 1.6 has only
+        the connector's status."""
+        outbox = self.outbox
+        if outbox is None or self.settings.version == "1.6":
+            return
+        fields = {"reservation_id": reservation.id, "reservation_update_status": why}
+        outbox.push("ReservationStatusUpdate", fields, durable=False)
+        self._wake.set()
+        self._notify_soon()
+
     async def authorize(self, id_tag: str) -> str:
         """Authorize: the CSMS's verdict on a token (Timeout while offline)."""
         session = self.session
@@ -404,8 +426,14 @@ class CsmsClient:
     async def present_token(self, connector: int, token: Mapping[str, Any]) -> str:
         """A token presented at ``connector`` (a ProvidedIdToken in JSON), with the CSMS
         as the authority: Authorize, and its verdict is the connector's
-        ``authorize_response`` (EVerest's Auth module asks OCPP the same way)."""
-        status = await self.authorize(str(token["id_token"]["value"]))
+        ``authorize_response`` (EVerest's Auth module asks OCPP the same way). At a
+        connector the CSMS reserved for another token it is NotAtThisTime, unasked."""
+        id_tag = str(token["id_token"]["value"])
+        if self.control.refused_by_reservation(connector, id_tag):
+            status = AuthorizationStatus.NotAtThisTime.value
+            await self.control.authorize(connector, token, status)
+            return status
+        status = await self.authorize(id_tag)
         if status not in {s.value for s in AuthorizationStatus}:
             status = AuthorizationStatus.Invalid.value
         await self.control.authorize(connector, token, status)
@@ -422,7 +450,8 @@ class CsmsClient:
             "AuthorizeRemoteTxRequests": "false",
             "StopTransactionOnInvalidId": "true",
             "TransactionMessageAttempts": str(self.settings.transaction_message_attempts),
-            "SupportedFeatureProfiles": "Core,RemoteTrigger,SmartCharging",
+            "SupportedFeatureProfiles": "Core,RemoteTrigger,SmartCharging,Reservation",
+            "ReserveConnectorZeroSupported": "false",
         }
 
     def configure(self, key: str, value: str) -> str:

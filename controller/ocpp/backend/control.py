@@ -4,7 +4,16 @@ Every request goes through ``controller.commands.execute``, the JSON command API
 adapter uses (validation, the connector's timeout): RemoteStart becomes an accepted
 ``authorize_response`` with a Central token, RemoteStop ``stop_transaction`` (Remote),
 ChangeAvailability an ``enable_disable`` vote of source CSMS, charging profiles
-``set_external_limits``, UnlockConnector ``force_unlock``.
+``set_external_limits``, UnlockConnector ``force_unlock``, ReserveNow ``reserve`` and
+CancelReservation ``cancel_reservation``.
+
+Reservations: our kernel decides whether the connector can be reserved (``reserve``
+true); when it cannot, the answer says why from the connector's status (Faulted,
+Unavailable, Occupied: a transaction, an EV or another reservation). What OCPP adds
+is kept here, as EVerest's Auth module keeps it (modules/EVSE/Auth ReservationHandler):
+the reserved id tag (another token presented there is refused; the reserved one is
+authorized with the reservation's id, so StartTransaction names it) and the expiry
+(then ``cancel_reservation``; 2.0.1 ReservationStatusUpdate Expired).
 
 Charging profiles are external limits, as in EVerest: its OCPP module turns the
 composite schedule of each connector into ``ExternalLimits`` (one schedule_import
@@ -19,10 +28,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ...auth import same_tag
 from ...clock import Clock, SystemClock, rfc3339
 from ...commands import CommandResult, execute
 from ...manager import EvseManager
@@ -41,6 +52,24 @@ SCHEDULE_HORIZON_S = 86400
 LIMIT_REFRESH_S = 3600
 NOT_STARTABLE = (Status.Unavailable, Status.Faulted, Status.Reserved)
 Schedule = list[tuple[datetime, Limit | None]]
+OCCUPIED = (
+    Status.Preparing,
+    Status.Charging,
+    Status.SuspendedEV,
+    Status.SuspendedEVSE,
+    Status.Finishing,
+    Status.Reserved,
+)
+EXPIRY_CHECK_S = 1.0
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A CSMS's reservation of one connector (ReserveNow)."""
+
+    id: int
+    id_tag: str
+    expiry: datetime
 
 
 class Control:
@@ -59,7 +88,11 @@ class Control:
         self._pending_availability: dict[int, bool] = {}  # waits for the transaction's end
         self._applied: dict[int, Schedule] = {}
         self._task: asyncio.Task[None] | None = None
+        self._expiry_task: asyncio.Task[None] | None = None
         self.keep: Callable[[list[dict[str, Any]]], None] | None = None  # persists profiles
+        self.reservations: dict[int, Reservation] = {}  # by connector
+        # Told when a reservation ends other than by CancelReservation (Expired, Removed).
+        self.reservation_ended: Callable[[Reservation, str], Awaitable[None]] | None = None
 
     def restore(self, saved: Any) -> None:
         """The profiles kept before a restart (applied once each connector runs)."""
@@ -76,13 +109,15 @@ class Control:
     def start(self) -> None:
         """Keep the limits applied (an ``enforce_limits`` input lapses)."""
         self._task = asyncio.create_task(self._refresh(), name="csms limits")
+        self._expiry_task = asyncio.create_task(self._expire(), name="csms reservations")
 
     async def close(self) -> None:
         """Stop refreshing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._expiry_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _run(self, connector: int, name: str, args: Mapping[str, Any]) -> CommandResult:
         manager = self.managers.get(connector)
@@ -95,20 +130,35 @@ class Control:
 
     # ------------------------------------------------------------------ transactions
 
-    def connector_for_start(self, connector: int | None) -> int | None:
-        """The connector a RemoteStart means: the one named, else the only free one."""
+    def connector_for_start(self, connector: int | None, id_tag: str = "") -> int | None:
+        """The connector a RemoteStart means: the one named, else the only free one (a
+        connector reserved for ``id_tag`` first)."""
         if connector is not None:
-            return connector if self._startable(connector) else None
-        free = [c for c in self.reports if self._startable(c)]
+            return connector if self._startable(connector, id_tag) else None
+        free = [c for c in self.reports if self._startable(c, id_tag)]
+        mine = [c for c in free if c in self.reservations]
         occupied = [c for c in free if self.reports[c].status().status is Status.Preparing]
-        picked = occupied or free
+        picked = mine or occupied or free
         return picked[0] if picked else None
 
-    def _startable(self, connector: int) -> bool:
+    def _startable(self, connector: int, id_tag: str) -> bool:
         report = self.reports.get(connector)
         if report is None or report.tx is not None:
             return False
-        return report.status().status not in NOT_STARTABLE
+        status = report.status().status
+        if status is Status.Reserved:
+            return self.reserved_for(connector, id_tag) is not None
+        return status not in NOT_STARTABLE
+
+    def reserved_for(self, connector: int, id_tag: str) -> Reservation | None:
+        """The CSMS's reservation of ``connector`` if ``id_tag`` is its token."""
+        reservation = self.reservations.get(connector)
+        return reservation if reservation and same_tag(reservation.id_tag, id_tag) else None
+
+    def refused_by_reservation(self, connector: int, id_tag: str) -> bool:
+        """``connector`` is reserved by the CSMS for another token (OCPP 1.6 §5.13: a
+        reserved connector is only for the reservation's idTag)."""
+        return connector in self.reservations and self.reserved_for(connector, id_tag) is None
 
     async def remote_start(self, connector: int, id_tag: str) -> bool:
         """RemoteStartTransaction: the CSMS's token authorizes the connector (OCPP 1.6
@@ -122,13 +172,77 @@ class Control:
         return await self.authorize(connector, token, "Accepted")
 
     async def authorize(self, connector: int, token: Mapping[str, Any], status: str) -> bool:
-        """The connector's ``authorize_response`` for ``token`` with the CSMS's verdict."""
-        result = await self._run(
+        """The connector's ``authorize_response`` for ``token`` with the CSMS's verdict
+        (an accepted reserved token with the reservation's id)."""
+        result: dict[str, Any] = {"authorization_status": status}
+        reservation = self.reserved_for(connector, str(token["id_token"]["value"]))
+        if reservation is not None and status == "Accepted":
+            result["reservation_id"] = reservation.id
+        answer = await self._run(
             connector,
             "authorize_response",
-            {"provided_token": dict(token), "validation_result": {"authorization_status": status}},
+            {"provided_token": dict(token), "validation_result": result},
         )
+        return answer.ok
+
+    # ------------------------------------------------------------------ reservations
+
+    async def reserve_now(
+        self, connector: int, reservation_id: int, id_tag: str, expiry: datetime
+    ) -> str:
+        """ReserveNow: our kernel's ``reserve``; Accepted, else why not (OCPP 1.6 §5.13,
+        2.0.1 H01: Faulted, Unavailable, Occupied, Rejected)."""
+        if connector not in self.reports or expiry <= self.clock.now():
+            return "Rejected"
+        for other, held in list(self.reservations.items()):
+            if held.id == reservation_id and other != connector:  # the same id: replaced
+                await self.cancel_reservation(reservation_id)
+        current = self.reservations.get(connector)
+        if current is not None and current.id != reservation_id:
+            return "Occupied"
+        result = await self._run(connector, "reserve", {"reservation_id": reservation_id})
+        if result.ok and result.result is True:
+            self.reservations[connector] = Reservation(reservation_id, id_tag, expiry)
+            return "Accepted"
+        return self._why_not(connector)
+
+    def _why_not(self, connector: int) -> str:
+        status = self.reports[connector].status().status
+        if status in (Status.Faulted, Status.Unavailable):
+            return status.value
+        if self.reports[connector].tx is not None or status in OCCUPIED:
+            return "Occupied"
+        return "Rejected"
+
+    async def cancel_reservation(self, reservation_id: int) -> bool:
+        """CancelReservation: False when no connector holds ``reservation_id``."""
+        connector = next((c for c, r in self.reservations.items() if r.id == reservation_id), None)
+        if connector is None:
+            return False
+        del self.reservations[connector]
+        result = await self._run(connector, "cancel_reservation", {})
         return result.ok
+
+    async def reservation_over(self, connector: int, used: bool) -> None:
+        """The kernel's reservation ended: ``used`` by the reserved user's transaction,
+        or otherwise (cancelled here, disabled): the CSMS hears Removed."""
+        reservation = self.reservations.pop(connector, None)
+        if reservation is not None and not used and self.reservation_ended is not None:
+            await self.reservation_ended(reservation, "Removed")
+
+    async def _expire(self) -> None:
+        """A reservation past its expiry ends (cancel_reservation; ReservationStatusUpdate
+        Expired in 2.0.1)."""
+        while True:
+            await asyncio.sleep(EXPIRY_CHECK_S)
+            now = self.clock.now()
+            for connector, reservation in list(self.reservations.items()):
+                if reservation.expiry > now:
+                    continue
+                del self.reservations[connector]
+                await self._run(connector, "cancel_reservation", {})
+                if self.reservation_ended is not None:
+                    await self.reservation_ended(reservation, "Expired")
 
     def connector_of(self, tx: str) -> int | None:
         """The connector whose open transaction ``tx`` is."""
