@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .clock import Clock, SystemClock, rfc3339
 from .errors import DeviceError, MeterCounterError
@@ -58,6 +58,9 @@ from .ports import (
     PowerMeterPort,
 )
 from .store import SessionStore
+
+if TYPE_CHECKING:
+    from .auth import RemoteValidator, TokenValidator
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -138,6 +141,10 @@ class EvseManager:
         self._info: ChargerInfo | None = None
         self._extra: dict[str, Any] = {}
         self.energy: EnergyControl | None = None  # set by an EnergyManager that drives us
+        # Who decides a token presented here (``controller.auth.present_token``): the
+        # connector's card list, and a CSMS this connector reports to (set by its client).
+        self.token_validator: TokenValidator | None = None
+        self.csms_validator: RemoteValidator | None = None
         self._stopping = False
         self._held: list[Update] | None = None  # updates since start(), until released
         self._polls = 0  # polls done (a command's own poll stands in for a due one)

@@ -22,7 +22,12 @@ sys.path.insert(0, str(ROOT))
 
 from controller.catalog import SELECT, SENSOR, entities, state_key  # noqa: E402
 from controller.commands import COMMANDS  # noqa: E402
-from controller.everest import EnableSource, EnableState, StopTransactionReason  # noqa: E402
+from controller.everest import (  # noqa: E402
+    EnableSource,
+    EnableState,
+    IdTokenType,
+    StopTransactionReason,
+)
 from custom_components.evse_manager.services import field_key  # noqa: E402
 
 INTEGRATION = ROOT / "custom_components" / "evse_manager"
@@ -229,6 +234,24 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             },
         ),
     },
+    "present_token": {
+        "id_token": _field(
+            "Token",
+            "The card or token id to present here (for a charger without a card reader, "
+            "or a button that authorizes a known card). It is checked like a card read "
+            "at a charger: by the charging backend when one is configured, else against "
+            "the connector's accepted cards; then the connector decides the charging.",
+            {"text": {}},
+            "DEADBEEF",
+        ),
+        "type": _field(
+            "Token type",
+            "EVerest IdTokenType (default ISO14443, a card's UID).",
+            {"select": {"options": [t.value for t in IdTokenType]}},
+            "ISO14443",
+            required=False,
+        ),
+    },
     "set_external_limits": {
         "value": _field(
             "Limits",
@@ -281,6 +304,11 @@ SERVICE_TEXT = {
     "enforce_limits": (
         "Enforce limits",
         "Energy-manager input: the allowed current, power and phase count.",
+    ),
+    "present_token": (
+        "Present token",
+        "Presents a card or token id for this connector, as if read at the charger; "
+        "returns the validation result.",
     ),
     "set_external_limits": (
         "Set external limits",
@@ -697,6 +725,7 @@ def icons() -> dict[str, Any]:
         "update_allowed_energy_transfer_modes": "mdi:transmission-tower",
         "enforce_limits": "mdi:speedometer",
         "set_external_limits": "mdi:speedometer-slow",
+        "present_token": "mdi:card-account-details-outline",
         "set_charge_mode": "mdi:solar-power-variant",
         "set_energy_settings": "mdi:tune-variant",
         "set_max_current": "mdi:current-ac",

@@ -23,10 +23,17 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from ...auth import present_token
 from ...backoff import Backoff
 from ...clock import Clock
 from ...errors import ConnectError, DeviceError
-from ...everest import AuthorizationStatus, SessionEvent, SessionEventEnum
+from ...everest import (
+    AuthorizationStatus,
+    ProvidedIdToken,
+    SessionEvent,
+    SessionEventEnum,
+    ValidationResult,
+)
 from ...manager import EvseManager, Update
 from ...mqtt.connection import run_loops
 from ..link import MEASURANDS
@@ -97,6 +104,7 @@ class CsmsClient:
         self.control.keep = lambda profiles: outbox.save(PROFILES, profiles)
         for number, manager in self.managers.items():
             self._seed(number, manager)
+            manager.csms_validator = lambda token, n=number: self.validate(n, token)
             self._unsubscribe.append(
                 manager.subscribe(lambda u, n=number: self._on_update(n, u))  # type: ignore[misc]
             )
@@ -109,6 +117,8 @@ class CsmsClient:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        for manager in self.managers.values():
+            manager.csms_validator = None
         await self.control.close()
         tasks = list(self._tasks)
         for task in tasks:
@@ -423,21 +433,29 @@ class CsmsClient:
             return "Timeout"
         return self.codec.authorization_status(result)
 
-    async def present_token(self, connector: int, token: Mapping[str, Any]) -> str:
-        """A token presented at ``connector`` (a ProvidedIdToken in JSON), with the CSMS
-        as the authority: Authorize, and its verdict is the connector's
-        ``authorize_response`` (EVerest's Auth module asks OCPP the same way). At a
-        connector the CSMS reserved for another token it is NotAtThisTime, unasked."""
-        id_tag = str(token["id_token"]["value"])
+    async def validate(self, connector: int, token: ProvidedIdToken) -> ValidationResult:
+        """The CSMS's verdict on a token presented at ``connector`` (EVerest's Auth
+        module asks its OCPP validator the same way): Authorize; at a connector the CSMS
+        reserved for another token NotAtThisTime, unasked; the reserved token's verdict
+        names the reservation (its transaction then does)."""
+        id_tag = token.id_token.value
         if self.control.refused_by_reservation(connector, id_tag):
-            status = AuthorizationStatus.NotAtThisTime.value
-            await self.control.authorize(connector, token, status)
-            return status
+            return ValidationResult(authorization_status=AuthorizationStatus.NotAtThisTime)
         status = await self.authorize(id_tag)
         if status not in {s.value for s in AuthorizationStatus}:
             status = AuthorizationStatus.Invalid.value
-        await self.control.authorize(connector, token, status)
-        return status
+        reservation = self.control.reserved_for(connector, id_tag)
+        accepted = status == AuthorizationStatus.Accepted.value
+        return ValidationResult(
+            authorization_status=AuthorizationStatus(status),
+            reservation_id=reservation.id if reservation is not None and accepted else None,
+        )
+
+    async def present_token(self, connector: int, token: Mapping[str, Any]) -> str:
+        """A token (a ProvidedIdToken in JSON) presented at ``connector``, through the
+        controller's one path (``controller.auth.present_token``); its status."""
+        result = await present_token(self.managers[connector], ProvidedIdToken.from_json(token))
+        return result.authorization_status.value
 
     def configuration(self) -> dict[str, str]:
         """What GetConfiguration reports (OCPP 1.6 §9.1 key names)."""
