@@ -572,10 +572,35 @@ OPTIONS = {
                         "has the entities.",
                     },
                 },
+                "csms": {
+                    "name": "Charging backend (OCPP)",
+                    "description": "Also report this charger to a charging backend (CSMS: "
+                    "company-car reimbursement, roaming, a fleet backend) as an OCPP 1.6J "
+                    "or 2.0.1 charge point: its sessions with meter values, and the "
+                    "backend's remote start/stop, availability, charging limits and "
+                    "reservations.",
+                    "data": {
+                        "csms_url": "Backend URL",
+                        "csms_charge_point_id": "Charge point ID",
+                        "csms_version": "OCPP version",
+                        "csms_password": "Password",
+                    },
+                    "data_description": {
+                        "csms_url": "The backend's OCPP-J URL, ws:// or wss:// (the charge "
+                        "point ID is appended). Leave empty to not report to a backend.",
+                        "csms_charge_point_id": "The identity the backend knows this charger by.",
+                        "csms_version": "The protocol the backend speaks.",
+                        "csms_password": "If the backend requires a login (HTTP Basic, 8 to "
+                        "64 characters). Not shown once saved: leave empty to keep it.",
+                    },
+                },
             },
         }
     },
-    "error": {"min_above_max": "The minimum current is above the maximum current."},
+    "error": {
+        "min_above_max": "The minimum current is above the maximum current.",
+        "invalid_csms": "The charging backend settings are not valid: {error}",
+    },
 }
 SELECTORS = {
     "kind": {

@@ -45,6 +45,10 @@ from .const import (
     CONF_CHARGER,
     CONF_CONNECTION,
     CONF_CONNECTOR_ID,
+    CONF_CSMS_CHARGE_POINT_ID,
+    CONF_CSMS_PASSWORD,
+    CONF_CSMS_URL,
+    CONF_CSMS_VERSION,
     CONF_FREE_CHARGING,
     CONF_GRID_ENTITY,
     CONF_GRID_INVERTED,
@@ -80,6 +84,7 @@ from .const import (
     MODE_OCPP_SIMULATOR,
     MODE_SIMULATOR,
     RESTART_RESUME,
+    SECTION_CSMS,
     SECTION_MQTT,
     SECTION_SOLAR,
 )
@@ -87,6 +92,7 @@ from .controller.config import probe_connector
 from .controller.errors import ConfigError, DeviceError, MapError
 from .controller.modbus.maps import available_maps, load_map
 from .controller.ocpp.settings import ssl_context
+from .csms import entry_csms_settings
 from .mqtt import default_base_topic
 
 if TYPE_CHECKING:
@@ -487,11 +493,16 @@ class EvseOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with collapsible solar and MQTT sections."""
         errors: dict[str, str] = {}
+        placeholders = {"error": ""}
         if user_input is not None:
             options = _options(user_input, self.config_entry.options)
             low, high = options.get(CONF_MIN_CURRENT), options.get(CONF_MAX_CURRENT)
+            csms_error = _csms_error(options)
             if low is not None and high is not None and low > high:
                 errors["base"] = "min_above_max"
+            elif csms_error is not None:
+                errors["base"] = "invalid_csms"
+                placeholders["error"] = csms_error
             else:
                 return self.async_create_entry(data=options)
         current = dict(self.config_entry.options)
@@ -509,9 +520,13 @@ class EvseOptionsFlow(OptionsFlow):
                         vol.Schema(_mqtt_fields(current, slugify(self.config_entry.title))),
                         {"collapsed": True},
                     ),
+                    vol.Required(SECTION_CSMS): section(
+                        vol.Schema(_csms_fields(current)), {"collapsed": True}
+                    ),
                 }
             ),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
 
@@ -577,6 +592,33 @@ def _mqtt_fields(current: Mapping[str, Any], slug: str) -> dict[Any, Any]:
     }
 
 
+def _csms_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
+    return {
+        _suggested(CONF_CSMS_URL, current): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+        _suggested(CONF_CSMS_CHARGE_POINT_ID, current): TextSelector(),
+        vol.Required(CONF_CSMS_VERSION, default=current.get(CONF_CSMS_VERSION, "1.6")): _select(
+            OCPP_VERSIONS
+        ),
+        # Never sent back to the browser: empty keeps the stored one (see _options).
+        vol.Optional(CONF_CSMS_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+
+
+def _csms_error(options: Mapping[str, Any]) -> str | None:
+    """Why the charging backend settings cannot be used (None: they can, or none)."""
+    if not options.get(CONF_CSMS_URL):
+        return None
+    try:
+        entry_csms_settings(options)
+    except (vol.Invalid, ValueError) as err:
+        return str(err)
+    return None
+
+
 def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
     """The flat options of the form (sections folded in; unset fields left out).
 
@@ -611,4 +653,21 @@ def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, An
         if keep and stored.get(CONF_MQTT_PASSWORD):
             options[CONF_MQTT_PASSWORD] = stored[CONF_MQTT_PASSWORD]
         options[CONF_MQTT_DISCOVERY] = bool(mqtt.get(CONF_MQTT_DISCOVERY, False))
+    options.update(_csms_options(form.get(SECTION_CSMS, {}), stored))
+    return options
+
+
+def _csms_options(csms: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The charging backend's options (none without a URL); as for MQTT, an empty
+    password field keeps the stored password."""
+    if not str(csms.get(CONF_CSMS_URL) or "").strip():
+        return {}
+    options = {
+        CONF_CSMS_URL: str(csms[CONF_CSMS_URL]).strip(),
+        CONF_CSMS_CHARGE_POINT_ID: str(csms.get(CONF_CSMS_CHARGE_POINT_ID) or "").strip(),
+        CONF_CSMS_VERSION: csms.get(CONF_CSMS_VERSION, "1.6"),
+    }
+    password = csms.get(CONF_CSMS_PASSWORD) or stored.get(CONF_CSMS_PASSWORD)
+    if password:
+        options[CONF_CSMS_PASSWORD] = password
     return options

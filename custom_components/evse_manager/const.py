@@ -59,5 +59,11 @@ CONF_MQTT_PASSWORD: Final = "mqtt_password"
 CONF_MQTT_BASE_TOPIC: Final = "mqtt_base_topic"
 CONF_MQTT_DISCOVERY: Final = "mqtt_discovery"
 MQTT_CONNECTOR: Final = "evse"  # the connector's name in its MQTT topics
+# Reporting to a charging backend (the controller's ``csms`` section), in the options.
+CONF_CSMS_URL: Final = "csms_url"
+CONF_CSMS_CHARGE_POINT_ID: Final = "csms_charge_point_id"
+CONF_CSMS_VERSION: Final = "csms_version"
+CONF_CSMS_PASSWORD: Final = "csms_password"
 SECTION_SOLAR: Final = "solar"
 SECTION_MQTT: Final = "mqtt"
+SECTION_CSMS: Final = "csms"
