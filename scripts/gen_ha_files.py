@@ -485,6 +485,29 @@ CONFIG = {
             "data": {},
             "data_description": {},
         },
+        "reconfigure_ocpp": {
+            "title": "Reconfigure the OCPP charger",
+            "description": "Change the TLS files, the accepted RFID cards and how long a "
+            "reservation holds at the wallbox. The charge point ID, connector and port name "
+            "this entry: for another wallbox, add another entry.",
+            "data": {
+                "ocpp_certfile": "TLS certificate file",
+                "ocpp_keyfile": "TLS key file",
+                "id_tags": "RFID cards",
+                "reservation_expiry_s": "Reservation expiry",
+            },
+            "data_description": {
+                "ocpp_certfile": "Optional: the path of a PEM certificate (chain); empty for "
+                "no TLS. Every OCPP charger on this port uses the same files.",
+                "ocpp_keyfile": "The path of its private key, unless the certificate file "
+                "holds it.",
+                "id_tags": "The RFID cards that may start charging, separated by commas; "
+                "empty: every card is refused.",
+                "reservation_expiry_s": "How long a reservation sent to the wallbox "
+                "(ReserveNow) holds; it is renewed half-way while the connector stays "
+                "reserved.",
+            },
+        },
     },
     "error": {
         "cannot_connect": "The devices did not answer: {error}",
@@ -499,8 +522,6 @@ CONFIG = {
         "another_device": "These settings reach a different charger.",
         "reconfigure_successful": "The charger was reconfigured.",
         "simulator_not_reconfigurable": "A simulator entry has no connection to change.",
-        "ocpp_not_reconfigurable": "An OCPP charger connects to Home Assistant: remove "
-        "and add it again to change its charge point ID or port.",
     },
 }
 OPTIONS = {
