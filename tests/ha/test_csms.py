@@ -5,7 +5,11 @@ tests/ocpp_backend, the ``ocpp`` package's server side, on 127.0.0.1)."""
 from __future__ import annotations
 
 import pytest
+from homeassistant.components.diagnostics import REDACTED
 from homeassistant.data_entry_flow import FlowResultType
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 
 from custom_components.evse_manager.controller.kernel.states import State
 from tests.ocpp_backend.csms import TestCsms
@@ -17,7 +21,7 @@ PASSWORD = "s3cret-pass"
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
-async def test_options_report_the_charger_to_a_csms(hass, loaded, sim, version):
+async def test_options_report_the_charger_to_a_csms(hass, hass_client, loaded, sim, version):
     csms = TestCsms(version, cp_id="GARAGE-1", password=PASSWORD)
     await csms.start()
     try:
@@ -58,5 +62,8 @@ async def test_options_report_the_charger_to_a_csms(hass, loaded, sim, version):
         assert result["data"]["csms_password"] == PASSWORD
         await hass.async_block_till_done()
         assert csms.refused_logins == 0
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, loaded)
+        assert diagnostics["entry"]["options"]["csms_password"] == REDACTED
+        assert diagnostics["entry"]["options"]["csms_url"] == REDACTED
     finally:
         await csms.stop()

@@ -10,7 +10,7 @@ CancelReservation ``cancel_reservation``.
 Reservations: our kernel decides whether the connector can be reserved (``reserve``
 true); when it cannot, the answer says why from the connector's status (Faulted,
 Unavailable, Occupied: a transaction, an EV or another reservation). What OCPP adds
-is kept here, as EVerest's Auth module keeps it (modules/EVSE/Auth ReservationHandler):
+is kept here, as EVerest's Auth module keeps it (modules/EVSE/Auth/lib/ReservationHandler.cpp):
 the reserved id tag (another token presented there is refused; the reserved one is
 authorized with the reservation's id, so StartTransaction names it) and the expiry
 (then ``cancel_reservation``; 2.0.1 ReservationStatusUpdate Expired).
