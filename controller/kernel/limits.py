@@ -93,9 +93,10 @@ class EnergyLimits:
     external_energy_limits.set_external_limits), the node puts it into its
     energy_flow_request (modules/EnergyManagement/EnergyNode/energy_grid/energyImpl.cpp
     set_external_limits), and the EnergyManager's result for the leaf stays under it
-    (EnergyManager/Market.cpp min_optional along the tree). The current allowed is the
-    minimum of both; each lapses on its own: the energy manager's after ``valid_for``, the
-    external one when its schedule says so (its last entry holds until it is replaced).
+    (modules/EnergyManagement/EnergyManager/Market.cpp, min_optional along the tree).
+    The current allowed is the minimum of both; each lapses on its own: the energy
+    manager's after ``valid_for``, the external one when its schedule says so (its last
+    entry holds until it is replaced).
     Without an energy manager the external limit applies directly.
     """
 
