@@ -241,7 +241,7 @@ def build_adapters(
     if config.csms is not None:
         from .ocpp.backend.client import CsmsClient  # noqa: PLC0415 - ocpp only if used
 
-        adapters.append(CsmsClient(managers, config.csms, config.store))
+        adapters.append(CsmsClient(managers, config.csms, config.store, clock))
     return adapters
 
 

@@ -6,11 +6,20 @@ and calls the EvseManager's ``authorize_response``. Ours is a local list: the to
 its cards. Id tags compare case-insensitively (OCPP 1.6 IdToken is a case-insensitive
 string; RFID UIDs are hex written either way). Without any list every card is refused:
 a charger's card reader then starts nothing.
+
+``present_token`` is the one way a token presented by a user reaches a connector (the
+``present_token`` command: a Home Assistant service, an MQTT command; for a charger
+without a card reader, or a dashboard button "authorize card X"): a connector that
+reports to a CSMS asks it (Authorize, as EVerest's Auth module asks its OCPP
+validator), falling back to the card list while the CSMS cannot answer; any other
+connector checks its card list, the one a card read at an OCPP wallbox goes to. The
+verdict is handed to the kernel's ``authorize_response``, which decides the charging.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING
 
 import voluptuous as vol
 
@@ -22,6 +31,14 @@ from .everest import (
     ProvidedIdToken,
     ValidationResult,
 )
+
+if TYPE_CHECKING:
+    from .manager import EvseManager
+
+# A CSMS's verdict on a token presented at one connector.
+RemoteValidator = Callable[[ProvidedIdToken], Awaitable[ValidationResult]]
+# What a CSMS says when it cannot be asked (offline, no answer): the card list decides.
+UNANSWERED = frozenset({AuthorizationStatus.Timeout, AuthorizationStatus.Unknown})
 
 # OCPP 2.0.1 IdToken is 36 characters at most (1.6 idTag 20).
 ID_TAG = vol.All(str, vol.Strip, vol.Length(min=1, max=36))
@@ -56,3 +73,30 @@ def card_token(id_tag: str) -> ProvidedIdToken:
         id_token=IdToken(value=id_tag, type=IdTokenType.ISO14443),
         authorization_type=AuthorizationType.RFID,
     )
+
+
+def user_token(id_tag: str, token_type: IdTokenType = IdTokenType.ISO14443) -> ProvidedIdToken:
+    """A token a user presents for a connector (by default a card's UID, typed in)."""
+    return ProvidedIdToken(
+        id_token=IdToken(value=id_tag, type=token_type),
+        authorization_type=AuthorizationType.RFID,
+    )
+
+
+async def validate(manager: EvseManager, token: ProvidedIdToken) -> ValidationResult:
+    """The verdict on ``token`` at ``manager``'s connector (see the module docstring)."""
+    local = manager.token_validator or TokenValidator()
+    remote = manager.csms_validator
+    if remote is not None:
+        result = await remote(token)
+        if result.authorization_status not in UNANSWERED or not local.accepts(token.id_token.value):
+            return result
+    return local.validate(token.id_token.value)
+
+
+async def present_token(manager: EvseManager, token: ProvidedIdToken) -> ValidationResult:
+    """A token presented at ``manager``'s connector: validated, then the kernel's
+    ``authorize_response`` (it decides whether and when charging starts)."""
+    result = await validate(manager, token)
+    await manager.authorize_response(token, result)
+    return result

@@ -45,7 +45,7 @@ LOCAL_PRIORITY = 100
 ENERGY_SETTINGS = "energy_settings"
 ENERGY_DECISION = "energy_manager"
 CHARGE_MODES = ("off", "fast", "pv", "minpv")
-LIMITED_BY = ("fuse", "max_current", "surplus", "waiting", "off", "fast")
+LIMITED_BY = ("fuse", "max_current", "external", "surplus", "waiting", "off", "fast")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -18,12 +18,15 @@ from typing import Any
 import voluptuous as vol
 from voluptuous.humanize import humanize_error
 
+from .auth import ID_TAG, present_token, user_token
 from .energy.surplus import Mode
 from .errors import CommandError, NoEnergyManager
 from .everest import (
     EnableDisableSource,
     EnergyTransferMode,
     EnforcedLimits,
+    ExternalLimits,
+    IdTokenType,
     PlugAndChargeConfiguration,
     ProvidedIdToken,
     StopTransactionRequest,
@@ -182,6 +185,15 @@ async def _enforce_limits(m: EvseManager, a: dict[str, Any]) -> None:
     await m.set_enforced_limits(EnforcedLimits.from_json(a["value"]))
 
 
+async def _present_token(m: EvseManager, a: dict[str, Any]) -> Any:
+    token = user_token(a["id_token"], IdTokenType(a["type"]))
+    return await present_token(m, token)
+
+
+async def _external_limits(m: EvseManager, a: dict[str, Any]) -> None:
+    await m.set_external_limits(ExternalLimits.from_json(a["value"]))
+
+
 def _energy(m: EvseManager) -> EnergyControl:
     if m.energy is None:
         raise NoEnergyManager(
@@ -307,6 +319,14 @@ COMMANDS: dict[str, Command] = {
             _enforce_limits,
             returns=False,
         ),
+        # EVerest's external_energy_limits.set_external_limits (OCPP charging profiles):
+        # a second limit beside the energy manager's, the lower one applies.
+        Command(
+            "set_external_limits",
+            vol.Schema({vol.Required("value"): ExternalLimits.schema()}),
+            _external_limits,
+            returns=False,
+        ),
         # The energy manager's mode and tuning (extensions, like enforce_limits).
         Command(
             "set_charge_mode",
@@ -315,6 +335,21 @@ COMMANDS: dict[str, Command] = {
             returns=False,
         ),
         Command("set_energy_settings", ENERGY_SETTINGS, _set_energy_settings, returns=False),
+        # A token a user presents (no card reader, a dashboard button): validated as a
+        # card is (controller.auth.present_token), then authorize_response.
+        Command(
+            "present_token",
+            vol.Schema(
+                {
+                    vol.Required("id_token"): ID_TAG,
+                    vol.Optional("type", default=IdTokenType.ISO14443.value): vol.In(
+                        [t.value for t in IdTokenType]
+                    ),
+                }
+            ),
+            _present_token,
+            returns=True,
+        ),
         # The user's ceiling (the "Maximum current" control), kept across restarts.
         Command(
             "set_max_current",
@@ -327,6 +362,8 @@ COMMANDS: dict[str, Command] = {
 
 EXTENSION_COMMANDS = (
     "enforce_limits",
+    "set_external_limits",
+    "present_token",
     "set_charge_mode",
     "set_energy_settings",
     "set_max_current",

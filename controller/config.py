@@ -20,7 +20,7 @@ from typing import Any
 import voluptuous as vol
 from voluptuous.humanize import humanize_error
 
-from .auth import AUTH_SCHEMA
+from .auth import AUTH_SCHEMA, TokenValidator
 from .clock import Clock
 from .energy import Mode, SiteSettings, SurplusSettings
 from .errors import ConfigError, DeviceError, MapError
@@ -590,7 +590,7 @@ def open_connector(
     charger = ModbusCharger(c.map, charger_bus, c.unit, config.charger_settings, clock)
     meter_bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)
     meter = ModbusMeter(m.map, meter_bus, m.unit, clock, invert_power=m.invert_power)
-    return EvseManager(
+    manager = EvseManager(
         charger,
         meter,
         store,
@@ -600,6 +600,8 @@ def open_connector(
         poll_interval=config.poll_interval_s,
         poll_offset=poll_offset,
     )
+    manager.token_validator = TokenValidator(config.id_tags)  # for presented tokens
+    return manager
 
 
 async def probe_connector(config: ConnectorConfig, clock: Clock | None = None) -> ChargerInfo:

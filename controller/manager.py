@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from .clock import Clock, SystemClock, rfc3339
 from .errors import DeviceError, MeterCounterError
@@ -29,6 +29,7 @@ from .everest import (
     EnergyTransferMode,
     EnforcedLimits,
     Evse,
+    ExternalLimits,
     PlugAndChargeConfiguration,
     Powermeter,
     ProvidedIdToken,
@@ -58,12 +59,17 @@ from .ports import (
 )
 from .store import SessionStore
 
+if TYPE_CHECKING:
+    from .auth import RemoteValidator, TokenValidator
+
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_SETTLE_POLLS = 3
 MAX_HELD_EVENTS = 1000  # session events held for adapters that are never released
 SESSION_EVENT = "session_event"
 MAX_CURRENT_VAR = "max_current"  # the user's ceiling (extension variable)
+# External limits (set_external_limits: a CSMS's charging profiles), as the kernel publishes them.
+EXTERNAL_LIMITS_VAR = "external_limits"
 MAX_CURRENT_SETTING = "max_current_A"  # ... and its row in the store's settings
 _UNSET = object()
 
@@ -135,6 +141,10 @@ class EvseManager:
         self._info: ChargerInfo | None = None
         self._extra: dict[str, Any] = {}
         self.energy: EnergyControl | None = None  # set by an EnergyManager that drives us
+        # Who decides a token presented here (``controller.auth.present_token``): the
+        # connector's card list, and a CSMS this connector reports to (set by its client).
+        self.token_validator: TokenValidator | None = None
+        self.csms_validator: RemoteValidator | None = None
         self._stopping = False
         self._held: list[Update] | None = None  # updates since start(), until released
         self._polls = 0  # polls done (a command's own poll stands in for a due one)
@@ -342,6 +352,10 @@ class EvseManager:
     async def set_enforced_limits(self, limits: EnforcedLimits) -> None:
         """The energy-manager input (enforce_limits)."""
         await self._submit(lambda k: k.set_enforced_limits(limits))
+
+    async def set_external_limits(self, limits: ExternalLimits) -> None:
+        """External limits beside the energy manager's (set_external_limits)."""
+        await self._submit(lambda k: k.set_external_limits(limits))
 
     async def set_max_current(self, amps: float) -> float:
         """The user's maximum current: a ceiling for every limit (an energy manager's

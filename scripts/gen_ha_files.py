@@ -22,7 +22,12 @@ sys.path.insert(0, str(ROOT))
 
 from controller.catalog import SELECT, SENSOR, entities, state_key  # noqa: E402
 from controller.commands import COMMANDS  # noqa: E402
-from controller.everest import EnableSource, EnableState, StopTransactionReason  # noqa: E402
+from controller.everest import (  # noqa: E402
+    EnableSource,
+    EnableState,
+    IdTokenType,
+    StopTransactionReason,
+)
 from custom_components.evse_manager.services import field_key  # noqa: E402
 
 INTEGRATION = ROOT / "custom_components" / "evse_manager"
@@ -229,6 +234,46 @@ FIELDS: dict[str, dict[str, dict[str, Any]]] = {
             },
         ),
     },
+    "present_token": {
+        "id_token": _field(
+            "Token",
+            "The card or token id to present here (for a charger without a card reader, "
+            "or a button that authorizes a known card). It is checked like a card read "
+            "at a charger: by the charging backend when one is configured, else against "
+            "the connector's accepted cards; then the connector decides the charging.",
+            {"text": {}},
+            "DEADBEEF",
+        ),
+        "type": _field(
+            "Token type",
+            "EVerest IdTokenType (default ISO14443, a card's UID).",
+            {"select": {"options": [t.value for t in IdTokenType]}},
+            "ISO14443",
+            required=False,
+        ),
+    },
+    "set_external_limits": {
+        "value": _field(
+            "Limits",
+            "ExternalLimits (as OCPP charging profiles give them): schedule_import, a "
+            "list of timestamp, limits_to_root and limits_to_leaves (ac_max_current_A, "
+            "total_power_W, each with a value and a source). The first entry holds now, "
+            "the last one for ever after; an empty list lifts them. The lower of these "
+            "and the energy manager's limit applies.",
+            OBJECT,
+            {
+                "schedule_import": [
+                    {
+                        "timestamp": "2026-01-01T00:00:00Z",
+                        "limits_to_root": {},
+                        "limits_to_leaves": {"ac_max_current_A": {"value": 10, "source": "csms"}},
+                    }
+                ],
+                "schedule_export": [],
+                "schedule_setpoints": [],
+            },
+        ),
+    },
 }
 SERVICE_TEXT = {
     "get_evse": ("Get EVSE", "Returns the EVSE description (id, connectors, capabilities)."),
@@ -259,6 +304,16 @@ SERVICE_TEXT = {
     "enforce_limits": (
         "Enforce limits",
         "Energy-manager input: the allowed current, power and phase count.",
+    ),
+    "present_token": (
+        "Present token",
+        "Presents a card or token id for this connector, as if read at the charger; "
+        "returns the validation result.",
+    ),
+    "set_external_limits": (
+        "Set external limits",
+        "External limits (a charging backend's): the lower of these and the energy "
+        "manager's limit applies.",
     ),
     "set_max_current": (
         "Set maximum current",
@@ -430,6 +485,29 @@ CONFIG = {
             "data": {},
             "data_description": {},
         },
+        "reconfigure_ocpp": {
+            "title": "Reconfigure the OCPP charger",
+            "description": "Change the TLS files, the accepted RFID cards and how long a "
+            "reservation holds at the wallbox. The charge point ID, connector and port name "
+            "this entry: for another wallbox, add another entry.",
+            "data": {
+                "ocpp_certfile": "TLS certificate file",
+                "ocpp_keyfile": "TLS key file",
+                "id_tags": "RFID cards",
+                "reservation_expiry_s": "Reservation expiry",
+            },
+            "data_description": {
+                "ocpp_certfile": "Optional: the path of a PEM certificate (chain); empty for "
+                "no TLS. Every OCPP charger on this port uses the same files.",
+                "ocpp_keyfile": "The path of its private key, unless the certificate file "
+                "holds it.",
+                "id_tags": "The RFID cards that may start charging, separated by commas; "
+                "empty: every card is refused.",
+                "reservation_expiry_s": "How long a reservation sent to the wallbox "
+                "(ReserveNow) holds; it is renewed half-way while the connector stays "
+                "reserved.",
+            },
+        },
     },
     "error": {
         "cannot_connect": "The devices did not answer: {error}",
@@ -444,8 +522,6 @@ CONFIG = {
         "another_device": "These settings reach a different charger.",
         "reconfigure_successful": "The charger was reconfigured.",
         "simulator_not_reconfigurable": "A simulator entry has no connection to change.",
-        "ocpp_not_reconfigurable": "An OCPP charger connects to Home Assistant: remove "
-        "and add it again to change its charge point ID or port.",
     },
 }
 OPTIONS = {
@@ -517,10 +593,35 @@ OPTIONS = {
                         "has the entities.",
                     },
                 },
+                "csms": {
+                    "name": "Charging backend (OCPP)",
+                    "description": "Also report this charger to a charging backend (CSMS: "
+                    "company-car reimbursement, roaming, a fleet backend) as an OCPP 1.6J "
+                    "or 2.0.1 charge point: its sessions with meter values, and the "
+                    "backend's remote start/stop, availability, charging limits and "
+                    "reservations.",
+                    "data": {
+                        "csms_url": "Backend URL",
+                        "csms_charge_point_id": "Charge point ID",
+                        "csms_version": "OCPP version",
+                        "csms_password": "Password",
+                    },
+                    "data_description": {
+                        "csms_url": "The backend's OCPP-J URL, ws:// or wss:// (the charge "
+                        "point ID is appended). Leave empty to not report to a backend.",
+                        "csms_charge_point_id": "The identity the backend knows this charger by.",
+                        "csms_version": "The protocol the backend speaks.",
+                        "csms_password": "If the backend requires a login (HTTP Basic, 8 to "
+                        "64 characters). Not shown once saved: leave empty to keep it.",
+                    },
+                },
             },
         }
     },
-    "error": {"min_above_max": "The minimum current is above the maximum current."},
+    "error": {
+        "min_above_max": "The minimum current is above the maximum current.",
+        "invalid_csms": "The charging backend settings are not valid: {error}",
+    },
 }
 SELECTORS = {
     "kind": {
@@ -578,6 +679,7 @@ LABELS = {
     "minpv": "Minimum + solar surplus",
     "fuse": "Main fuse",
     "max_current": "Your maximum current",
+    "external": "Charging backend (CSMS)",
     "surplus": "Solar surplus",
     "waiting": "Waiting for surplus",
     "no_error": "No error",
@@ -668,6 +770,8 @@ def icons() -> dict[str, Any]:
         "set_plug_and_charge_configuration": "mdi:certificate",
         "update_allowed_energy_transfer_modes": "mdi:transmission-tower",
         "enforce_limits": "mdi:speedometer",
+        "set_external_limits": "mdi:speedometer-slow",
+        "present_token": "mdi:card-account-details-outline",
         "set_charge_mode": "mdi:solar-power-variant",
         "set_energy_settings": "mdi:tune-variant",
         "set_max_current": "mdi:current-ac",

@@ -7,6 +7,12 @@ connector's kernel an ``EnforcedLimits`` through the same input an external EVer
 manager would use. Limits carry ``valid_for``: if this manager dies, they expire and the
 kernel pauses charging instead of running unlimited. The explanation (mode, surplus, timer,
 the limit that is active and why) is published as the ``energy_manager`` variable.
+
+A connector's external limits (a CSMS's charging profiles, its ``external_limits``
+variable) bound what this manager gives it, before the fuse is shared, so another
+connector gets the rest: EVerest's EnergyManager works on the energy tree in which the
+EVSE's node carries them (EnergyNode energyImpl.cpp set_external_limits; Market.cpp takes
+the minimum along the tree). The kernel applies the lower of both limits in any case.
 """
 
 from __future__ import annotations
@@ -22,9 +28,17 @@ from typing import Any, Protocol
 
 from ..clock import Clock, SystemClock, rfc3339
 from ..errors import DeviceError
-from ..everest import EnforcedLimits, IntegerWithSource, LimitsRes, NumberWithSource, Powermeter
+from ..everest import (
+    EnforcedLimits,
+    ExternalLimits,
+    IntegerWithSource,
+    LimitsRes,
+    NumberWithSource,
+    Powermeter,
+)
+from ..kernel.limits import cap_A, external_entry
 from ..kernel.states import State
-from ..manager import MAX_CURRENT_VAR, EnergyControl
+from ..manager import EXTERNAL_LIMITS_VAR, MAX_CURRENT_VAR, EnergyControl
 from ..ports import PowerMeterPort
 from .site import Demand, share
 from .surplus import Decision, Mode, SiteReading, SurplusController
@@ -301,7 +315,8 @@ class EnergyManager:
             grid = None
         connectors = self.connectors  # add/remove replace the dict: this one stays whole
         decisions = self._decide_in_turn(grid, now)
-        fitted = self._fit(decisions, grid)
+        external = {name: self._external(connectors[name], decisions[name]) for name in decisions}
+        fitted = self._fit(decisions, grid, external)
         # The user's maximum current is a ceiling the energy manager respects.
         limits = {
             name: min(amps, _ceiling(connectors[name].manager)) for name, amps in fitted.items()
@@ -310,8 +325,22 @@ class EnergyManager:
             if not control.manager.running:
                 continue  # still waiting for its devices: nothing to enforce yet
             await self._enforce(control, decisions[name], limits[name], now)
-            self._explain(control, decisions[name], fitted[name], limits[name], grid)
+            self._explain(
+                control, decisions[name], fitted[name], limits[name], grid, external=external[name]
+            )
         return limits
+
+    def _external(self, control: ConnectorControl, decision: Decision) -> float:
+        """The current the connector's external limits allow now (inf: none)."""
+        try:
+            value = control.manager.vars().get(EXTERNAL_LIMITS_VAR)
+        except RuntimeError:  # a connector still waiting for its devices
+            return math.inf
+        if not isinstance(value, ExternalLimits):
+            return math.inf
+        entry = external_entry(value, self._clock.now())
+        cap = cap_A(entry, control.surplus.settings.voltage_V, decision.phases)
+        return math.inf if cap is None else cap
 
     def _decide_in_turn(self, grid: GridReading | None, now: float) -> dict[str, Decision]:
         """Connectors decide in configuration order (their priority), each seeing the grid
@@ -324,7 +353,9 @@ class EnergyManager:
             seen = None if grid is None else replace(grid, power_W=grid.power_W + claimed_W)
             decision = self._decide(control, seen, now)
             decisions[name] = decision
-            amps = min(decision.current_A, _ceiling(control.manager))
+            amps = min(
+                decision.current_A, _ceiling(control.manager), self._external(control, decision)
+            )
             planned_W = amps * decision.phases * control.surplus.settings.voltage_V
             if not _drawing(control.manager):
                 planned_W = 0.0  # no EV that wants energy: it will not draw what it may
@@ -347,10 +378,17 @@ class EnergyManager:
         )
         return surplus.step(now, reading)
 
-    def _fit(self, decisions: dict[str, Decision], grid: GridReading | None) -> dict[str, float]:
+    def _fit(
+        self,
+        decisions: dict[str, Decision],
+        grid: GridReading | None,
+        external: Mapping[str, float],
+    ) -> dict[str, float]:
         fuse = self.settings.fuse_A
         wanted = {
-            name: 0.0 if _gives_up_share(self.connectors[name].manager) else d.current_A
+            name: 0.0
+            if _gives_up_share(self.connectors[name].manager)
+            else min(d.current_A, external[name])
             for name, d in decisions.items()
         }
         if fuse is None:
@@ -410,21 +448,25 @@ class EnergyManager:
         fitted: float,
         amps: float,
         grid: GridReading | None,
+        *,
+        external: float,
     ) -> None:
         body: dict[str, Any] = decision.to_json()
         body["limit_A"] = amps
         body["grid_W"] = None if grid is None else grid.power_W
         body["fuse_A"] = self.settings.fuse_A
-        body["limited_by"] = _limited_by(decision, fitted, amps)
+        body["limited_by"] = _limited_by(decision, fitted, amps, external)
         body["timer_ends_at"] = self._timer_ends_at(decision)
         control.manager.publish(VAR, body)
 
 
-def _limited_by(decision: Decision, fitted: float, amps: float) -> str:
+def _limited_by(decision: Decision, fitted: float, amps: float, external: float) -> str:
     if amps + 1e-9 < fitted:
         return "max_current"  # the user's ceiling
-    if fitted + 1e-9 < decision.current_A:
+    if fitted + 1e-9 < min(decision.current_A, external):
         return "fuse"
+    if external + 1e-9 < decision.current_A:
+        return "external"  # the CSMS's charging profile
     if decision.mode in (Mode.PV, Mode.MINPV):
         return "surplus" if decision.current_A > 0 else "waiting"
     return decision.mode.value

@@ -27,10 +27,10 @@ from typing import Any
 import voluptuous as vol
 
 from ..commands import parse_json
-from ..everest import EnforcedLimits, Powermeter
+from ..everest import EnforcedLimits, ExternalLimits, Powermeter
 from ..everest.model import dump
 from ..kernel.states import State
-from ..manager import MAX_CURRENT_VAR, EnergyControl
+from ..manager import EXTERNAL_LIMITS_VAR, MAX_CURRENT_VAR, EnergyControl
 from ..store import SessionStore
 
 _LOGGER = logging.getLogger(__name__)
@@ -91,6 +91,7 @@ class RemoteTopics:
             self.var(STATE_VAR),
             self.var(POWERMETER_VAR),
             self.var(MAX_CURRENT_VAR),
+            self.var(EXTERNAL_LIMITS_VAR),
             self.enforce_result,
         )
 
@@ -123,6 +124,7 @@ class RemoteConnector:
             topics.var(STATE_VAR): self._on_state,
             topics.var(POWERMETER_VAR): self._on_powermeter,
             topics.var(MAX_CURRENT_VAR): self._on_max_current,
+            topics.var(EXTERNAL_LIMITS_VAR): self._on_external_limits,
             topics.enforce_result: self._on_enforce_result,
         }
 
@@ -213,6 +215,14 @@ class RemoteConnector:
         ):
             raise ValueError(f"max_current: expected a number, got {value!r}")
         self._vars[MAX_CURRENT_VAR] = float(value)
+
+    def _on_external_limits(self, payload: str) -> None:
+        """The connector's external limits: this energy manager stays under them."""
+        value = _json(payload)
+        try:
+            self._vars[EXTERNAL_LIMITS_VAR] = ExternalLimits.from_json(value)
+        except vol.Invalid as err:
+            raise ValueError(f"external_limits: {err}") from None
 
     def _on_enforce_result(self, payload: str) -> None:
         value = _json(payload)

@@ -9,7 +9,15 @@ from .authorization import (
     ValidationResult,
 )
 from .board_support import Ampacity, ConnectorType, CpState, HardwareCapabilities, Telemetry
-from .energy import EnforcedLimits, IntegerWithSource, LimitsRes, NumberWithSource
+from .energy import (
+    EnforcedLimits,
+    ExternalLimits,
+    IntegerWithSource,
+    LimitsReq,
+    LimitsRes,
+    NumberWithSource,
+    ScheduleReqEntry,
+)
 from .errors import Error, EvseManagerError, Severity
 from .evse_manager import (
     CarManufacturer,
@@ -56,6 +64,7 @@ __all__ = [
     "EverestModel",
     "Evse",
     "EvseManagerError",
+    "ExternalLimits",
     "Frequency",
     "HardwareCapabilities",
     "IdToken",
@@ -63,6 +72,7 @@ __all__ = [
     "IntegerWithSource",
     "JsonDict",
     "Limits",
+    "LimitsReq",
     "LimitsRes",
     "NumberWithSource",
     "PauseChargingEVSEReason",
@@ -70,6 +80,7 @@ __all__ = [
     "Power",
     "Powermeter",
     "ProvidedIdToken",
+    "ScheduleReqEntry",
     "SessionEvent",
     "SessionEventEnum",
     "Severity",

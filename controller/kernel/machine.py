@@ -38,6 +38,7 @@ from ..everest import (
     EVInfo,
     Evse,
     EvseManagerError,
+    ExternalLimits,
     Limits,
     PauseChargingEVSEReason,
     PlugAndChargeConfiguration,
@@ -92,6 +93,7 @@ class ChargingKernel:
         new_id: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
+        self._clock = clock
         self._info = charger
         caps = charger.capabilities
         self.state = State.Disabled
@@ -248,6 +250,9 @@ class ChargingKernel:
         expires_at = self._limits.expires_at
         if expires_at is not None and not self._limits.expired(self._timers.now()):
             times.append(expires_at)
+        external_change = self._limits.next_external_change(self._timers.now())
+        if external_change is not None:
+            times.append(external_change)
         return min(times) if times else None
 
     # ------------------------------------------------------------------ inputs
@@ -508,10 +513,34 @@ class ChargingKernel:
         if limits.valid_for <= 0:
             raise CommandError("limits with valid_for <= 0 are already out of date: ignored")
         self._out.set_var("enforced_limits", limits)
-        count = limits.limits_root_side.ac_max_phase_count
-        self._phases.request(None if count is None else count.value)
         self._limits.update(limits, self._timers.now())
+        self._request_phases()
         self._step()
+
+    def set_external_limits(self, limits: ExternalLimits) -> None:
+        """External limits (the CSMS's charging profiles), beside the energy manager's:
+        EVerest's external_energy_limits.set_external_limits on the EVSE's energy node.
+        The current allowed is the lower of both (see ``EnergyLimits``); an empty
+        ``schedule_import`` lifts them. Published as ``external_limits``."""
+        try:
+            self._limits.set_external(limits, self._clock.now(), self._timers.now())
+        except ValueError as err:
+            raise CommandError(f"external limits: {err}") from err
+        self._out.set_var("external_limits", limits)
+        self._request_phases()
+        self._step()
+
+    def _request_phases(self) -> None:
+        """The phase count the energy manager and the external limits allow (the lower;
+        neither: no request, Charger.cpp switch_three_phases_while_charging)."""
+        counts = []
+        enforced = self._limits.enforced
+        if enforced is not None and enforced.limits_root_side.ac_max_phase_count is not None:
+            counts.append(enforced.limits_root_side.ac_max_phase_count.value)
+        external = self._limits.external_now(self._timers.now())
+        if external is not None and external.ac_max_phase_count is not None:
+            counts.append(external.ac_max_phase_count.value)
+        self._phases.request(min(counts) if counts else None)
 
     # ------------------------------------------------------------------ the machine
 

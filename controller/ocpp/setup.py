@@ -89,6 +89,7 @@ def accept_cards(link: ConnectorLink, manager: EvseManager, id_tags: Iterable[st
     an accepted one is our kernel's authorization (EVerest: Auth -> authorize_response)."""
     validator = TokenValidator(id_tags)
     link.validator = validator
+    manager.token_validator = validator  # a token presented by a user: the same list
 
     async def authorize(id_tag: str) -> None:
         await manager.authorize_response(card_token(id_tag), validator.validate(id_tag))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import voluptuous as vol
 from homeassistant.config_entries import ConfigEntry
@@ -23,10 +24,11 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import slugify
 
 from .connector import EvseConnector, entry_evse_id, open_evse, store_path
-from .const import CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
+from .const import CONF_CSMS_URL, CONF_GRID_ENTITY, CONF_MQTT_HOST, CONNECTOR_NAME, DOMAIN
 from .controller.catalog import entities
 from .controller.errors import ConfigError, DeviceError, MapError, MeterCounterError
 from .controller.manager import EvseManager, Update
+from .csms import csms_client, entry_csms_settings
 from .entity import unique_id
 from .grid import join_site, leave_site
 from .mqtt import mqtt_bridge, mqtt_settings
@@ -88,6 +90,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool
         connector.leave_site = partial(leave_site, hass, entry.entry_id, site)
     if entry.options.get(CONF_MQTT_HOST):
         await _start_mqtt(entry, connector)
+    if entry.options.get(CONF_CSMS_URL):
+        await _start_csms(entry, connector, path)
     _remove_stale_entities(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(_watch_meter_counter(hass, entry, connector.manager))
@@ -172,6 +176,21 @@ async def _start_mqtt(entry: EvseConfigEntry, connector: EvseConnector) -> None:
         ) from err
     connector.bridge = mqtt_bridge(connector.manager, settings)
     await connector.bridge.start()
+
+
+async def _start_csms(entry: EvseConfigEntry, connector: EvseConnector, path: Path) -> None:
+    """Reporting to the charging backend; it connects in the background and retries."""
+    try:
+        settings = entry_csms_settings(entry.options)
+    except (vol.Invalid, ValueError) as err:
+        await connector.stop()
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_config",
+            translation_placeholders={"error": f"charging backend: {err}"},
+        ) from err
+    connector.csms = csms_client(connector.manager, settings, path)
+    await connector.csms.start()
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: EvseConfigEntry) -> bool:

@@ -45,6 +45,10 @@ from .const import (
     CONF_CHARGER,
     CONF_CONNECTION,
     CONF_CONNECTOR_ID,
+    CONF_CSMS_CHARGE_POINT_ID,
+    CONF_CSMS_PASSWORD,
+    CONF_CSMS_URL,
+    CONF_CSMS_VERSION,
     CONF_FREE_CHARGING,
     CONF_GRID_ENTITY,
     CONF_GRID_INVERTED,
@@ -69,17 +73,20 @@ from .const import (
     CONF_OCPP_VERSION,
     CONF_PHASES,
     CONF_POLL_INTERVAL,
+    CONF_RESERVATION_EXPIRY,
     CONF_SERIAL_PORT,
     CONF_TRANSACTION_AT_RESTART,
     CONF_UNIT,
     DEFAULT_OCPP_PORT,
     DEFAULT_POLL_INTERVAL,
+    DEFAULT_RESERVATION_EXPIRY_S,
     DOMAIN,
     MODE_MODBUS,
     MODE_OCPP,
     MODE_OCPP_SIMULATOR,
     MODE_SIMULATOR,
     RESTART_RESUME,
+    SECTION_CSMS,
     SECTION_MQTT,
     SECTION_SOLAR,
 )
@@ -87,6 +94,7 @@ from .controller.config import probe_connector
 from .controller.errors import ConfigError, DeviceError, MapError
 from .controller.modbus.maps import available_maps, load_map
 from .controller.ocpp.settings import ssl_context
+from .csms import entry_csms_settings
 from .mqtt import default_base_topic
 
 if TYPE_CHECKING:
@@ -272,6 +280,61 @@ def ocpp_entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
+def ocpp_reconfigure_schema(d: Mapping[str, Any]) -> vol.Schema:
+    """What an OCPP entry's reconfigure form changes, prefilled."""
+    return vol.Schema(
+        {
+            vol.Optional(
+                CONF_OCPP_CERTFILE, description={"suggested_value": d.get(CONF_OCPP_CERTFILE)}
+            ): TextSelector(),
+            vol.Optional(
+                CONF_OCPP_KEYFILE, description={"suggested_value": d.get(CONF_OCPP_KEYFILE)}
+            ): TextSelector(),
+            vol.Optional(
+                CONF_ID_TAGS, description={"suggested_value": d.get(CONF_ID_TAGS)}
+            ): TextSelector(),
+            vol.Required(
+                CONF_RESERVATION_EXPIRY,
+                default=d.get(CONF_RESERVATION_EXPIRY, DEFAULT_RESERVATION_EXPIRY_S),
+            ): NumberSelector(
+                NumberSelectorConfig(min=60, max=86400, step=60, unit_of_measurement="s")
+            ),
+        }
+    )
+
+
+def ocpp_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The reconfigure form's values for an OCPP entry's data."""
+    values: dict[str, Any] = {
+        key: data[key] for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE) if data.get(key)
+    }
+    tags = (data.get(CONF_AUTH) or {}).get(CONF_ID_TAGS) or []
+    if tags:
+        values[CONF_ID_TAGS] = ", ".join(tags)
+    expiry = data[CONF_CHARGER].get(CONF_RESERVATION_EXPIRY)
+    if expiry is not None:
+        values[CONF_RESERVATION_EXPIRY] = expiry
+    return values
+
+
+def ocpp_reconfigured(data: Mapping[str, Any], form: Mapping[str, Any]) -> dict[str, Any]:
+    """An OCPP entry's data with the reconfigure form's TLS files, cards and expiry."""
+    new = {k: v for k, v in data.items() if k not in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE)}
+    for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE):
+        if str(form.get(key) or "").strip():
+            new[key] = str(form[key]).strip()
+    new.pop(CONF_AUTH, None)
+    tags = _id_tags(form.get(CONF_ID_TAGS))
+    if tags:
+        new[CONF_AUTH] = {CONF_ID_TAGS: tags}
+    charger = dict(data[CONF_CHARGER])
+    charger[CONF_RESERVATION_EXPIRY] = float(
+        form.get(CONF_RESERVATION_EXPIRY, DEFAULT_RESERVATION_EXPIRY_S)
+    )
+    new[CONF_CHARGER] = charger
+    return new
+
+
 def check_ocpp_tls(data: Mapping[str, Any]) -> None:
     """The TLS files can be used (raises OSError / ValueError; runs in the executor)."""
     ssl_context({"certfile": data.get(CONF_OCPP_CERTFILE), "keyfile": data.get(CONF_OCPP_KEYFILE)})
@@ -371,14 +434,14 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             description_placeholders=placeholders,
         )
 
-    def _ocpp_mismatch(self, data: Mapping[str, Any]) -> str | None:
+    def _ocpp_mismatch(self, data: Mapping[str, Any], exclude: str | None = None) -> str | None:
         """The error when another entry for the same charge point has another password
         or port (one session per charge point: they must agree), or another entry on the
         same port other TLS files (one listener per port)."""
         mine = data[CONF_CHARGER]
         tls = (data.get(CONF_OCPP_CERTFILE), data.get(CONF_OCPP_KEYFILE))
         for entry in self._async_current_entries(include_ignore=False):
-            if entry.data.get(CONF_MODE) != MODE_OCPP:
+            if entry.data.get(CONF_MODE) != MODE_OCPP or entry.entry_id == exclude:
                 continue
             port = entry.data.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)
             theirs = (entry.data.get(CONF_OCPP_CERTFILE), entry.data.get(CONF_OCPP_KEYFILE))
@@ -421,7 +484,7 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
         if entry.data.get(CONF_MODE) in (MODE_SIMULATOR, MODE_OCPP_SIMULATOR):
             return self.async_abort(reason="simulator_not_reconfigurable")
         if entry.data.get(CONF_MODE) == MODE_OCPP:
-            return self.async_abort(reason="ocpp_not_reconfigurable")
+            return await self.async_step_reconfigure_ocpp()
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
@@ -442,6 +505,40 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
         return self.async_show_form(
             step_id="reconfigure",
             data_schema=modbus_schema(chargers, meters, values),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_reconfigure_ocpp(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """An OCPP entry's TLS files, cards and reservation expiry (the charge point ID,
+        connector and port name the entry: another wallbox is another entry)."""
+        entry = self._get_reconfigure_entry()
+        errors: dict[str, str] = {}
+        placeholders = {"error": ""}
+        if user_input is not None:
+            data = ocpp_reconfigured(entry.data, user_input)
+            try:
+                await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
+                await self.hass.async_add_executor_job(check_ocpp_tls, data)
+            except ConfigError as err:
+                placeholders["error"] = str(err)
+                errors["base"] = "invalid_config"
+            except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+                placeholders["error"] = f"TLS files: {err}"
+                errors["base"] = "invalid_config"
+            else:
+                mismatch = self._ocpp_mismatch(data, exclude=entry.entry_id)
+                if mismatch is not None:
+                    errors["base"] = mismatch
+                else:
+                    # The entry's update listener reloads it (see async_step_reconfigure).
+                    self.hass.config_entries.async_update_entry(entry, data=data)
+                    return self.async_abort(reason="reconfigure_successful")
+        return self.async_show_form(
+            step_id="reconfigure_ocpp",
+            data_schema=ocpp_reconfigure_schema(user_input or ocpp_form_values(entry.data)),
             errors=errors,
             description_placeholders=placeholders,
         )
@@ -487,11 +584,16 @@ class EvseOptionsFlow(OptionsFlow):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with collapsible solar and MQTT sections."""
         errors: dict[str, str] = {}
+        placeholders = {"error": ""}
         if user_input is not None:
             options = _options(user_input, self.config_entry.options)
             low, high = options.get(CONF_MIN_CURRENT), options.get(CONF_MAX_CURRENT)
+            csms_error = _csms_error(options)
             if low is not None and high is not None and low > high:
                 errors["base"] = "min_above_max"
+            elif csms_error is not None:
+                errors["base"] = "invalid_csms"
+                placeholders["error"] = csms_error
             else:
                 return self.async_create_entry(data=options)
         current = dict(self.config_entry.options)
@@ -509,9 +611,13 @@ class EvseOptionsFlow(OptionsFlow):
                         vol.Schema(_mqtt_fields(current, slugify(self.config_entry.title))),
                         {"collapsed": True},
                     ),
+                    vol.Required(SECTION_CSMS): section(
+                        vol.Schema(_csms_fields(current)), {"collapsed": True}
+                    ),
                 }
             ),
             errors=errors,
+            description_placeholders=placeholders,
         )
 
 
@@ -577,6 +683,33 @@ def _mqtt_fields(current: Mapping[str, Any], slug: str) -> dict[Any, Any]:
     }
 
 
+def _csms_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
+    return {
+        _suggested(CONF_CSMS_URL, current): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+        _suggested(CONF_CSMS_CHARGE_POINT_ID, current): TextSelector(),
+        vol.Required(CONF_CSMS_VERSION, default=current.get(CONF_CSMS_VERSION, "1.6")): _select(
+            OCPP_VERSIONS
+        ),
+        # Never sent back to the browser: empty keeps the stored one (see _options).
+        vol.Optional(CONF_CSMS_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD)
+        ),
+    }
+
+
+def _csms_error(options: Mapping[str, Any]) -> str | None:
+    """Why the charging backend settings cannot be used (None: they can, or none)."""
+    if not options.get(CONF_CSMS_URL):
+        return None
+    try:
+        entry_csms_settings(options)
+    except (vol.Invalid, ValueError) as err:
+        return str(err)
+    return None
+
+
 def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
     """The flat options of the form (sections folded in; unset fields left out).
 
@@ -611,4 +744,21 @@ def _options(form: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, An
         if keep and stored.get(CONF_MQTT_PASSWORD):
             options[CONF_MQTT_PASSWORD] = stored[CONF_MQTT_PASSWORD]
         options[CONF_MQTT_DISCOVERY] = bool(mqtt.get(CONF_MQTT_DISCOVERY, False))
+    options.update(_csms_options(form.get(SECTION_CSMS, {}), stored))
+    return options
+
+
+def _csms_options(csms: Mapping[str, Any], stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The charging backend's options (none without a URL); as for MQTT, an empty
+    password field keeps the stored password."""
+    if not str(csms.get(CONF_CSMS_URL) or "").strip():
+        return {}
+    options = {
+        CONF_CSMS_URL: str(csms[CONF_CSMS_URL]).strip(),
+        CONF_CSMS_CHARGE_POINT_ID: str(csms.get(CONF_CSMS_CHARGE_POINT_ID) or "").strip(),
+        CONF_CSMS_VERSION: csms.get(CONF_CSMS_VERSION, "1.6"),
+    }
+    password = csms.get(CONF_CSMS_PASSWORD) or stored.get(CONF_CSMS_PASSWORD)
+    if password:
+        options[CONF_CSMS_PASSWORD] = password
     return options

@@ -37,6 +37,7 @@ from .controller.manager import EvseManager
 from .controller.modbus.maps import DeviceMap, load_map
 from .controller.modbus.transport import BusRegistry
 from .controller.mqtt import MqttBridge
+from .controller.ocpp.backend.client import CsmsClient
 from .controller.simulation import SimulatedStation
 from .controller.simulator import ModbusSimulator
 from .controller.store import SessionStore
@@ -71,6 +72,7 @@ class EvseConnector:
     simulator: ModbusSimulator | None = None
     energy: EnergyManager | None = None  # the site's, shared with the other chargers on it
     bridge: MqttBridge | None = None
+    csms: CsmsClient | None = None  # reporting to a charging backend (options)
     leave_site: Callable[[], Awaitable[None]] | None = None
     scenario: asyncio.Task[None] | None = None  # the simulated EV's running scenario
     ocpp: OcppParts | None = None  # an OCPP entry's registration (and simulated wallbox)
@@ -87,6 +89,8 @@ class EvseConnector:
         try:
             if self.bridge is not None:
                 await self.bridge.stop()
+            if self.csms is not None:
+                await self.csms.stop()
             if self.leave_site is not None:
                 await self.leave_site()
             await self.manager.stop()

@@ -27,6 +27,8 @@ SECRETS = {
     "mqtt_host",
     "mqtt_username",
     "mqtt_password",
+    "csms_url",  # the charging backend's address and login (options)
+    "csms_password",
     "username",
     "password",
     "token",

@@ -51,6 +51,7 @@ EXTENSION_VARIABLES = frozenset(
         "session_info",
         "last_session",
         "max_current",
+        "external_limits",  # an EVerest ExternalLimits (set_external_limits' argument)
         "energy_manager",
         "energy_settings",
     }

@@ -155,6 +155,7 @@ def options_form(**charging) -> dict:
         "free_charging": False,
         "solar": {"grid_power_inverted": False},
         "mqtt": {"mqtt_port": 1883, "mqtt_base_topic": "x", "mqtt_discovery": False},
+        "csms": {"csms_version": "1.6"},  # the frontend sends every section
         **charging,
     }
 

@@ -286,13 +286,65 @@ async def test_ocpp_flow_creates_the_entry_and_its_wallbox_connects(hass, socket
             other["flow_id"], {**form, "connector_id": 2, "password": "another-one"}
         )
         assert other["errors"] == {"base": "charge_point_mismatch"}
+        # Reconfigure (see test_reconfigure_changes_cards_and_expiry): TLS files checked.
         reconf = await hass.config_entries.flow.async_init(
             DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
         )
-        assert reconf["reason"] == "ocpp_not_reconfigurable"
+        assert reconf["step_id"] == "reconfigure_ocpp"
+        bad = await hass.config_entries.flow.async_configure(
+            reconf["flow_id"], {"ocpp_certfile": "/nope.pem", "reservation_expiry_s": 600}
+        )
+        assert bad["errors"] == {"base": "invalid_config"}
+        assert "TLS files" in bad["description_placeholders"]["error"]
     finally:
         await unload(hass, *hass.config_entries.async_entries(DOMAIN))
         await box.disconnect()
+
+
+async def test_reconfigure_changes_cards_and_expiry(hass, socket_enabled):
+    """An OCPP entry's reconfigure step: the cards and the reservation expiry change,
+    the rest of the entry (password, charge point) stays; the reload keeps the wallbox
+    connected and the new cards work at its reader at once."""
+    port = free_port()
+    entry = ocpp_entry("RECONF", port, password="12345678")
+    box = wallbox("RECONF", port, password="12345678")
+    try:
+        await set_up_with(hass, entry, box)
+        assert entry.runtime_data.manager.token_validator is not None
+        assert not entry.runtime_data.manager.token_validator.accepts("CAFE0001")
+        reconf = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+        )
+        assert reconf["step_id"] == "reconfigure_ocpp"
+        done = await hass.config_entries.flow.async_configure(
+            reconf["flow_id"], {"id_tags": "cafe0001 BEEF0002", "reservation_expiry_s": 600}
+        )
+        assert done["reason"] == "reconfigure_successful"
+        await hass.async_block_till_done()
+        assert entry.data["auth"] == {"id_tags": ["cafe0001", "BEEF0002"]}
+        assert entry.data["charger"]["reservation_expiry_s"] == 600
+        assert entry.data["charger"]["password"] == "12345678"  # kept
+        assert entry.state is ConfigEntryState.LOADED  # reloaded
+        connector = entry.runtime_data
+        assert connector.manager._charger.settings.reservation_expiry_s == 600
+        box.station.plug_in()
+        box.station.draw_power(16.0, 3)
+        await turn(hass, connector, box, 1)
+        assert connector.manager.state is State.WaitingForAuthentication  # cards: no free
+        assert await box.present_card("DEADBEEF") is False
+        assert await box.present_card("CAFE0001") is True
+        await turn(hass, connector, box, 1)
+        await turn(hass, connector, box, 1)
+        assert connector.manager.state is State.Charging
+        again = await hass.config_entries.flow.async_init(
+            DOMAIN, context={"source": SOURCE_RECONFIGURE, "entry_id": entry.entry_id}
+        )
+        shown = {str(k): k.description for k in again["data_schema"].schema}
+        assert shown["id_tags"] == {"suggested_value": "cafe0001, BEEF0002"}
+    finally:
+        await unload(hass, entry)
+        await box.disconnect()
+        await stop_centrals(hass)
 
 
 async def test_ocpp_flow_refuses_a_bad_charge_point_id(hass, socket_enabled):

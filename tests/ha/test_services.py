@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import pytest
 from homeassistant.exceptions import ServiceValidationError
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_manager.const import DOMAIN
 from custom_components.evse_manager.controller.commands import COMMANDS
 from custom_components.evse_manager.controller.kernel.states import State
 
-from .conftest import CHARGER, call, poll
+from .conftest import CHARGER, call, entry_data, poll, set_up
 
 TOKEN = {"id_token": {"value": "DEADBEEF", "type": "ISO14443"}, "authorization_type": "RFID"}
 
@@ -173,3 +174,37 @@ async def test_simulate_ev_needs_a_simulator_entry(hass, loaded):
     with pytest.raises(ServiceValidationError) as err:
         await call(hass, loaded, "simulate_ev", scenario="plugin")
     assert err.value.translation_key == "not_a_simulator"
+
+
+async def test_present_token_checks_the_cards_then_authorizes(hass, sim):
+    """present_token, as a dashboard button calls it: the entry's cards decide (the
+    controller's one path, controller.auth.present_token, as MQTT's command), then our
+    kernel's authorization starts the charging."""
+    data = {**entry_data(sim.simulator), "auth": {"id_tags": ["CAFE0001"]}}
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Garage", data=data, options={"poll_interval_s": 60.0}
+    )
+    await set_up(hass, entry)
+    try:
+        sim.station.plug_in()
+        sim.station.draw_power(16.0, 3)
+        await poll(hass, entry, sim, steps=3)
+        manager = entry.runtime_data.manager
+        assert manager.state is State.WaitingForAuthentication
+
+        refused = await call(hass, entry, "present_token", True, id_token="BADCAFE")
+        assert refused["result"]["authorization_status"] == "Invalid"
+        await poll(hass, entry, sim, steps=2)
+        assert manager.state is State.WaitingForAuthentication
+
+        accepted = await call(hass, entry, "present_token", True, id_token="cafe0001")
+        assert accepted["result"]["authorization_status"] == "Accepted"
+        await poll(hass, entry, sim, steps=8)
+        assert manager.state is State.Charging
+        assert sim.station.power_W() > 0
+
+        with pytest.raises(ServiceValidationError):
+            await call(hass, entry, "present_token", id_token="x" * 40)
+    finally:
+        await hass.config_entries.async_unload(entry.entry_id)
+        await hass.async_block_till_done()

@@ -83,7 +83,13 @@ async def test_options_form_never_sends_the_password_and_keeps_it(hass, sim):
     assert SECRET not in shown(result)
     assert "evse-user" in shown(result)  # the username is no secret to its owner
     mqtt = {"mqtt_host": entry.options["mqtt_host"], "mqtt_port": entry.options["mqtt_port"]}
-    base = {"poll_interval_s": 60, "phases": "auto", "free_charging": True, "solar": {}}
+    base = {
+        "poll_interval_s": 60,
+        "phases": "auto",
+        "free_charging": True,
+        "solar": {},
+        "csms": {},
+    }
     form = {**base, "mqtt": {**mqtt, **LOGIN, "mqtt_password": ""}}
     result = await hass.config_entries.options.async_configure(result["flow_id"], form)
     assert result["type"] is FlowResultType.CREATE_ENTRY

@@ -109,7 +109,15 @@ class Rig:
         await self.until(lambda: self.manager.state is State.Idle, "idle")
 
 
-def config(tmp_path: Path, sim: ModbusSimulator, csms: TestCsms, **extra: Any) -> Any:
+def config(
+    tmp_path: Path,
+    sim: ModbusSimulator,
+    csms: TestCsms,
+    energy: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Any:
+    """The controller's configuration; ``energy``: the connector's energy section, with
+    the simulator's meter as the grid meter of the built-in energy manager."""
     connection = {"kind": "tcp", "host": "127.0.0.1", "timeout_s": 0.5, "request_gap_ms": 0}
     section = {
         "url": csms.url,
@@ -123,34 +131,41 @@ def config(tmp_path: Path, sim: ModbusSimulator, csms: TestCsms, **extra: Any) -
     }
     if csms.password is not None:
         section.setdefault("password", csms.password)
-    return parse_config(
-        {
-            "store": str(tmp_path / "sessions.db"),
-            "connectors": {
-                "evse1": {
-                    "charger": {
-                        "map": "heidelberg_energy_control",
-                        "connection": connection | {"port": sim.port},
-                    },
-                    "meter": {
-                        "map": "eastron_sdm630",
-                        "connection": connection | {"port": sim.meter_port, "unit": sim.meter_unit},
-                    },
-                    "poll_interval_s": 0.1,
-                    "auth_timeout_s": 3600,
-                }
-            },
-            "csms": section,
-        }
-    )
+    meter = {
+        "map": "eastron_sdm630",
+        "connection": connection | {"port": sim.meter_port, "unit": sim.meter_unit},
+    }
+    connector: dict[str, Any] = {
+        "charger": {
+            "map": "heidelberg_energy_control",
+            "connection": connection | {"port": sim.port},
+        },
+        "meter": meter,
+        "poll_interval_s": 0.1,
+        "auth_timeout_s": 3600,
+    }
+    data: dict[str, Any] = {
+        "store": str(tmp_path / "sessions.db"),
+        "connectors": {"evse1": connector},
+        "csms": section,
+    }
+    if energy is not None:
+        connector["energy"] = energy
+        data["energy"] = {"grid_meter": meter, "interval_s": 300}  # steps: the test's
+    return parse_config(data)
 
 
 @asynccontextmanager
 async def controller_for(
-    tmp_path: Path, sim: ModbusSimulator, csms: TestCsms, clock: ManualClock, **extra: Any
+    tmp_path: Path,
+    sim: ModbusSimulator,
+    csms: TestCsms,
+    clock: ManualClock,
+    energy: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> AsyncIterator[tuple[Controller, list[Update]]]:
     """A started controller (stopped on exit) and every update it published."""
-    controller = Controller(config(tmp_path, sim, csms, **extra), clock)
+    controller = Controller(config(tmp_path, sim, csms, energy, **extra), clock)
     updates: list[Update] = []
     await controller.start()
     controller.managers["evse1"].subscribe(updates.append)
@@ -191,11 +206,13 @@ async def backend_and_simulator(
 
 
 @asynccontextmanager
-async def open_rig(tmp_path: Path, version: str, **extra: Any) -> AsyncIterator[Rig]:
+async def open_rig(
+    tmp_path: Path, version: str, energy: dict[str, Any] | None = None, **extra: Any
+) -> AsyncIterator[Rig]:
     async with AsyncExitStack() as stack:
         clock, sim, csms = await stack.enter_async_context(backend_and_simulator(version))
         controller, updates = await stack.enter_async_context(
-            controller_for(tmp_path, sim, csms, clock, **extra)
+            controller_for(tmp_path, sim, csms, clock, energy, **extra)
         )
         rig = Rig(clock, sim, csms, controller, updates)
         await rig.delivered()

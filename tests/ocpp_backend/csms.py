@@ -123,6 +123,11 @@ class Central201(_Recording, Cp201):
         await self._record("MeterValues", kw)
         return r201.MeterValues()
 
+    @on("ReservationStatusUpdate")
+    async def reservation_status(self, **kw: Any) -> Any:
+        await self._record("ReservationStatusUpdate", kw)
+        return r201.ReservationStatusUpdate()
+
 
 class TestCsms:
     """The backend; ``start()`` listens on ``port`` (0: any free one, kept for restarts)."""

@@ -138,9 +138,13 @@ async def test_charging_profile_lowers_the_current(rig: Rig) -> None:
 
     assert (await rig.csms.call(profile(version, 10.0))).status == "Accepted"
     await setpoint(rig, 10.0)
-    limits = rig.manager.vars()["enforced_limits"].limits_root_side
-    assert limits.ac_max_current_A.value == 10.0
-    assert limits.ac_max_current_A.source == "CSMS"
+    # An external limit (set_external_limits), not the energy manager's input.
+    (entry,) = rig.manager.vars()["external_limits"].schedule_import
+    assert entry.limits_to_leaves.ac_max_current_A.value == 10.0
+    assert entry.limits_to_leaves.ac_max_current_A.source == "CSMS"
+    assert "enforced_limits" not in rig.manager.vars() or (
+        rig.manager.vars()["enforced_limits"].limits_root_side.ac_max_current_A is None
+    )
 
     # In W: converted as every enforce_limits is (nominal voltage, active phases).
     assert (await rig.csms.call(profile(version, 4830.0, "W"))).status == "Accepted"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..central import _Session, _spawn
@@ -112,3 +113,14 @@ def clip(text: str | None, length: int) -> str | None:
 def known(value: str, enum: Any, default: str) -> str:
     """``value`` if the version's enum has it, else ``default``."""
     return value if value in {e.value for e in enum} else default
+
+
+def parse_expiry(text: Any) -> datetime | None:
+    """A ReserveNow expiry (a dateTime; one without a zone is UTC), None if unreadable."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

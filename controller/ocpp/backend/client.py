@@ -23,16 +23,24 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
+from ...auth import present_token
 from ...backoff import Backoff
+from ...clock import Clock
 from ...errors import ConnectError, DeviceError
-from ...everest import AuthorizationStatus
+from ...everest import (
+    AuthorizationStatus,
+    ProvidedIdToken,
+    SessionEvent,
+    SessionEventEnum,
+    ValidationResult,
+)
 from ...manager import EvseManager, Update
 from ...mqtt.connection import run_loops
 from ..link import MEASURANDS
 from .base import Codec, Identity, StationSession
-from .control import Control
+from .control import Control, Reservation
 from .outbox import Message, Outbox
-from .report import ConnectorReport, Report, TxEnded
+from .report import ConnectorReport, Report, TxEnded, TxStarted
 from .settings import CsmsSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,14 +68,19 @@ class CsmsClient:
     WRITABLE = ("HeartbeatInterval", "MeterValueSampleInterval")
 
     def __init__(
-        self, managers: Mapping[str, EvseManager], settings: CsmsSettings, store: Path | str
+        self,
+        managers: Mapping[str, EvseManager],
+        settings: CsmsSettings,
+        store: Path | str,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.codec, self._session_class = _version(settings.version)
         self._names = {number: name for name, number in settings.connectors.items()}
         self.managers = {number: managers[name] for number, name in self._names.items()}
         self.reports = {number: ConnectorReport(number) for number in self.managers}
-        self.control = Control(self.managers, self.reports)
+        self.control = Control(self.managers, self.reports, clock)
+        self.control.reservation_ended = self._reservation_ended
         self._store = store
         self.outbox: Outbox | None = None
         self.heartbeat_interval_s = settings.heartbeat_interval_s
@@ -91,6 +104,7 @@ class CsmsClient:
         self.control.keep = lambda profiles: outbox.save(PROFILES, profiles)
         for number, manager in self.managers.items():
             self._seed(number, manager)
+            manager.csms_validator = lambda token, n=number: self.validate(n, token)
             self._unsubscribe.append(
                 manager.subscribe(lambda u, n=number: self._on_update(n, u))  # type: ignore[misc]
             )
@@ -103,6 +117,8 @@ class CsmsClient:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        for manager in self.managers.values():
+            manager.csms_validator = None
         await self.control.close()
         tasks = list(self._tasks)
         for task in tasks:
@@ -166,6 +182,15 @@ class CsmsClient:
             self._queue(report)
             if isinstance(report, TxEnded):
                 self._spawn(self.control.transaction_ended(number), "csms availability")
+            if isinstance(report, TxStarted) and number in self.control.reservations:
+                self._spawn(self.control.reservation_over(number, used=True), "csms reservation")
+        event = update.value if update.var == "session_event" else None
+        if (
+            isinstance(event, SessionEvent)
+            and event.event is SessionEventEnum.ReservationEnd
+            and number in self.control.reservations
+        ):
+            self._spawn(self.control.reservation_over(number, used=False), "csms reservation")
 
     def _queue(self, report: Report) -> None:
         outbox = self.outbox
@@ -384,6 +409,18 @@ class CsmsClient:
         if session is not None:
             await session._connection.close()  # type: ignore[attr-defined]
 
+    async def _reservation_ended(self, reservation: Reservation, why: str) -> None:
+        """A reservation the CSMS made ended other than by CancelReservation: 2.0.1 tells
+        it with ReservationStatusUpdate (Expired or Removed, use case H01); 1.6 has only
+        the connector's status."""
+        outbox = self.outbox
+        if outbox is None or self.settings.version == "1.6":
+            return
+        fields = {"reservation_id": reservation.id, "reservation_update_status": why}
+        outbox.push("ReservationStatusUpdate", fields, durable=False)
+        self._wake.set()
+        self._notify_soon()
+
     async def authorize(self, id_tag: str) -> str:
         """Authorize: the CSMS's verdict on a token (Timeout while offline)."""
         session = self.session
@@ -396,15 +433,29 @@ class CsmsClient:
             return "Timeout"
         return self.codec.authorization_status(result)
 
-    async def present_token(self, connector: int, token: Mapping[str, Any]) -> str:
-        """A token presented at ``connector`` (a ProvidedIdToken in JSON), with the CSMS
-        as the authority: Authorize, and its verdict is the connector's
-        ``authorize_response`` (EVerest's Auth module asks OCPP the same way)."""
-        status = await self.authorize(str(token["id_token"]["value"]))
+    async def validate(self, connector: int, token: ProvidedIdToken) -> ValidationResult:
+        """The CSMS's verdict on a token presented at ``connector`` (EVerest's Auth
+        module asks its OCPP validator the same way): Authorize; at a connector the CSMS
+        reserved for another token NotAtThisTime, unasked; the reserved token's verdict
+        names the reservation (its transaction then does)."""
+        id_tag = token.id_token.value
+        if self.control.refused_by_reservation(connector, id_tag):
+            return ValidationResult(authorization_status=AuthorizationStatus.NotAtThisTime)
+        status = await self.authorize(id_tag)
         if status not in {s.value for s in AuthorizationStatus}:
             status = AuthorizationStatus.Invalid.value
-        await self.control.authorize(connector, token, status)
-        return status
+        reservation = self.control.reserved_for(connector, id_tag)
+        accepted = status == AuthorizationStatus.Accepted.value
+        return ValidationResult(
+            authorization_status=AuthorizationStatus(status),
+            reservation_id=reservation.id if reservation is not None and accepted else None,
+        )
+
+    async def present_token(self, connector: int, token: Mapping[str, Any]) -> str:
+        """A token (a ProvidedIdToken in JSON) presented at ``connector``, through the
+        controller's one path (``controller.auth.present_token``); its status."""
+        result = await present_token(self.managers[connector], ProvidedIdToken.from_json(token))
+        return result.authorization_status.value
 
     def configuration(self) -> dict[str, str]:
         """What GetConfiguration reports (OCPP 1.6 §9.1 key names)."""
@@ -417,7 +468,8 @@ class CsmsClient:
             "AuthorizeRemoteTxRequests": "false",
             "StopTransactionOnInvalidId": "true",
             "TransactionMessageAttempts": str(self.settings.transaction_message_attempts),
-            "SupportedFeatureProfiles": "Core,RemoteTrigger,SmartCharging",
+            "SupportedFeatureProfiles": "Core,RemoteTrigger,SmartCharging,Reservation",
+            "ReserveConnectorZeroSupported": "false",
         }
 
     def configure(self, key: str, value: str) -> str:

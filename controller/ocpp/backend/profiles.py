@@ -3,16 +3,18 @@
 OCPP 1.6 §3.13.2 / 2.0.1 K08 composite schedule: per connector, the TxProfile (when one
 is set) replaces the TxDefaultProfile, within each purpose the highest stack level
 wins, and the ChargePointMaxProfile (ChargingStationMaxProfile, connector / EVSE 0)
-caps the result. The limit is the schedule period active now; a limit in W is handed
-on as W (the kernel converts it with its nominal voltage and phases, as for any
-``enforce_limits``).
+caps the result. ``schedule_for`` gives the composite limit over the next ``horizon`` as the
+times it changes (period starts, a schedule's duration or validTo ending it), as
+libocpp's get_all_enhanced_composite_charging_schedules does for EVerest's OCPP
+modules; a limit in W is handed on as W (the kernel converts it with its nominal
+voltage and phases).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 MAX_PURPOSES = ("ChargePointMaxProfile", "ChargingStationMaxProfile")
@@ -40,9 +42,13 @@ class Profile:
     unit: str  # "A" (per phase) or "W"
     periods: tuple[Period, ...]
     start: datetime | None = None  # Absolute / Recurring start; Relative: when set
+    ends: datetime | None = None  # the schedule's duration or the profile's validTo
 
     def active(self, now: datetime) -> Period | None:
-        """The period in force at ``now`` (None before the schedule starts)."""
+        """The period in force at ``now`` (None before the schedule starts and once it
+        has ended)."""
+        if self.ends is not None and now >= self.ends:
+            return None
         elapsed = (now - (self.start or now)).total_seconds()
         current = None
         for period in sorted(self.periods, key=lambda p: p.start_s):
@@ -61,9 +67,15 @@ class Limit:
 
 
 def profile(
-    raw: Mapping[str, Any], connector: int, schedule: Mapping[str, Any], profile_id: Any
+    raw: Mapping[str, Any],
+    connector: int,
+    schedule: Mapping[str, Any],
+    profile_id: Any,
+    now: datetime | None = None,
 ) -> Profile:
-    """A profile from the fields both versions share (ValueError when unusable)."""
+    """A profile from the fields both versions share (ValueError when unusable); a
+    Relative one starts ``now``."""
+    now = now or datetime.now(UTC)
     periods = tuple(
         Period(int(p["start_period"]), float(p["limit"]), p.get("number_phases"))
         for p in schedule.get("charging_schedule_period") or ()
@@ -73,6 +85,12 @@ def profile(
         raise ValueError("a profile needs an id, a unit (A or W) and periods")
     start_text = schedule.get("start_schedule")
     start = _time(start_text) if raw.get("charging_profile_kind") != "Relative" else None
+    start = start or now
+    ends = [_time(raw.get("valid_to"))]
+    duration = schedule.get("duration")
+    if isinstance(duration, int) and duration > 0:
+        ends.append(start + timedelta(seconds=duration))
+    known_ends = [e for e in ends if e is not None]
     return Profile(
         id=profile_id,
         connector=connector,
@@ -80,7 +98,8 @@ def profile(
         stack_level=int(raw["stack_level"]),
         unit=unit,
         periods=periods,
-        start=start or datetime.now(UTC),
+        start=start,
+        ends=min(known_ends) if known_ends else None,
     )
 
 
@@ -112,6 +131,27 @@ def limit_for(connector: int, profiles: Iterable[Profile], now: datetime) -> Lim
     )
 
 
+def schedule_for(
+    connector: int, profiles: Iterable[Profile], now: datetime, horizon_s: float
+) -> list[tuple[datetime, Limit | None]]:
+    """The composite limit from ``now`` over ``horizon_s``: (from when, limit) at each
+    change; [] when no profile limits the connector in that time."""
+    mine = [p for p in profiles if p.connector in (0, connector)]
+    until = now + timedelta(seconds=horizon_s)
+    times = {now}
+    for p in mine:
+        base = p.start or now
+        times.update(base + timedelta(seconds=x.start_s) for x in p.periods)
+        if p.ends is not None:
+            times.add(p.ends)
+    entries: list[tuple[datetime, Limit | None]] = []
+    for moment in sorted(t for t in times if now <= t < until):
+        limit = limit_for(connector, mine, moment)
+        if not entries or entries[-1][1] != limit:
+            entries.append((moment, limit))
+    return [] if all(limit is None for _, limit in entries) else entries
+
+
 def _top(profiles: list[Profile], purposes: tuple[str, ...], now: datetime) -> Any:
     """(unit, period) of the highest stack level of ``purposes`` active now."""
     ranked = sorted(
@@ -134,6 +174,7 @@ def to_json(p: Profile) -> dict[str, Any]:
         "unit": p.unit,
         "periods": [[x.start_s, x.limit, x.phases] for x in p.periods],
         "start": p.start.isoformat() if p.start else None,
+        "ends": p.ends.isoformat() if p.ends else None,
     }
 
 
@@ -151,6 +192,7 @@ def from_json(data: Any) -> list[Profile]:
                     unit=str(item["unit"]),
                     periods=tuple(Period(int(a), float(b), c) for a, b, c in item["periods"]),
                     start=_time(item["start"]),
+                    ends=_time(item.get("ends")),
                 )
             )
         except (KeyError, TypeError, ValueError):

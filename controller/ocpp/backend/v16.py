@@ -15,7 +15,7 @@ from ocpp.v16 import call, call_result
 from ocpp.v16.enums import Reason
 
 from ..central import after, now_iso, on
-from .base import Answer, Identity, StationSession, clip, known
+from .base import Answer, Identity, StationSession, clip, known, parse_expiry
 from .outbox import Message, Outbox
 from .profiles import Profile, profile
 from .report import Meter, Report, StatusReport, TxEnded, TxStarted, TxUpdated
@@ -146,7 +146,7 @@ class Session16(StationSession, ChargePoint16):  # type: ignore[misc]
     @on("RemoteStartTransaction")
     async def on_remote_start(self, id_tag: str, **kw: Any) -> Any:
         control = self.client.control
-        connector = control.connector_for_start(kw.get("connector_id"))
+        connector = control.connector_for_start(kw.get("connector_id"), id_tag)
         ok = connector is not None and await control.remote_start(connector, id_tag)
         if ok and connector is not None and isinstance(kw.get("charging_profile"), dict):
             parsed = self._profile(connector, kw["charging_profile"])
@@ -180,7 +180,11 @@ class Session16(StationSession, ChargePoint16):  # type: ignore[misc]
     def _profile(self, connector: int, raw: dict[str, Any]) -> Profile | None:
         try:
             return profile(
-                raw, connector, raw.get("charging_schedule") or {}, raw.get("charging_profile_id")
+                raw,
+                connector,
+                raw.get("charging_schedule") or {},
+                raw.get("charging_profile_id"),
+                self.client.control.clock.now(),
             )
         except (KeyError, TypeError, ValueError) as err:
             _LOGGER.warning("CSMS: charging profile refused: %s", err)
@@ -198,6 +202,22 @@ class Session16(StationSession, ChargePoint16):  # type: ignore[misc]
 
         cleared = await self.client.control.clear_profiles(match)
         return call_result.ClearChargingProfile(status="Accepted" if cleared else "Unknown")
+
+    @on("ReserveNow")
+    async def on_reserve_now(
+        self, connector_id: int, expiry_date: str, id_tag: str, reservation_id: int, **_: Any
+    ) -> Any:
+        """ReserveNow (connector 0 is not supported: ReserveConnectorZeroSupported false)."""
+        expiry = parse_expiry(expiry_date)
+        if connector_id == 0 or expiry is None:
+            return call_result.ReserveNow(status="Rejected")
+        answer = await self.client.control.reserve_now(connector_id, reservation_id, id_tag, expiry)
+        return call_result.ReserveNow(status=answer)
+
+    @on("CancelReservation")
+    async def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        cancelled = await self.client.control.cancel_reservation(reservation_id)
+        return call_result.CancelReservation(status="Accepted" if cancelled else "Rejected")
 
     @on("UnlockConnector")
     async def on_unlock_connector(self, connector_id: int, **_: Any) -> Any:

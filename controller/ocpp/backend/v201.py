@@ -15,7 +15,7 @@ from ocpp.v201.enums import ReasonEnumType, TriggerReasonEnumType
 
 from ..central import after, now_iso, on
 from ..link import Status
-from .base import Answer, Identity, StationSession, clip, known
+from .base import Answer, Identity, StationSession, clip, known, parse_expiry
 from .outbox import Message, Outbox
 from .profiles import Profile, profile
 from .report import Meter, Report, StatusReport, TxEnded, TxStarted, TxUpdated
@@ -219,8 +219,8 @@ class Session201(StationSession, ChargePoint201):  # type: ignore[misc]
         self, id_token: dict[str, Any], remote_start_id: int, **kw: Any
     ) -> Any:
         control = self.client.control
-        connector = control.connector_for_start(kw.get("evse_id"))
         token = id_token.get("id_token") if isinstance(id_token, dict) else None
+        connector = control.connector_for_start(kw.get("evse_id"), str(token or ""))
         ok = connector is not None and isinstance(token, str)
         if ok and connector is not None:
             self.client.codec.remote_starts[connector] = remote_start_id  # type: ignore[attr-defined]
@@ -256,7 +256,9 @@ class Session201(StationSession, ChargePoint201):  # type: ignore[misc]
     def _profile(self, connector: int, raw: dict[str, Any]) -> Profile | None:
         schedules = raw.get("charging_schedule") or [{}]
         try:
-            return profile(raw, connector, schedules[0], raw.get("id"))
+            return profile(
+                raw, connector, schedules[0], raw.get("id"), self.client.control.clock.now()
+            )
         except (KeyError, TypeError, ValueError, IndexError) as err:
             _LOGGER.warning("CSMS: charging profile refused: %s", err)
             return None
@@ -275,6 +277,28 @@ class Session201(StationSession, ChargePoint201):  # type: ignore[misc]
 
         cleared = await self.client.control.clear_profiles(match)
         return call_result.ClearChargingProfile(status="Accepted" if cleared else "Unknown")
+
+    @on("ReserveNow")
+    async def on_reserve_now(
+        self, id: int, expiry_date_time: str, id_token: dict[str, Any], **kw: Any
+    ) -> Any:
+        """ReserveNow (H01): an EVSE, or without evseId the only EVSE there is (a
+        reservation for any EVSE of a station with several is Rejected)."""
+        control = self.client.control
+        evse = kw.get("evse_id")
+        if evse is None and len(control.reports) == 1:
+            evse = next(iter(control.reports))
+        expiry = parse_expiry(expiry_date_time)
+        token = id_token.get("id_token") if isinstance(id_token, dict) else None
+        if evse is None or expiry is None or not isinstance(token, str):
+            return call_result.ReserveNow(status="Rejected")
+        answer = await control.reserve_now(evse, id, token, expiry)
+        return call_result.ReserveNow(status=answer)
+
+    @on("CancelReservation")
+    async def on_cancel_reservation(self, reservation_id: int, **_: Any) -> Any:
+        cancelled = await self.client.control.cancel_reservation(reservation_id)
+        return call_result.CancelReservation(status="Accepted" if cancelled else "Rejected")
 
     @on("UnlockConnector")
     async def on_unlock_connector(self, evse_id: int, connector_id: int, **_: Any) -> Any:
