@@ -100,6 +100,9 @@ class MappedDevice:
         self.unit = unit
         self.located = device_map.sunspec is None
         self._written: dict[str, list[int]] = {}
+        # Per register the words last decoded and what they gave: a register that reads
+        # as it did at the previous poll is not decoded again (no work without a change).
+        self._decoded: dict[str, tuple[Register, list[int], int, Value | None]] = {}
         self.writes = 0
 
     def has(self, name: str) -> bool:
@@ -239,10 +242,15 @@ class MappedDevice:
             if found is None:
                 return None
             exponent = found
+        last = self._decoded.get(name)
+        if last is not None and last[0] is reg and last[2] == exponent and last[1] == words:
+            return last[3]
         try:
-            return reg.decode(words, exponent)
+            value = reg.decode(words, exponent)
         except ValueError as err:
             raise DeviceError(f"{self.map.id}: {err} (words {list(words)})") from err
+        self._decoded[name] = (reg, list(words), exponent, value)
+        return value
 
     async def write(self, name: str, value: Value, *, force: bool = False) -> bool:
         """Write ``value`` unless the device already has it; True if a request was sent."""

@@ -332,11 +332,16 @@ class Register:
         """Coils and discrete inputs hold bits, not words."""
         return self.table in ("coil", "discrete")
 
-    @property
+    @cached_property
     def factor(self) -> Decimal:
-        """Raw number to canonical unit."""
+        """Raw number to canonical unit (worked out once: every poll decodes with it)."""
         unit_factor = UNIT_FACTORS[self.unit][1] if self.unit else Decimal(1)
         return self.scale * unit_factor
+
+    @cached_property
+    def _unscaled(self) -> bool:
+        """Whether the raw number already is the value (factor 1): no decimal arithmetic."""
+        return self.factor == 1
 
     # ------------------------------------------------------------------ decode
 
@@ -371,6 +376,10 @@ class Register:
             raise ValueError(f"{self.name}: unexpected raw value {raw!r}")
         if isinstance(raw, str):
             return raw
+        if exponent == 0 and self._unscaled:
+            # float(Decimal(str(raw))) is raw itself: str gives the shortest decimal that
+            # reads back as raw, and a float32's value is already that shortest decimal.
+            return int(raw) if self.type == "bit" else float(raw)
         number = Decimal(str(raw)).scaleb(exponent) * self.factor
         return int(number) if self.type == "bit" else float(number)
 
@@ -440,30 +449,53 @@ class Register:
         return list(words) if self.word_order == "big" else list(words)[::-1]
 
 
+def _bytes(words: Sequence[int]) -> bytes:
+    """The words as big-endian bytes, in one ``struct`` call."""
+    return _words_struct(len(words)).pack(*[w & 0xFFFF for w in words])
+
+
+@cache
+def _words_struct(count: int) -> struct.Struct:
+    return struct.Struct(f">{count}H")
+
+
 def _bits(words: Sequence[int]) -> int:
     """The register's raw bit pattern as one unsigned number (what ``invalid`` lists)."""
-    return int.from_bytes(b"".join((w & 0xFFFF).to_bytes(2, "big") for w in words), "big")
+    return int.from_bytes(_bytes(words), "big")
 
 
 def _unpack(kind: str, words: Sequence[int]) -> int | float:
-    data = b"".join((w & 0xFFFF).to_bytes(2, "big") for w in words)
+    data = _bytes(words)
     if kind == "float32":
         return _shortest_float32(data)
     if kind == "float64":
-        return float(struct.unpack(">d", data)[0])
+        return float(_FLOAT64.unpack(data)[0])
     return int.from_bytes(data, "big", signed=kind.startswith("int"))
+
+
+_FLOAT32 = struct.Struct(">f")
+_FLOAT64 = struct.Struct(">d")
+_SHORTEST_MAX = 4096  # float32 patterns remembered (a meter's values repeat between polls)
+_shortest: dict[bytes, float] = {}
 
 
 def _shortest_float32(data: bytes) -> float:
     """The shortest decimal that is this float32, so 1.2345 kWh reads as 1234.5 Wh, not
-    1234.5000505: the meter's value, exact to the precision it has."""
-    value = float(struct.unpack(">f", data)[0])
-    if not math.isfinite(value):
-        return value
-    for digits in range(6, 10):
-        candidate = float(f"{value:.{digits}g}")
-        if struct.pack(">f", candidate) == data:
-            return candidate
+    1234.5000505: the meter's value, exact to the precision it has. Remembered per bit
+    pattern: most of a meter's registers read the same from one poll to the next."""
+    known = _shortest.get(data)
+    if known is not None:
+        return known
+    value = float(_FLOAT32.unpack(data)[0])
+    if math.isfinite(value):
+        for digits in range(6, 10):
+            candidate = float(f"{value:.{digits}g}")
+            if _FLOAT32.pack(candidate) == data:
+                value = candidate
+                break
+    if len(_shortest) >= _SHORTEST_MAX:
+        _shortest.clear()
+    _shortest[data] = value
     return value
 
 
