@@ -18,6 +18,7 @@ internal actions (``actions.py``) are the only code a transition runs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -99,6 +100,7 @@ class ChargingKernel:
         self._meter = meter_sample
         self._pnc_config = PlugAndChargeConfiguration()
         self._timers = Timers(clock)
+        self._stepped_at = -math.inf  # when the last step began (see ``tick``)
         self._out = Outbox(clock)
         self._arbiter = EnableArbiter(
             EnableDisableSource(
@@ -329,7 +331,13 @@ class ChargingKernel:
         self._step()
 
     def tick(self) -> None:
-        """Time passed: expire deadlines and limits."""
+        """Time passed: expire deadlines and limits.
+
+        The guards read time only through the deadlines and the limits' expiry: a tick in
+        which neither fell since the last step (as after every poll, which stepped just
+        before) would find the state as that step left it, and takes no step."""
+        since = self._stepped_at
+        fell_due = self._timers.fell_due(since)
         self._timers.ticked()
         if self._timers.due("auth_timeout"):
             if self._book.facts.transaction is None:
@@ -339,7 +347,8 @@ class ChargingKernel:
         lapsed = self._limits.lapse(self._timers.now())
         if lapsed is not None:
             self._out.set_var("enforced_limits", lapsed)
-        self._step()
+        if fell_due or lapsed is not None:
+            self._step()
 
     # ------------------------------------------------------------------ commands
 
@@ -528,6 +537,7 @@ class ChargingKernel:
 
     def _step(self) -> None:
         """Follow triggers until the state is stable, then refresh derived variables."""
+        self._stepped_at = self._timers.now()  # what a deadline falling after it needs
         start_state = self.state
         for _ in range(MAX_STEPS):
             trigger = self._guard()

@@ -24,7 +24,13 @@ from typing import TypeVar
 
 from ..errors import ConnectError, DeviceError
 from .maps import SUNSPEC_END, SUNSPEC_MARKER, DeviceMap, Register, Value
-from .transport import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, ModbusBus, RefusedError
+from .transport import (
+    MAX_BITS_PER_READ,
+    MAX_REGISTERS_PER_READ,
+    ModbusBus,
+    RefusedError,
+    Table,
+)
 
 T = TypeVar("T")
 
@@ -37,7 +43,7 @@ class Block:
     """One read request covering one or more registers."""
 
     unit: int
-    table: str
+    table: Table
     address: int
     count: int
     registers: tuple[Register, ...]
@@ -55,7 +61,7 @@ def plan_reads(
     exception 2 for a read that touches an address it does not have), and no request asks
     for more registers than the device answers."""
     max_words = MAX_REGISTERS_PER_READ if device_map is None else device_map.transport.max_read
-    groups: dict[tuple[int, str], list[Register]] = {}
+    groups: dict[tuple[int, Table], list[Register]] = {}
     for reg in registers:
         groups.setdefault(
             (reg.unit_id if reg.unit_id is not None else default_unit, reg.table), []
@@ -84,7 +90,7 @@ def plan_reads(
     return blocks
 
 
-def _block(unit: int, table: str, regs: list[Register]) -> Block:
+def _block(unit: int, table: Table, regs: list[Register]) -> Block:
     start = min(r.start for r in regs)
     end = max(r.address + r.count for r in regs)
     return Block(unit, table, start, end - start, tuple(regs))
@@ -195,16 +201,20 @@ class MappedDevice:
     async def read_words(self, blocks: Sequence[Block]) -> dict[str, list[int]]:
         """Execute a plan: the words of each register by name."""
         words: dict[str, list[int]] = {}
+        repeat = self.map.transport.repeat > 1
         try:
             for block in blocks:
-                data = await self._repeated(
-                    lambda block=block: self.bus.read(  # type: ignore[misc]
-                        block.table,
-                        block.address,
-                        block.count,
-                        block.unit,
+                if repeat:
+                    data = await self._repeated(
+                        lambda block=block: self.bus.read(  # type: ignore[misc]
+                            block.table,
+                            block.address,
+                            block.count,
+                            block.unit,
+                        )
                     )
-                )
+                else:  # most devices: one request, no wrapper around it
+                    data = await self.bus.read(block.table, block.address, block.count, block.unit)
                 for reg in block.registers:
                     offset = reg.address - block.address
                     words[reg.name] = data[offset : offset + reg.count]
