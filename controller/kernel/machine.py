@@ -254,8 +254,30 @@ class ChargingKernel:
 
     # ------------------------------------------------------------------ inputs
 
+    def on_poll(self, sample: Powermeter, status: ChargerStatus) -> None:
+        """A poll that read both devices: ``on_meter`` then ``on_charger_status``, in one
+        step where the meter's step would change nothing. Its step runs first only when
+        the sample raised an error or reset the counter, or a deadline fell since the last
+        step: the guards read the meter through nothing else, so otherwise it would find
+        the state as the last step left it (and publish what the next one publishes)."""
+        if self._take_meter(sample) or self._time_passed():
+            self._step()
+        self._take_status(status)
+        self._step()
+
+    def _time_passed(self) -> bool:
+        """A deadline or the limits' expiry fell since the last step."""
+        expires_at = self._limits.expires_at
+        return self._timers.fell_due(self._stepped_at) or (
+            expires_at is not None and expires_at <= self._timers.now()
+        )
+
     def on_charger_status(self, status: ChargerStatus) -> None:
         """A poll of the charge controller."""
+        self._take_status(status)
+        self._step()
+
+    def _take_status(self, status: ChargerStatus) -> None:
         previous = self._status
         self._note_cp_f(status.cp is CpState.F)
         self._cable.note(status.cp, status.pp_ampacity)
@@ -274,7 +296,6 @@ class ChargingKernel:
         facts = self._book.facts
         if status.stop_requested and facts.transaction is not None and facts.stop is None:
             facts.stop = StopTransactionRequest(reason=StopTransactionReason.Local)
-        self._step()
 
     def _note_cp_f(self, in_f: bool) -> None:
         """IECStateMachine.cpp case F: timeout_unlock_state_F runs while the board reads F."""
@@ -286,9 +307,16 @@ class ChargingKernel:
     def on_meter(self, sample: Powermeter) -> None:
         """A meter sample: the billing value every event carries. A counter lower than
         the last one is a counter reset (a replaced or power-cycled meter)."""
+        self._take_meter(sample)
+        self._step()
+
+    def _take_meter(self, sample: Powermeter) -> bool:
+        """The sample's facts, checked for over-current; True if it raised an error or
+        reset the counter (what a step must see before the next input)."""
         before = self._meter.energy_Wh_import.total
         self._meter = sample
-        if sample.energy_Wh_import.total < before:
+        reset = sample.energy_Wh_import.total < before
+        if reset:
             self._book.counter_reset(before)
         self._out.set_var("powermeter", sample)
         excess = self._overcurrent.check(
@@ -296,7 +324,7 @@ class ChargingKernel:
         )
         if excess is not None:
             self._raise_own(EvseManagerError.MREC4OverCurrentFailure, excess)
-        self._step()
+        return reset or excess is not None
 
     def on_link_lost(self, device: str, detail: str, answering: bool = False) -> None:
         """The runner could not talk to a device, or (``answering``) the device answers
