@@ -343,6 +343,12 @@ class Register:
         """Whether the raw number already is the value (factor 1): no decimal arithmetic."""
         return self.factor == 1
 
+    @cached_property
+    def _shift(self) -> int | None:
+        """The power of ten the factor is (kWh -> Wh: 3, 0.1 A: -1), None for another."""
+        sign, digits, exponent = self.factor.normalize().as_tuple()
+        return exponent if not sign and digits == (1,) and isinstance(exponent, int) else None
+
     # ------------------------------------------------------------------ decode
 
     def raw(self, words: Sequence[int]) -> int | float | str | None:
@@ -380,7 +386,12 @@ class Register:
             # float(Decimal(str(raw))) is raw itself: str gives the shortest decimal that
             # reads back as raw, and a float32's value is already that shortest decimal.
             return int(raw) if self.type == "bit" else float(raw)
-        number = Decimal(str(raw)).scaleb(exponent) * self.factor
+        text = repr(raw)
+        if self._shift is not None and self.type != "bit" and "e" not in text:
+            # A power of ten moves the decimal point: parsing "1234.567e3" rounds the exact
+            # product once, as float(Decimal("1234.567") * 1000) does, in a fraction of it.
+            return float(f"{text}e{self._shift + exponent}")
+        number = Decimal(text).scaleb(exponent) * self.factor
         return int(number) if self.type == "bit" else float(number)
 
     def error(self, words: Sequence[int]) -> str | None:
