@@ -491,7 +491,10 @@ class EvseManager:
         self._available = all(isinstance(e, MeterCounterError) for e in self._lost.values())
 
     def _stamp(self, sample: Powermeter) -> Powermeter:
-        """Meter samples carry the controller's clock, like every event."""
+        """Meter samples carry the controller's clock, like every event (a port that
+        stamps with that clock already, as the Modbus meter does, is taken as it is)."""
+        if getattr(self._meter, "clock", None) is self._clock:
+            return sample
         return replace(sample, timestamp=rfc3339(self._clock.now()))
 
     async def _flush(self) -> None:

@@ -101,6 +101,7 @@ class ChargingKernel:
         self._pnc_config = PlugAndChargeConfiguration()
         self._timers = Timers(clock)
         self._stepped_at = -math.inf  # when the last step began (see ``tick``)
+        self._limits_published: tuple[float, int] | None = None  # (current, phases)
         self._out = Outbox(clock)
         self._arbiter = EnableArbiter(
             EnableDisableSource(
@@ -600,30 +601,34 @@ class ChargingKernel:
         # TransactionFinished / SessionFinished.
         in_session = self._book.facts.session is not None and self.state is not State.Finished
         out.set_var("selected_protocol", "IEC61851-1" if in_session else "Unknown")
-        self._update_signalled_current(entered=start_state is not self.state)
+        allowed = self._update_signalled_current(entered=start_state is not self.state)
         # evse_managerImpl.cpp signal_max_current: the limit as set (get_max_current_internal),
-        # not the PWM current the EV sees; nr_of_phases_available as requested.
-        out.set_var(
-            "limits",
-            Limits(
-                uuid=self.config.module_uuid,
-                max_current=self._allowed_current(),
-                nr_of_phases_available=self._phases.requested,
-            ),
-        )
+        # not the PWM current the EV sees; nr_of_phases_available as requested. Built only
+        # when one of them changed (every step ends here).
+        key = (allowed, self._phases.requested)
+        if key != self._limits_published:
+            self._limits_published = key
+            out.set_var(
+                "limits",
+                Limits(
+                    uuid=self.config.module_uuid,
+                    max_current=allowed,
+                    nr_of_phases_available=self._phases.requested,
+                ),
+            )
         self._phases.sync(self.state)
         if self._errors.inoperative:
             self._book.end_reservation()
         self._book.publish_session_info(self.state)
 
-    def _update_signalled_current(self, entered: bool) -> None:
+    def _update_signalled_current(self, entered: bool) -> float:
         """Charger.cpp: PrepareCharging and the entry into Charging set the PWM at once
         (update_pwm_now_if_changed_ampere); later in Charging and in ChargingPausedEV
         every change, up or down, waits until 5 s after the last PWM update
         (update_pwm_max_every_5seconds_ampere, IEC 61851-1). A lack of power pauses at once
-        through the guards, whatever the PWM."""
-        target = self._allowed_current()
-        target = 0.0 if target < MIN_CURRENT_A else target
+        through the guards, whatever the PWM. Returns the allowed current."""
+        allowed = self._allowed_current()
+        target = 0.0 if allowed < MIN_CURRENT_A else allowed
         limited = self.state is State.ChargingPausedEV or (
             self.state is State.Charging and not entered
         )
@@ -634,6 +639,7 @@ class ChargingKernel:
         else:
             self._timers.arm_at("pwm_update", wait)
         self._pwm.note_output(cp_mode(self._facts(), self.config) is CpMode.PWM, now)
+        return allowed
 
     def _publish_errors(self) -> None:
         self._out.set_var("errors", self._errors.active())

@@ -82,6 +82,11 @@ class ModbusMeter:
         self._steady_since: float | None = None  # holding at or above the lower counter
         self._last_measurements: tuple[dict[str, Value | None], _Measurements] | None = None
 
+    @property
+    def clock(self) -> Clock:
+        """The clock the samples are stamped with."""
+        return self._clock
+
     async def connect(self) -> str | None:
         """Open the bus; the meter id is its serial number where the map has one."""
         await self.device.bus.connect()

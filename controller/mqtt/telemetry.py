@@ -79,7 +79,11 @@ def _flatten(value: Any, path: tuple[str, ...], out: Leaves) -> None:
         out[path] = value
     elif type(value) is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            if key not in IGNORED:
+            if key in IGNORED:
+                continue
+            if type(item) in _SCALARS:  # a leaf without a call for it (most of them)
+                out[(*path, str(key))] = item
+            else:
                 _flatten(item, (*path, str(key)), out)
     elif isinstance(value, list):
         for index, item in enumerate(value):
