@@ -9,7 +9,8 @@ a real mosquitto. Every EV charges (free charging, 16 A, 3 phases). The sizes 1,
 
 Per size, over ``--duration`` seconds after every connector is charging:
 
-* CPU: the controller process's user + system time, in % of one core; RSS its resident set.
+* CPU: the controller process's user + system time, in % of one core, and the same as
+  milliseconds of CPU per connector and second (ms/conn/s); RSS its resident set.
 * poll lag p50/p99: how late each poll's first request reaches the simulator, against the
   connector's 1 s grid (its earliest poll in the window counts as on time), timestamped in
   the simulator process; "missed" counts the polls that did not come at all.
@@ -531,6 +532,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             "n": n,
             "start_s": start_s,
             "cpu": cpu,
+            "cpu_ms": cpu * 10 / n,  # % of a core -> ms of CPU per connector and second
             "rss": rss,
             "lag50": percentile(poll_lags, 50) * 1000,
             "lag99": percentile(poll_lags, 99) * 1000,
@@ -602,15 +604,15 @@ def write_shares(profile: Path, top: int = 60) -> None:
 
 def header() -> None:
     print(
-        f"{'connectors':>10} {'start s':>8} {'CPU %':>6} {'RSS MiB':>8} {'lag p50':>8} "
-        f"{'lag p99':>8} {'missed':>7} {'cmd p50':>8} {'cmd p99':>8} {'MQTT due':>9} "
-        f"{'delivered':>9} {'sim CPU %':>9} {'CPU wait %':>10}"
+        f"{'connectors':>10} {'start s':>8} {'CPU %':>6} {'ms/conn/s':>9} {'RSS MiB':>8} "
+        f"{'lag p50':>8} {'lag p99':>8} {'missed':>7} {'cmd p50':>8} {'cmd p99':>8} "
+        f"{'MQTT due':>9} {'delivered':>9} {'sim CPU %':>9} {'CPU wait %':>10}"
     )
 
 
 def row(r: dict[str, Any]) -> None:
     print(
-        f"{r['n']:>10} {r['start_s']:>8.1f} {r['cpu']:>6.0f} {r['rss']:>8.0f} "
+        f"{r['n']:>10} {r['start_s']:>8.1f} {r['cpu']:>6.0f} {r['cpu_ms']:>9.2f} {r['rss']:>8.0f} "
         f"{r['lag50']:>6.0f}ms {r['lag99']:>6.0f}ms {r['missed']:>7.1%} "
         f"{r['cmd50']:>6.0f}ms {r['cmd99']:>6.0f}ms {r['due']:>9.0f} {r['delivered']:>9.0f} "
         f"{r['sim_cpu']:>9.0f} {r['waited']:>10.0f}"

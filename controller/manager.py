@@ -440,20 +440,32 @@ class EvseManager:
             status = await self._charger.read_status()
         except DeviceError as err:
             status = err
-        await self._read_meter()
+        sample = await self._read_sample()
+        if sample is not None and (isinstance(status, DeviceError) or "charger" in self._lost):
+            self.kernel.on_meter(sample)  # before the charger's link changes, as ever
+            sample = None
         if isinstance(status, DeviceError):
             self._link_lost("charger", status)
+        elif sample is not None:
+            self.kernel.on_poll(sample, status)  # the meter first, in one step mostly
         else:
             self._link_restored("charger")
             self.kernel.on_charger_status(status)
 
     async def _read_meter(self) -> None:
-        """One meter reading into the kernel (a counter reset is said once, here)."""
+        """One meter reading into the kernel."""
+        sample = await self._read_sample()
+        if sample is not None:
+            self.kernel.on_meter(sample)
+
+    async def _read_sample(self) -> Powermeter | None:
+        """One meter reading, stamped (None if the meter failed); a counter reset is said
+        once, here."""
         try:
             sample = await self._meter.read()
         except DeviceError as err:
             self._link_lost("meter", err)
-            return
+            return None
         self._link_restored("meter")
         before = self.kernel.meter.energy_Wh_import.total
         after = sample.energy_Wh_import.total
@@ -465,7 +477,7 @@ class EvseManager:
                 before,
                 after,
             )
-        self.kernel.on_meter(self._stamp(sample))
+        return self._stamp(sample)
 
     def _link_lost(self, device: str, err: DeviceError) -> None:
         answering = isinstance(err, MeterCounterError)
@@ -493,7 +505,10 @@ class EvseManager:
         self._available = all(isinstance(e, MeterCounterError) for e in self._lost.values())
 
     def _stamp(self, sample: Powermeter) -> Powermeter:
-        """Meter samples carry the controller's clock, like every event."""
+        """Meter samples carry the controller's clock, like every event (a port that
+        stamps with that clock already, as the Modbus meter does, is taken as it is)."""
+        if getattr(self._meter, "clock", None) is self._clock:
+            return sample
         return replace(sample, timestamp=rfc3339(self._clock.now()))
 
     async def _flush(self) -> None:

@@ -94,8 +94,12 @@ def dump(value: Any) -> Any:
     if type(value) in _SCALARS:  # most leaves: no isinstance against the ABCs below
         return value
     if isinstance(value, EverestModel):
-        items = ((name, getattr(value, name)) for name in _field_names(type(value)))
-        return {name: dump(item) for name, item in items if item is not None}
+        out: dict[str, Any] = {}
+        for name in _field_names(type(value)):
+            item = getattr(value, name)
+            if item is not None:  # a scalar field without a call for it (most of them)
+                out[name] = item if type(item) in _SCALARS else dump(item)
+        return out
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, list | tuple):

@@ -74,6 +74,7 @@ class Bookkeeper:
         self.facts = SessionFacts()  # read by the kernel; requests are set by commands
         self.reservation: int | None = None
         self.announced_pause: frozenset[PauseChargingEVSEReason] = frozenset()
+        self._session_figures: tuple[object, ...] | None = None  # last session_info's
 
     # ------------------------------------------------------------------ events
 
@@ -151,6 +152,7 @@ class Bookkeeper:
         self._timers.cancel("auth_timeout")
         self._out.set_var("ev_info", EVInfo())
         self._out.set_var("session_info", None)
+        self._session_figures = None
 
     def resume_session(self, uuid: str, started_at: str, reason: StartSessionReason) -> None:
         """A session of the previous process, with its real start (its duration goes on)."""
@@ -171,16 +173,29 @@ class Bookkeeper:
         total = meter.energy_Wh_import.total
         energy = facts.transaction.energy_Wh(total) if facts.transaction else 0.0
         power = meter.power_W.total if meter.power_W is not None else 0.0
+        figures = (
+            facts.session.uuid,
+            state.value,
+            facts.session.started_at,
+            round(self._timers.now() - facts.session.started_mono, 1),
+            energy,
+            power,
+            facts.auth.id_token.value if facts.auth else None,
+        )
+        if figures == self._session_figures:
+            return  # every step ends here: built only when a figure changed
+        self._session_figures = figures
+        uuid, state_name, started_at, duration, energy, power, id_tag = figures
         self._out.set_var(
             "session_info",
             SessionInfo(
-                uuid=facts.session.uuid,
-                state=state.value,
-                started_at=facts.session.started_at,
-                duration_s=round(self._timers.now() - facts.session.started_mono, 1),
+                uuid=uuid,
+                state=state_name,
+                started_at=started_at,
+                duration_s=duration,
                 energy_Wh=energy,
                 power_W=power,
-                id_tag=facts.auth.id_token.value if facts.auth else None,
+                id_tag=id_tag,
             ),
         )
 

@@ -18,6 +18,7 @@ internal actions (``actions.py``) are the only code a transition runs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -101,6 +102,8 @@ class ChargingKernel:
         self._meter = meter_sample
         self._pnc_config = PlugAndChargeConfiguration()
         self._timers = Timers(clock)
+        self._stepped_at = -math.inf  # when the last step began (see ``tick``)
+        self._limits_published: tuple[float, int] | None = None  # (current, phases)
         self._out = Outbox(clock)
         self._arbiter = EnableArbiter(
             EnableDisableSource(
@@ -257,8 +260,30 @@ class ChargingKernel:
 
     # ------------------------------------------------------------------ inputs
 
+    def on_poll(self, sample: Powermeter, status: ChargerStatus) -> None:
+        """A poll that read both devices: ``on_meter`` then ``on_charger_status``, in one
+        step where the meter's step would change nothing. Its step runs first only when
+        the sample raised an error or reset the counter, or a deadline fell since the last
+        step: the guards read the meter through nothing else, so otherwise it would find
+        the state as the last step left it (and publish what the next one publishes)."""
+        if self._take_meter(sample) or self._time_passed():
+            self._step()
+        self._take_status(status)
+        self._step()
+
+    def _time_passed(self) -> bool:
+        """A deadline or the limits' expiry fell since the last step."""
+        expires_at = self._limits.expires_at
+        return self._timers.fell_due(self._stepped_at) or (
+            expires_at is not None and expires_at <= self._timers.now()
+        )
+
     def on_charger_status(self, status: ChargerStatus) -> None:
         """A poll of the charge controller."""
+        self._take_status(status)
+        self._step()
+
+    def _take_status(self, status: ChargerStatus) -> None:
         previous = self._status
         self._note_cp_f(status.cp is CpState.F)
         self._cable.note(status.cp, status.pp_ampacity)
@@ -277,7 +302,6 @@ class ChargingKernel:
         facts = self._book.facts
         if status.stop_requested and facts.transaction is not None and facts.stop is None:
             facts.stop = StopTransactionRequest(reason=StopTransactionReason.Local)
-        self._step()
 
     def _note_cp_f(self, in_f: bool) -> None:
         """IECStateMachine.cpp case F: timeout_unlock_state_F runs while the board reads F."""
@@ -289,9 +313,16 @@ class ChargingKernel:
     def on_meter(self, sample: Powermeter) -> None:
         """A meter sample: the billing value every event carries. A counter lower than
         the last one is a counter reset (a replaced or power-cycled meter)."""
+        self._take_meter(sample)
+        self._step()
+
+    def _take_meter(self, sample: Powermeter) -> bool:
+        """The sample's facts, checked for over-current; True if it raised an error or
+        reset the counter (what a step must see before the next input)."""
         before = self._meter.energy_Wh_import.total
         self._meter = sample
-        if sample.energy_Wh_import.total < before:
+        reset = sample.energy_Wh_import.total < before
+        if reset:
             self._book.counter_reset(before)
         self._out.set_var("powermeter", sample)
         excess = self._overcurrent.check(
@@ -299,7 +330,7 @@ class ChargingKernel:
         )
         if excess is not None:
             self._raise_own(EvseManagerError.MREC4OverCurrentFailure, excess)
-        self._step()
+        return reset or excess is not None
 
     def on_link_lost(self, device: str, detail: str, answering: bool = False) -> None:
         """The runner could not talk to a device, or (``answering``) the device answers
@@ -334,7 +365,13 @@ class ChargingKernel:
         self._step()
 
     def tick(self) -> None:
-        """Time passed: expire deadlines and limits."""
+        """Time passed: expire deadlines and limits.
+
+        The guards read time only through the deadlines and the limits' expiry: a tick in
+        which neither fell since the last step (as after every poll, which stepped just
+        before) would find the state as that step left it, and takes no step."""
+        since = self._stepped_at
+        fell_due = self._timers.fell_due(since)
         self._timers.ticked()
         if self._timers.due("auth_timeout"):
             if self._book.facts.transaction is None:
@@ -344,7 +381,8 @@ class ChargingKernel:
         lapsed = self._limits.lapse(self._timers.now())
         if lapsed is not None:
             self._out.set_var("enforced_limits", lapsed)
-        self._step()
+        if fell_due or lapsed is not None:
+            self._step()
 
     # ------------------------------------------------------------------ commands
 
@@ -557,6 +595,7 @@ class ChargingKernel:
 
     def _step(self) -> None:
         """Follow triggers until the state is stable, then refresh derived variables."""
+        self._stepped_at = self._timers.now()  # what a deadline falling after it needs
         start_state = self.state
         for _ in range(MAX_STEPS):
             trigger = self._guard()
@@ -591,30 +630,34 @@ class ChargingKernel:
         # TransactionFinished / SessionFinished.
         in_session = self._book.facts.session is not None and self.state is not State.Finished
         out.set_var("selected_protocol", "IEC61851-1" if in_session else "Unknown")
-        self._update_signalled_current(entered=start_state is not self.state)
+        allowed = self._update_signalled_current(entered=start_state is not self.state)
         # evse_managerImpl.cpp signal_max_current: the limit as set (get_max_current_internal),
-        # not the PWM current the EV sees; nr_of_phases_available as requested.
-        out.set_var(
-            "limits",
-            Limits(
-                uuid=self.config.module_uuid,
-                max_current=self._allowed_current(),
-                nr_of_phases_available=self._phases.requested,
-            ),
-        )
+        # not the PWM current the EV sees; nr_of_phases_available as requested. Built only
+        # when one of them changed (every step ends here).
+        key = (allowed, self._phases.requested)
+        if key != self._limits_published:
+            self._limits_published = key
+            out.set_var(
+                "limits",
+                Limits(
+                    uuid=self.config.module_uuid,
+                    max_current=allowed,
+                    nr_of_phases_available=self._phases.requested,
+                ),
+            )
         self._phases.sync(self.state)
         if self._errors.inoperative:
             self._book.end_reservation()
         self._book.publish_session_info(self.state)
 
-    def _update_signalled_current(self, entered: bool) -> None:
+    def _update_signalled_current(self, entered: bool) -> float:
         """Charger.cpp: PrepareCharging and the entry into Charging set the PWM at once
         (update_pwm_now_if_changed_ampere); later in Charging and in ChargingPausedEV
         every change, up or down, waits until 5 s after the last PWM update
         (update_pwm_max_every_5seconds_ampere, IEC 61851-1). A lack of power pauses at once
-        through the guards, whatever the PWM."""
-        target = self._allowed_current()
-        target = 0.0 if target < MIN_CURRENT_A else target
+        through the guards, whatever the PWM. Returns the allowed current."""
+        allowed = self._allowed_current()
+        target = 0.0 if allowed < MIN_CURRENT_A else allowed
         limited = self.state is State.ChargingPausedEV or (
             self.state is State.Charging and not entered
         )
@@ -625,6 +668,7 @@ class ChargingKernel:
         else:
             self._timers.arm_at("pwm_update", wait)
         self._pwm.note_output(cp_mode(self._facts(), self.config) is CpMode.PWM, now)
+        return allowed
 
     def _publish_errors(self) -> None:
         self._out.set_var("errors", self._errors.active())

@@ -44,6 +44,11 @@ class Timers:
         deadline = self._deadlines.get(name)
         return deadline is not None and self.now() >= deadline
 
+    def fell_due(self, since: float) -> bool:
+        """Whether a deadline fell after ``since`` (and by now)."""
+        now = self.now()
+        return any(since < t <= now for t in self._deadlines.values())
+
     def ticked(self) -> None:
         """A tick saw the deadlines due now: they must not make the runner tick again."""
         self._ticked_at = self.now()

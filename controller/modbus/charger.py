@@ -92,6 +92,7 @@ class ModbusCharger:
         self._phases_refused = False
         self._keepalive_s = math.inf
         self._timeout_s: float | None = None
+        self._last_status: tuple[tuple[object, ...], ChargerStatus] | None = None
 
     @property
     def map(self) -> DeviceMap:
@@ -242,8 +243,23 @@ class ModbusCharger:
     # ------------------------------------------------------------------ status
 
     async def read_status(self) -> ChargerStatus:
-        """One poll; also keeps the device's watchdog alive."""
+        """One poll; also keeps the device's watchdog alive. Registers that read as at
+        the previous poll (with the same setpoint and phases, which the status also
+        depends on) give the previous status: nothing is decoded again."""
         words = await self.device.read_words(self._status_plan)
+        key = (self.device.map, self._allowed(), self._phases_active, words)
+        last = self._last_status
+        if last is not None and last[0] == key:
+            status = last[1]
+        else:
+            status = self._status(words)
+            self._last_status = (key, status)
+        await self._recover(words["cp_state"])
+        await self._keepalive()
+        return status
+
+    def _status(self, words: dict[str, list[int]]) -> ChargerStatus:
+        """The status the registers' ``words`` stand for."""
         values = {name: self._decode_status(name, w) for name, w in words.items()}
         errors = self._errors(words)
         cp_value = values.get("cp_state")
@@ -254,8 +270,6 @@ class ModbusCharger:
             # openWB): without a plugged car the CP state is A.
             cp_value = "A"
         cp = CpState(cp_value[0])
-        await self._recover(words["cp_state"])
-        await self._keepalive()
         return ChargerStatus(
             cp=cp,
             relays_on=self._relays_on(cp_value, values),
@@ -269,6 +283,8 @@ class ModbusCharger:
         """A state the map knows how to leave (ABL E0: write 0xA1A1 to 0x0005; Heidelberg
         F with the remote lock engaged: 259 = 1): do it, as evcc does."""
         reg = self.map["cp_state"]
+        if not reg.recover:
+            return
         raw = reg.raw(cp_words)
         action = reg.recover.get(raw) if isinstance(raw, int) else None
         if action is None:

@@ -24,7 +24,13 @@ from typing import TypeVar
 
 from ..errors import ConnectError, DeviceError
 from .maps import SUNSPEC_END, SUNSPEC_MARKER, DeviceMap, Register, Value
-from .transport import MAX_BITS_PER_READ, MAX_REGISTERS_PER_READ, ModbusBus, RefusedError
+from .transport import (
+    MAX_BITS_PER_READ,
+    MAX_REGISTERS_PER_READ,
+    ModbusBus,
+    RefusedError,
+    Table,
+)
 
 T = TypeVar("T")
 
@@ -37,7 +43,7 @@ class Block:
     """One read request covering one or more registers."""
 
     unit: int
-    table: str
+    table: Table
     address: int
     count: int
     registers: tuple[Register, ...]
@@ -55,7 +61,7 @@ def plan_reads(
     exception 2 for a read that touches an address it does not have), and no request asks
     for more registers than the device answers."""
     max_words = MAX_REGISTERS_PER_READ if device_map is None else device_map.transport.max_read
-    groups: dict[tuple[int, str], list[Register]] = {}
+    groups: dict[tuple[int, Table], list[Register]] = {}
     for reg in registers:
         groups.setdefault(
             (reg.unit_id if reg.unit_id is not None else default_unit, reg.table), []
@@ -84,7 +90,7 @@ def plan_reads(
     return blocks
 
 
-def _block(unit: int, table: str, regs: list[Register]) -> Block:
+def _block(unit: int, table: Table, regs: list[Register]) -> Block:
     start = min(r.start for r in regs)
     end = max(r.address + r.count for r in regs)
     return Block(unit, table, start, end - start, tuple(regs))
@@ -100,6 +106,9 @@ class MappedDevice:
         self.unit = unit
         self.located = device_map.sunspec is None
         self._written: dict[str, list[int]] = {}
+        # Per register the words last decoded and what they gave: a register that reads
+        # as it did at the previous poll is not decoded again (no work without a change).
+        self._decoded: dict[str, tuple[Register, list[int], int, Value | None]] = {}
         self.writes = 0
 
     def has(self, name: str) -> bool:
@@ -192,16 +201,20 @@ class MappedDevice:
     async def read_words(self, blocks: Sequence[Block]) -> dict[str, list[int]]:
         """Execute a plan: the words of each register by name."""
         words: dict[str, list[int]] = {}
+        repeat = self.map.transport.repeat > 1
         try:
             for block in blocks:
-                data = await self._repeated(
-                    lambda block=block: self.bus.read(  # type: ignore[misc]
-                        block.table,
-                        block.address,
-                        block.count,
-                        block.unit,
+                if repeat:
+                    data = await self._repeated(
+                        lambda block=block: self.bus.read(  # type: ignore[misc]
+                            block.table,
+                            block.address,
+                            block.count,
+                            block.unit,
+                        )
                     )
-                )
+                else:  # most devices: one request, no wrapper around it
+                    data = await self.bus.read(block.table, block.address, block.count, block.unit)
                 for reg in block.registers:
                     offset = reg.address - block.address
                     words[reg.name] = data[offset : offset + reg.count]
@@ -239,10 +252,15 @@ class MappedDevice:
             if found is None:
                 return None
             exponent = found
+        last = self._decoded.get(name)
+        if last is not None and last[0] is reg and last[2] == exponent and last[1] == words:
+            return last[3]
         try:
-            return reg.decode(words, exponent)
+            value = reg.decode(words, exponent)
         except ValueError as err:
             raise DeviceError(f"{self.map.id}: {err} (words {list(words)})") from err
+        self._decoded[name] = (reg, list(words), exponent, value)
+        return value
 
     async def write(self, name: str, value: Value, *, force: bool = False) -> bool:
         """Write ``value`` unless the device already has it; True if a request was sent."""

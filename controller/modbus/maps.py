@@ -332,11 +332,22 @@ class Register:
         """Coils and discrete inputs hold bits, not words."""
         return self.table in ("coil", "discrete")
 
-    @property
+    @cached_property
     def factor(self) -> Decimal:
-        """Raw number to canonical unit."""
+        """Raw number to canonical unit (worked out once: every poll decodes with it)."""
         unit_factor = UNIT_FACTORS[self.unit][1] if self.unit else Decimal(1)
         return self.scale * unit_factor
+
+    @cached_property
+    def _unscaled(self) -> bool:
+        """Whether the raw number already is the value (factor 1): no decimal arithmetic."""
+        return self.factor == 1
+
+    @cached_property
+    def _shift(self) -> int | None:
+        """The power of ten the factor is (kWh -> Wh: 3, 0.1 A: -1), None for another."""
+        sign, digits, exponent = self.factor.normalize().as_tuple()
+        return exponent if not sign and digits == (1,) and isinstance(exponent, int) else None
 
     # ------------------------------------------------------------------ decode
 
@@ -371,7 +382,16 @@ class Register:
             raise ValueError(f"{self.name}: unexpected raw value {raw!r}")
         if isinstance(raw, str):
             return raw
-        number = Decimal(str(raw)).scaleb(exponent) * self.factor
+        if exponent == 0 and self._unscaled:
+            # float(Decimal(str(raw))) is raw itself: str gives the shortest decimal that
+            # reads back as raw, and a float32's value is already that shortest decimal.
+            return int(raw) if self.type == "bit" else float(raw)
+        text = repr(raw)
+        if self._shift is not None and self.type != "bit" and "e" not in text:
+            # A power of ten moves the decimal point: parsing "1234.567e3" rounds the exact
+            # product once, as float(Decimal("1234.567") * 1000) does, in a fraction of it.
+            return float(f"{text}e{self._shift + exponent}")
+        number = Decimal(text).scaleb(exponent) * self.factor
         return int(number) if self.type == "bit" else float(number)
 
     def error(self, words: Sequence[int]) -> str | None:
@@ -440,30 +460,53 @@ class Register:
         return list(words) if self.word_order == "big" else list(words)[::-1]
 
 
+def _bytes(words: Sequence[int]) -> bytes:
+    """The words as big-endian bytes, in one ``struct`` call."""
+    return _words_struct(len(words)).pack(*[w & 0xFFFF for w in words])
+
+
+@cache
+def _words_struct(count: int) -> struct.Struct:
+    return struct.Struct(f">{count}H")
+
+
 def _bits(words: Sequence[int]) -> int:
     """The register's raw bit pattern as one unsigned number (what ``invalid`` lists)."""
-    return int.from_bytes(b"".join((w & 0xFFFF).to_bytes(2, "big") for w in words), "big")
+    return int.from_bytes(_bytes(words), "big")
 
 
 def _unpack(kind: str, words: Sequence[int]) -> int | float:
-    data = b"".join((w & 0xFFFF).to_bytes(2, "big") for w in words)
+    data = _bytes(words)
     if kind == "float32":
         return _shortest_float32(data)
     if kind == "float64":
-        return float(struct.unpack(">d", data)[0])
+        return float(_FLOAT64.unpack(data)[0])
     return int.from_bytes(data, "big", signed=kind.startswith("int"))
+
+
+_FLOAT32 = struct.Struct(">f")
+_FLOAT64 = struct.Struct(">d")
+_SHORTEST_MAX = 4096  # float32 patterns remembered (a meter's values repeat between polls)
+_shortest: dict[bytes, float] = {}
 
 
 def _shortest_float32(data: bytes) -> float:
     """The shortest decimal that is this float32, so 1.2345 kWh reads as 1234.5 Wh, not
-    1234.5000505: the meter's value, exact to the precision it has."""
-    value = float(struct.unpack(">f", data)[0])
-    if not math.isfinite(value):
-        return value
-    for digits in range(6, 10):
-        candidate = float(f"{value:.{digits}g}")
-        if struct.pack(">f", candidate) == data:
-            return candidate
+    1234.5000505: the meter's value, exact to the precision it has. Remembered per bit
+    pattern: most of a meter's registers read the same from one poll to the next."""
+    known = _shortest.get(data)
+    if known is not None:
+        return known
+    value = float(_FLOAT32.unpack(data)[0])
+    if math.isfinite(value):
+        for digits in range(6, 10):
+            candidate = float(f"{value:.{digits}g}")
+            if _FLOAT32.pack(candidate) == data:
+                value = candidate
+                break
+    if len(_shortest) >= _SHORTEST_MAX:
+        _shortest.clear()
+    _shortest[data] = value
     return value
 
 

@@ -27,6 +27,7 @@ from .transport import ModbusBus
 
 _LOGGER = logging.getLogger(__name__)
 P = TypeVar("P", Voltage, Current)
+_Measurements = tuple[Energy | None, Power | None, Voltage | None, Current | None, Frequency | None]
 MAX_UNCONFIRMED = 3  # lower readings in a row that never settle: the counter is implausible
 SETTLE_S = 10.0  # how long an implausible counter must then hold still (or rise)
 SAMPLE_NAMES = (
@@ -79,6 +80,12 @@ class ModbusMeter:
         self._suspect: float | None = None  # a lower counter not yet confirmed
         self._backs = 0  # steps back in a row, not yet settled
         self._steady_since: float | None = None  # holding at or above the lower counter
+        self._last_measurements: tuple[dict[str, Value | None], _Measurements] | None = None
+
+    @property
+    def clock(self) -> Clock:
+        """The clock the samples are stamped with."""
+        return self._clock
 
     async def connect(self) -> str | None:
         """Open the bus; the meter id is its serial number where the map has one."""
@@ -122,18 +129,36 @@ class ModbusMeter:
         if energy is None:
             raise DeviceError(f"{self.device.map.id}: energy_import not available")
         energy = self._plausible(energy)
+        export, power, voltage, current, frequency = self._measurements(decoded)
         return Powermeter(
             timestamp=rfc3339(self._clock.now()),
             meter_id=self._meter_id,
             energy_Wh_import=Energy(total=energy),
-            energy_Wh_export=_energy(decoded.get("energy_export")),
-            power_W=_power(decoded, self._sign),
-            voltage_V=_phases(Voltage, decoded, "voltage"),
-            current_A=_phases(Current, decoded, "current"),
-            frequency_Hz=None
+            energy_Wh_export=export,
+            power_W=power,
+            voltage_V=voltage,
+            current_A=current,
+            frequency_Hz=frequency,
+        )
+
+    def _measurements(self, decoded: dict[str, Value | None]) -> _Measurements:
+        """Everything but the import counter; the previous poll's parts while the values
+        they come from read the same (a charging EV moves the counter, rarely the rest)."""
+        key = {k: v for k, v in decoded.items() if not k.startswith("energy_import")}
+        last = self._last_measurements
+        if last is not None and last[0] == key:
+            return last[1]
+        parts = (
+            _energy(decoded.get("energy_export")),
+            _power(decoded, self._sign),
+            _phases(Voltage, decoded, "voltage"),
+            _phases(Current, decoded, "current"),
+            None
             if _num(decoded.get("frequency")) is None
             else Frequency(L1=_num(decoded["frequency"]) or 0.0),
         )
+        self._last_measurements = (key, parts)
+        return parts
 
     def _plausible(self, energy: float) -> float:
         """The counter to report: a lower one only once a second reading confirms it.

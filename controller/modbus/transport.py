@@ -214,7 +214,7 @@ class ModbusBus:
 
     async def read(self, table: Table, address: int, count: int, unit: int) -> list[int]:
         """Read ``count`` registers (or bits, as 0/1) starting at ``address``."""
-        return await self._request(f"read {table} {address}+{count}", table, address, count, unit)
+        return await self._request(table, address, count, unit)
 
     async def write_registers(
         self, address: int, values: Sequence[int], unit: int, *, multiple: bool = False
@@ -222,21 +222,25 @@ class ModbusBus:
         """Write holding registers: FC06 for one register, FC16 for several or where the
         device documents FC16 (``multiple``)."""
         op = "write_multiple" if multiple or len(values) != 1 else "write"
-        await self._request(f"write holding {address}", op, address, list(values), unit)
+        await self._request(op, address, list(values), unit)
 
     async def write_coil(self, address: int, value: bool, unit: int) -> None:
         """Write one coil (FC05)."""
-        await self._request(f"write coil {address}", "write_coil", address, value, unit)
+        await self._request("write_coil", address, value, unit)
 
-    async def _request(self, what: str, op: str, address: int, arg: Any, unit: int) -> list[int]:
+    async def _request(self, op: str, address: int, arg: Any, unit: int) -> list[int]:
+        """One request under the bus lock; what it was is put into words only for an
+        error (every poll sends requests: nothing is formatted for the ones that work)."""
         async with self._lock:
-            await self._ensure_connected()
+            if not self._client.connected:
+                await self._ensure_connected()
             self.requests += 1
             try:
                 response = await self._call(op, address, arg, unit)
             except (TimeoutError, ModbusException, OSError) as err:
                 self.failures += 1
                 self._client.close()
+                what = _what(op, address, arg)
                 raise DeviceError(f"{self.endpoint.describe()} unit {unit}: {what}: {err}") from err
             except asyncio.CancelledError:
                 # The answer to this request may still arrive; a fresh connection keeps it
@@ -248,6 +252,7 @@ class ModbusBus:
                     await asyncio.sleep(self._request_gap)
             if response.isError():
                 self.failures += 1
+                what = _what(op, address, arg)
                 raise RefusedError(
                     f"{self.endpoint.describe()} unit {unit}: {what}: device answered {response}",
                     int(getattr(response, "exception_code", 0) or 0),
@@ -269,6 +274,13 @@ class ModbusBus:
         if op == "write":
             return await client.write_register(address, arg[0], device_id=unit)
         return await client.write_registers(address, arg, device_id=unit)
+
+
+def _what(op: str, address: int, arg: Any) -> str:
+    """A request in words, for its error message."""
+    if op in ("coil", "discrete", "input", "holding"):
+        return f"read {op} {address}+{arg}"
+    return f"write {'coil' if op == 'write_coil' else 'holding'} {address}"
 
 
 def _payload(op: str, response: Any, arg: Any) -> list[int]:

@@ -16,8 +16,9 @@ alone changing is no change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import voluptuous as vol
@@ -65,23 +66,36 @@ class TelemetrySettings:
         )
 
 
-def leaves(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
-    """Every scalar of a JSON value with its path, timestamps left out."""
-    if type(value) in _SCALARS:  # most nodes: no isinstance against the Mapping ABC
-        yield path, value
-    elif isinstance(value, Mapping):
+def flatten(value: Any) -> Leaves:
+    """Every scalar of a JSON value by its path, timestamps left out (built without a
+    generator per node: every telemetry update of every connector is flattened)."""
+    out: Leaves = {}
+    _flatten(value, (), out)
+    return out
+
+
+def _flatten(value: Any, path: tuple[str, ...], out: Leaves) -> None:
+    if type(value) in _SCALARS:
+        out[path] = value
+    elif type(value) is dict or isinstance(value, Mapping):
         for key, item in value.items():
-            if key not in IGNORED:
-                yield from leaves(item, (*path, str(key)))
+            if key in IGNORED:
+                continue
+            if type(item) in _SCALARS:  # a leaf without a call for it (most of them)
+                out[(*path, str(key))] = item
+            else:
+                _flatten(item, (*path, str(key)), out)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from leaves(item, (*path, str(index)))
+            _flatten(item, (*path, str(index)), out)
     else:
-        yield path, value
+        out[path] = value
 
 
+@cache
 def unit(path: tuple[str, ...]) -> str | None:
-    """The unit in a field's EVerest name: ``power_W`` -> ``W``, ``VAR`` -> ``VAR``."""
+    """The unit in a field's EVerest name: ``power_W`` -> ``W``, ``VAR`` -> ``VAR``
+    (remembered: the same few paths come with every update)."""
     for key in path:
         for token in key.split("_"):
             if token in DEFAULT_DEADBANDS:
@@ -98,7 +112,7 @@ class TelemetryFilter:
 
     def due(self, topic: str, value: Any, now: float) -> bool:
         """True if ``value`` should go out on ``topic`` (then it counts as published)."""
-        new = dict(leaves(value))
+        new = flatten(value)
         last = self._last.get(topic)
         if last is not None:
             old, published_at = last
@@ -112,7 +126,7 @@ class TelemetryFilter:
 
     def published(self, topic: str, value: Any, now: float) -> None:
         """``value`` went out anyway (a snapshot after a reconnect)."""
-        self._last[topic] = (dict(leaves(value)), now)
+        self._last[topic] = (flatten(value), now)
 
     def forget(self, prefix: str) -> None:
         """A removed connector: its topics start afresh."""
