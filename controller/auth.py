@@ -12,12 +12,14 @@ a charger's card reader then starts nothing.
 without a card reader, or a dashboard button "authorize card X"): a connector that
 reports to a CSMS asks it (Authorize, as EVerest's Auth module asks its OCPP
 validator), falling back to the card list while the CSMS cannot answer; any other
-connector checks its card list, the one a card read at an OCPP wallbox goes to. The
-verdict is handed to the kernel's ``authorize_response``, which decides the charging.
+connector checks its card list. A card read at an OCPP wallbox is validated the same
+way (``validate``, within the central system's bound: the wallbox waits for its answer).
+The verdict is handed to the kernel's ``authorize_response``, which decides the charging.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
@@ -83,12 +85,18 @@ def user_token(id_tag: str, token_type: IdTokenType = IdTokenType.ISO14443) -> P
     )
 
 
-async def validate(manager: EvseManager, token: ProvidedIdToken) -> ValidationResult:
-    """The verdict on ``token`` at ``manager``'s connector (see the module docstring)."""
+async def validate(
+    manager: EvseManager, token: ProvidedIdToken, timeout_s: float | None = None
+) -> ValidationResult:
+    """The verdict on ``token`` at ``manager``'s connector (see the module docstring); a
+    CSMS that has not answered within ``timeout_s`` counts as one that cannot."""
     local = manager.token_validator or TokenValidator()
     remote = manager.csms_validator
     if remote is not None:
-        result = await remote(token)
+        try:
+            result = await asyncio.wait_for(remote(token), timeout_s)
+        except TimeoutError:
+            result = ValidationResult(authorization_status=AuthorizationStatus.Timeout)
         if result.authorization_status not in UNANSWERED or not local.accepts(token.id_token.value):
             return result
     return local.validate(token.id_token.value)

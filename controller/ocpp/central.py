@@ -45,6 +45,7 @@ from websockets.http11 import Request, Response
 
 from ..auth import same_tag
 from ..errors import ConnectError, DeviceError
+from ..everest import AuthorizationStatus, ValidationResult
 from .link import MEASURANDS, ConnectorLink, Identity, Status, sampled_values
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ class CentralSettings:
     heartbeat_interval_s: int = 300
     meter_interval_s: int = 10
     response_timeout_s: float = 15.0
+    # A card read at a wallbox whose connector reports to a CSMS waits this long for the
+    # CSMS's verdict, then the card list decides (the wallbox waits for our answer).
+    authorize_timeout_s: float = 10.0
     # A charge point whose last connector is unregistered keeps its session this long: a
     # reload registers it again at once, and the wallbox need not reconnect.
     forget_after_s: float = 10.0
@@ -195,12 +199,15 @@ class _Session:
         except DeviceError as err:
             _LOGGER.warning("%s: setup after boot incomplete: %s", self.id, err)
 
-    def _token_status(self, id_tag: Any, link: ConnectorLink | None, *, feed: bool = True) -> str:
+    async def _token_status(
+        self, id_tag: Any, link: ConnectorLink | None, *, feed: bool = True
+    ) -> str:
         """Accepted / Invalid for a token the charger presents (an Authorize names no
         connector: ``link`` None). Our kernel's own RemoteStart token is accepted; a card
-        goes to the token validator, and an accepted one (``feed``: not at a stop) to our
-        kernel's authorization, which decides the charging (EVerest: Auth validates, then
-        authorize_response)."""
+        is validated as a token presented by a user is (``controller.auth.validate``: the
+        connector's CSMS within ``authorize_timeout_s``, else its card list), and an
+        accepted one (``feed``: not at a stop) goes to our kernel's authorization, which
+        decides the charging (EVerest: Auth validates, then authorize_response)."""
         if not isinstance(id_tag, str):
             return "Invalid"
         links = [link] if link is not None else list(self.links.values())
@@ -210,10 +217,14 @@ class _Session:
         if not feed or (target is not None and target.tx_authorized and target.transaction_id):
             target = None  # a card that ends an authorized transaction starts nothing
         if target is None:  # which connector is not known yet: its transaction will say
-            accepted = any(x.accepts_card(id_tag) for x in links)
+            verdicts = await asyncio.gather(*(self._verdict(x, id_tag) for x in links))
+            accepted = any(_is_accepted(v) for v in verdicts)
         else:
-            accepted = self._card(target, id_tag)
+            accepted = await self._card(target, id_tag)
         return "Accepted" if accepted else "Invalid"
+
+    async def _verdict(self, link: ConnectorLink, id_tag: str) -> ValidationResult:
+        return await link.card_verdict(id_tag, self.settings.authorize_timeout_s)
 
     def _waiting_link(self) -> ConnectorLink | None:
         """The connector a card without a connector id is for: the only one, or the only
@@ -227,17 +238,22 @@ class _Session:
         ]
         return waiting[0] if len(waiting) == 1 else None
 
-    def _card(self, link: ConnectorLink, id_tag: str) -> bool:
+    async def _card(self, link: ConnectorLink, id_tag: str) -> bool:
         """A card at ``link``: the validator's verdict; a newly accepted card is handed
         to our kernel (beside the message loop: the kernel's commands are calls)."""
-        if not link.accepts_card(id_tag):
-            _LOGGER.info("%s: card refused%s", link.name, " (reserved)" if link.reserved else "")
+        result = await self._verdict(link, id_tag)
+        if not _is_accepted(result):
+            _LOGGER.info(
+                "%s: card refused (%s)",
+                link.name,
+                "reserved" if link.reserved else result.authorization_status.value,
+            )
             return False
         if not same_tag(link.card_tag, id_tag):
             _LOGGER.info("%s: card accepted", link.name)
             link.card_tag = id_tag
             if link.on_card is not None:
-                _spawn(self.tasks, link.on_card(id_tag))
+                _spawn(self.tasks, link.on_card(id_tag, result))
         return True
 
     async def configure(self) -> None:
@@ -256,6 +272,10 @@ def _is_frame(parsed: Any) -> bool:
         and parsed[0] in (2, 3, 4)
         and isinstance(parsed[1], str)
     )
+
+
+def _is_accepted(result: ValidationResult) -> bool:
+    return result.authorization_status is AuthorizationStatus.Accepted
 
 
 def _accepted(result: Any, *ok: str) -> bool:
@@ -324,8 +344,9 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
         return result16.MeterValues()
 
     @on("Authorize")
-    def on_authorize(self, id_tag: str, **_: Any) -> Any:
-        return result16.Authorize(id_tag_info={"status": self._token_status(id_tag, None)})
+    async def on_authorize(self, id_tag: str, **_: Any) -> Any:
+        status = await self._token_status(id_tag, None)
+        return result16.Authorize(id_tag_info={"status": status})
 
     @on("StartTransaction")
     async def on_start_transaction(
@@ -335,7 +356,7 @@ class Session16(_Session, ChargePoint16):  # type: ignore[misc]
         transaction of our kernel's session, answered with our transaction id."""
         transaction_id = next_transaction_id()
         link = self.link(connector_id)
-        status = self._token_status(id_tag, link) if link is not None else "Invalid"
+        status = await self._token_status(id_tag, link) if link is not None else "Invalid"
         if link is not None and status == "Accepted":
             link.on_transaction_started(str(transaction_id), float(meter_start))
             link.tx_authorized = True
@@ -557,8 +578,8 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         return result201.MeterValues()
 
     @on("Authorize")
-    def on_authorize(self, id_token: dict[str, Any], **_: Any) -> Any:
-        status = self._token_status(_token(id_token), None)
+    async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> Any:
+        status = await self._token_status(_token(id_token), None)
         return result201.Authorize(id_token_info={"status": status})
 
     @on("TransactionEvent")
@@ -592,7 +613,9 @@ class Session201(_Session, ChargePoint201):  # type: ignore[misc]
         link.on_meter_values(values)
         token = kw.get("id_token")
         ended = event_type == "Ended"
-        status = None if token is None else self._token_status(_token(token), link, feed=not ended)
+        status = None
+        if token is not None:
+            status = await self._token_status(_token(token), link, feed=not ended)
         if ended:
             link.on_transaction_ended(tid, None)
             if link.status is not Status.Available:

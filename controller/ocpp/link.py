@@ -18,8 +18,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, Protocol
 
-from ..auth import TokenValidator, same_tag
-from ..everest import CpState, Error, Severity
+from ..auth import same_tag
+from ..everest import AuthorizationStatus, CpState, Error, Severity, ValidationResult
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -166,9 +166,11 @@ class ConnectorLink:
     remote_stop_sent: bool = False
     stop_pending: bool = False  # our RemoteStop still has to reach the charger
     reserved: bool = False  # the connector holds our kernel's reservation (ReserveNow)
-    validator: TokenValidator | None = None  # the cards that may charge here
+    # The verdict on a card read here within a bound in seconds (the setup's:
+    # controller.auth.validate, the connector's CSMS and its card list).
+    check_card: Callable[[str, float], Awaitable[ValidationResult]] | None = None
     # An accepted card goes to our kernel's authorization through this (the setup's).
-    on_card: Callable[[str], Awaitable[None]] | None = None
+    on_card: Callable[[str, ValidationResult], Awaitable[None]] | None = None
     card_tag: str | None = None  # the card accepted last, until its transaction ends
     last_ended: str | None = None  # a late meter value naming it resumes nothing
     sent: dict[str, Any] = field(default_factory=dict)  # what we last told the charger
@@ -265,10 +267,16 @@ class ConnectorLink:
             if self.stop_pending:
                 _LOGGER.info("%s: our stop of it is sent now", self.name)
 
-    def accepts_card(self, id_tag: str) -> bool:
-        """Whether a card presented here may charge: on the list, and the connector not
-        reserved (our kernel's reservation is for a token our kernel authorizes)."""
-        return not self.reserved and self.validator is not None and self.validator.accepts(id_tag)
+    async def card_verdict(self, id_tag: str, timeout_s: float) -> ValidationResult:
+        """The verdict on a card presented here; refused while the connector is reserved
+        (our kernel's reservation is for a token our kernel authorizes) or without a
+        validator. The card accepted last is not asked about again (the transaction an
+        accepted Authorize announced carries it)."""
+        if self.reserved or self.check_card is None:
+            return ValidationResult(authorization_status=AuthorizationStatus.Invalid)
+        if same_tag(self.card_tag, id_tag):
+            return ValidationResult(authorization_status=AuthorizationStatus.Accepted)
+        return await self.check_card(id_tag, timeout_s)
 
     def is_ours(self, id_tag: str) -> bool:
         """The token our kernel's RemoteStart carried."""

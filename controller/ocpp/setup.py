@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..auth import TokenValidator, card_token
+from ..auth import TokenValidator, card_token, validate
 from ..clock import Clock
+from ..everest import ValidationResult
 from ..manager import EvseManager
 from ..store import SessionStore
 from .central import CentralSettings, CentralSystem
@@ -85,13 +86,16 @@ def ocpp_manager(
 
 
 def accept_cards(link: ConnectorLink, manager: EvseManager, id_tags: Iterable[str]) -> None:
-    """Cards read at the wallbox are checked against ``id_tags`` (the token validator);
-    an accepted one is our kernel's authorization (EVerest: Auth -> authorize_response)."""
-    validator = TokenValidator(id_tags)
-    link.validator = validator
-    manager.token_validator = validator  # a token presented by a user: the same list
+    """Cards read at the wallbox are validated as a presented token is (the connector's
+    CSMS, the card list ``id_tags``); an accepted one is our kernel's authorization
+    (EVerest: Auth -> authorize_response)."""
+    manager.token_validator = TokenValidator(id_tags)
 
-    async def authorize(id_tag: str) -> None:
-        await manager.authorize_response(card_token(id_tag), validator.validate(id_tag))
+    async def check(id_tag: str, timeout_s: float) -> ValidationResult:
+        return await validate(manager, card_token(id_tag), timeout_s)
 
+    async def authorize(id_tag: str, result: ValidationResult) -> None:
+        await manager.authorize_response(card_token(id_tag), result)
+
+    link.check_card = check
     link.on_card = authorize

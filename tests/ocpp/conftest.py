@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,9 +58,11 @@ SETTINGS = OcppChargerSettings(
 )
 
 
-def make_central() -> CentralSystem:
+def make_central(**settings: Any) -> CentralSystem:
     return CentralSystem(
-        CentralSettings(host="127.0.0.1", port=0, response_timeout_s=5, meter_interval_s=15)
+        CentralSettings(
+            host="127.0.0.1", port=0, response_timeout_s=5, meter_interval_s=15, **settings
+        )
     )
 
 
@@ -105,11 +108,12 @@ def version(request: pytest.FixtureRequest) -> str:
 
 
 @asynccontextmanager
-async def open_rig(tmp_path: Path, version: str) -> AsyncIterator[OcppRig]:
-    """The whole chain, started; every server and socket closed on exit."""
+async def open_rig(tmp_path: Path, version: str, **central_settings: Any) -> AsyncIterator[OcppRig]:
+    """The whole chain, started (``central_settings``: the central system's, beyond the
+    rig's); every server and socket closed on exit."""
     clock = ManualClock()
     station = SimulatedStation(clock=clock)
-    central = make_central()
+    central = make_central(**central_settings)
     link = central.register("CP1", 1, "s3cret")
     await central.start()
     box = SimulatedWallbox(

@@ -2,8 +2,9 @@
 
 It records every call our charge point makes (action, payload in snake case) in arrival
 order, answers like a friendly backend (boot accepted, transaction numbers counting
-from 1, tokens accepted unless listed in ``refuse``), checks HTTP Basic auth, and can
-call the charge point (``call``) or send raw frames (``send_raw``).
+from 1, tokens accepted unless listed in ``refuse``; Authorize held while ``answering``
+is clear), checks HTTP Basic auth, and can call the charge point (``call``) or send raw
+frames (``send_raw``).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Central16(_Recording, Cp16):
     @on("Authorize")
     async def authorize(self, **kw: Any) -> Any:
         await self._record("Authorize", kw)
+        await self.csms.answering.wait()
         return r16.Authorize(id_tag_info={"status": self.csms.verdict(kw["id_tag"])})
 
     @on("StartTransaction")
@@ -106,6 +108,7 @@ class Central201(_Recording, Cp201):
     @on("Authorize")
     async def authorize(self, **kw: Any) -> Any:
         await self._record("Authorize", kw)
+        await self.csms.answering.wait()
         verdict = self.csms.verdict(kw["id_token"]["id_token"])
         return r201.Authorize(id_token_info={"status": verdict})
 
@@ -149,6 +152,8 @@ class TestCsms:
         self.port = port
         self.heartbeat_s = 300
         self.refuse: set[str] = set()
+        self.answering = asyncio.Event()  # cleared: an Authorize waits for it
+        self.answering.set()
         self.fail: set[str] = set()  # actions answered with a CALLERROR
         self.messages: list[tuple[str, dict[str, Any]]] = []
         self.refused_logins = 0
@@ -199,6 +204,7 @@ class TestCsms:
         self.port = int(next(iter(self._server.sockets)).getsockname()[1])
 
     async def stop(self) -> None:
+        self.answering.set()  # a held Authorize ends with its connection
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
