@@ -145,6 +145,9 @@ class EvseManager:
         # connector's card list, and a CSMS this connector reports to (set by its client).
         self.token_validator: TokenValidator | None = None
         self.csms_validator: RemoteValidator | None = None
+        # The token a reservation (by id) is for, where the party that reserved named one
+        # (a CSMS's ReserveNow; EVerest keeps it in its Auth module): set by the CSMS client.
+        self.reservation_token: Callable[[int], str | None] | None = None
         self._stopping = False
         self._held: list[Update] | None = None  # updates since start(), until released
         self._polls = 0  # polls done (a command's own poll stands in for a due one)

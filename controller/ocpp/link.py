@@ -169,6 +169,9 @@ class ConnectorLink:
     # The verdict on a card read here within a bound in seconds (the setup's:
     # controller.auth.validate, the connector's CSMS and its card list).
     check_card: Callable[[str, float], Awaitable[ValidationResult]] | None = None
+    # The card a reservation (our kernel's id) is for, when whoever reserved named one
+    # (a CSMS's ReserveNow); the wallbox's ReserveNow then carries it (the setup's).
+    reservation_tag: Callable[[int], str | None] | None = None
     # An accepted card goes to our kernel's authorization through this (the setup's).
     on_card: Callable[[str, ValidationResult], Awaitable[None]] | None = None
     card_tag: str | None = None  # the card accepted last, until its transaction ends
@@ -268,15 +271,19 @@ class ConnectorLink:
                 _LOGGER.info("%s: our stop of it is sent now", self.name)
 
     async def card_verdict(self, id_tag: str, timeout_s: float) -> ValidationResult:
-        """The verdict on a card presented here; refused while the connector is reserved
-        (our kernel's reservation is for a token our kernel authorizes) or without a
-        validator. The card accepted last is not asked about again (the transaction an
-        accepted Authorize announced carries it)."""
-        if self.reserved or self.check_card is None:
+        """The verdict on a card presented here; refused without a validator. While the
+        connector is reserved only a card whose verdict names the reservation is accepted
+        (a CSMS's ReserveNow for that card; our own ``reserve`` names no card, so every
+        card is refused). The card accepted last is not asked about again (the
+        transaction an accepted Authorize announced carries it)."""
+        if self.check_card is None:
             return ValidationResult(authorization_status=AuthorizationStatus.Invalid)
-        if same_tag(self.card_tag, id_tag):
+        if not self.reserved and same_tag(self.card_tag, id_tag):
             return ValidationResult(authorization_status=AuthorizationStatus.Accepted)
-        return await self.check_card(id_tag, timeout_s)
+        result = await self.check_card(id_tag, timeout_s)
+        if self.reserved and result.reservation_id is None:
+            return ValidationResult(authorization_status=AuthorizationStatus.Invalid)
+        return result
 
     def is_ours(self, id_tag: str) -> bool:
         """The token our kernel's RemoteStart carried."""

@@ -215,11 +215,21 @@ class OcppCharger:
             return
         expiry_s = self.settings.reservation_expiry_s
         expiry = self._clock.now() + timedelta(seconds=expiry_s)
-        status = await session.reserve(link.connector_id, wanted, self.settings.id_tag, expiry)
+        status = await session.reserve(
+            link.connector_id, wanted, self._reserved_for(reservation_id), expiry
+        )
         # Sent either way: a refusal is retried at the renewal, not at every poll.
         link.sent["reservation"], link.sent["reservation_renew"] = wanted, now + expiry_s / 2
         if status != "Accepted":
             _LOGGER.warning("%s: ReserveNow %s: %s", link.name, wanted, status)
+
+    def _reserved_for(self, reservation_id: int | None) -> str:
+        """The idTag of the wallbox's ReserveNow: the card the reservation is for (a
+        CSMS's ReserveNow names it; the wallbox then lets that card in, OCPP 1.6 §5.13),
+        else our own tag (the wallbox refuses every card: our kernel authorizes)."""
+        lookup = self.link.reservation_tag
+        tag = lookup(reservation_id) if lookup and reservation_id is not None else None
+        return tag or self.settings.id_tag
 
     def _amps(self, amps: float) -> float:
         """Within the installation's range, down to 0.1 A (evcc setCurrent truncates so)."""

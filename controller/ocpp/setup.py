@@ -97,5 +97,10 @@ def accept_cards(link: ConnectorLink, manager: EvseManager, id_tags: Iterable[st
     async def authorize(id_tag: str, result: ValidationResult) -> None:
         await manager.authorize_response(card_token(id_tag), result)
 
+    def reserved_for(reservation_id: int) -> str | None:
+        lookup = manager.reservation_token
+        return lookup(reservation_id) if lookup is not None else None
+
     link.check_card = check
+    link.reservation_tag = reserved_for
     link.on_card = authorize

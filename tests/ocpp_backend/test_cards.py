@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ocpp.v16 import call as c16
+from ocpp.v201 import call as c201
 
 from controller.kernel.states import State
 from controller.ocpp.backend.client import CsmsClient
@@ -26,10 +29,16 @@ OTHER = "FEED0002"  # a card the test CSMS knows and the wallbox's card list doe
 
 @asynccontextmanager
 async def reporting_wallbox(
-    tmp_path: Path, version: str, wallbox: str, authorize: bool, **central: Any
+    tmp_path: Path,
+    version: str,
+    wallbox: str,
+    authorize: bool,
+    plugged: bool = True,
+    **central: Any,
 ) -> AsyncIterator[tuple[OcppRig, TestCsms, CsmsClient]]:
     """An OCPP ``wallbox`` connector (card list: CARD) reporting to a ``version`` CSMS;
-    ``authorize``: the wallbox sends Authorize for a card, else starts on it at once."""
+    ``authorize``: the wallbox sends Authorize for a card, else starts on it at once;
+    ``plugged``: an EV is plugged in and waits for a card."""
     csms = TestCsms(version)
     await csms.start()
     try:
@@ -42,9 +51,10 @@ async def reporting_wallbox(
             await client.start()
             try:
                 assert await client.wait_for(client.delivered)
-                rig.station.plug_in()
-                await rig.turn(1)
-                assert rig.manager.state is State.WaitingForAuthentication
+                if plugged:
+                    rig.station.plug_in()
+                    await rig.turn(1)
+                    assert rig.manager.state is State.WaitingForAuthentication
                 yield rig, csms, client
             finally:
                 await client.stop()
@@ -126,3 +136,44 @@ async def test_the_card_list_decides_when_the_csms_does_not_answer_in_time(
         assert asked(csms) == [OTHER]  # held; the next Authorize queues behind it
         assert client.online
         csms.answering.set()
+
+
+def reserve_now(csms: TestCsms, reservation_id: int, id_tag: str) -> Any:
+    """The CSMS's ReserveNow of connector / EVSE 1 for ``id_tag``, for an hour."""
+    expiry = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    if csms.version == "1.6":
+        return c16.ReserveNow(
+            connector_id=1, expiry_date=expiry, id_tag=id_tag, reservation_id=reservation_id
+        )
+    return c201.ReserveNow(
+        id=reservation_id,
+        expiry_date_time=expiry,
+        id_token={"id_token": id_tag, "type": "ISO14443"},
+        evse_id=1,
+    )
+
+
+@both
+async def test_a_csms_reservation_lets_its_card_in_at_the_wallbox(
+    tmp_path: Path, version: str, wallbox: str, authorize: bool, socket_enabled: None
+) -> None:
+    """The CSMS reserves the connector for a card: the wallbox's ReserveNow carries that
+    card (not our own tag), so the wallbox lets it in; another card, even a listed one
+    the CSMS accepts, is refused while the reservation holds."""
+    async with reporting_wallbox(tmp_path, version, wallbox, authorize, plugged=False) as (
+        rig,
+        csms,
+        _,
+    ):
+        assert (await csms.call(reserve_now(csms, 21, OTHER))).status == "Accepted"
+        await rig.turn(1)
+        reservation = rig.box.state.reservation
+        assert reservation is not None
+        assert reservation.id_tag == OTHER
+        rig.station.plug_in()
+        await rig.turn(1)
+        assert not await card(rig, CARD)
+        assert "Authorized" not in rig.events()
+        assert await card(rig, OTHER), rig.events()
+        assert transaction_tokens(rig) == [OTHER]
+        assert rig.box.state.reservation is None  # the transaction took it

@@ -105,6 +105,7 @@ class CsmsClient:
         for number, manager in self.managers.items():
             self._seed(number, manager)
             manager.csms_validator = lambda token, n=number: self.validate(n, token)
+            manager.reservation_token = lambda rid, n=number: self.control.token_of(n, rid)
             self._unsubscribe.append(
                 manager.subscribe(lambda u, n=number: self._on_update(n, u))  # type: ignore[misc]
             )
@@ -119,6 +120,7 @@ class CsmsClient:
         self._unsubscribe.clear()
         for manager in self.managers.values():
             manager.csms_validator = None
+            manager.reservation_token = None
         await self.control.close()
         tasks = list(self._tasks)
         for task in tasks:

@@ -91,6 +91,7 @@ class Control:
         self._expiry_task: asyncio.Task[None] | None = None
         self.keep: Callable[[list[dict[str, Any]]], None] | None = None  # persists profiles
         self.reservations: dict[int, Reservation] = {}  # by connector
+        self._asked: dict[int, Reservation] = {}  # ReserveNow running, by connector
         # Told when a reservation ends other than by CancelReservation (Expired, Removed).
         self.reservation_ended: Callable[[Reservation, str], Awaitable[None]] | None = None
 
@@ -155,6 +156,11 @@ class Control:
         reservation = self.reservations.get(connector)
         return reservation if reservation and same_tag(reservation.id_tag, id_tag) else None
 
+    def token_of(self, connector: int, reservation_id: int) -> str | None:
+        """The idTag of the CSMS's reservation ``reservation_id`` at ``connector``."""
+        reservation = self.reservations.get(connector) or self._asked.get(connector)
+        return reservation.id_tag if reservation and reservation.id == reservation_id else None
+
     def refused_by_reservation(self, connector: int, id_tag: str) -> bool:
         """``connector`` is reserved by the CSMS for another token (OCPP 1.6 §5.13: a
         reserved connector is only for the reservation's idTag)."""
@@ -200,9 +206,14 @@ class Control:
         current = self.reservations.get(connector)
         if current is not None and current.id != reservation_id:
             return "Occupied"
-        result = await self._run(connector, "reserve", {"reservation_id": reservation_id})
+        reservation = Reservation(reservation_id, id_tag, expiry)
+        self._asked[connector] = reservation  # the wallbox may mirror it within the command
+        try:
+            result = await self._run(connector, "reserve", {"reservation_id": reservation_id})
+        finally:
+            del self._asked[connector]
         if result.ok and result.result is True:
-            self.reservations[connector] = Reservation(reservation_id, id_tag, expiry)
+            self.reservations[connector] = reservation
             return "Accepted"
         return self._why_not(connector)
 
