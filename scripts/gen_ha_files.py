@@ -535,6 +535,7 @@ OPTIONS = {
                 "phases": "Phases",
                 "free_charging": "Charge without authorization",
                 "transaction_at_restart": "Charging session at a restart",
+                "id_tags": "RFID cards",
             },
             "data_description": {
                 "poll_interval_s": "How often the charger and meter are read.",
@@ -542,10 +543,14 @@ OPTIONS = {
                 "max_current_A": "Highest current ever offered (the installation's limit).",
                 "phases": "Force one or three phases, or follow the charger.",
                 "free_charging": "Start charging when a vehicle is plugged in; off to wait "
-                "for an authorization (the authorize_response action).",
+                "for an authorization (a card through the present_token action, or the "
+                "authorize_response action). Must be off with RFID cards.",
                 "transaction_at_restart": "A session that was charging when Home Assistant "
                 "stopped: go on with it, or finish it (PowerLoss) and start a new one, as "
                 "EVerest does.",
+                "id_tags": "The cards (id tags) that may start charging through the "
+                "present_token action or MQTT command, separated by commas (case does not "
+                "matter); any other card is refused. Empty: no cards.",
             },
             "sections": {
                 "solar": {
@@ -621,6 +626,9 @@ OPTIONS = {
     "error": {
         "min_above_max": "The minimum current is above the maximum current.",
         "invalid_csms": "The charging backend settings are not valid: {error}",
+        "invalid_config": "The settings are not valid: {error}",
+        "free_with_cards": "Turn off charge without authorization to use RFID cards: "
+        "with it on, a plugged-in vehicle charges without any card.",
     },
 }
 SELECTORS = {

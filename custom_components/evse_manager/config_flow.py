@@ -33,6 +33,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.util import slugify
+from voluptuous.humanize import humanize_error
 
 from .connector import build_config, simulator_maps
 from .const import (
@@ -90,6 +91,7 @@ from .const import (
     SECTION_MQTT,
     SECTION_SOLAR,
 )
+from .controller.auth import AUTH_SCHEMA
 from .controller.config import probe_connector
 from .controller.errors import ConfigError, DeviceError, MapError
 from .controller.modbus.maps import available_maps, load_map
@@ -251,9 +253,24 @@ def ocpp_schema(d: Mapping[str, Any]) -> vol.Schema:
     )
 
 
-def _id_tags(text: Any) -> list[str]:
-    """The cards of the form's field: separated by commas, spaces or new lines."""
-    return list(dict.fromkeys(str(text or "").replace(",", " ").split()))
+def with_cards(data: Mapping[str, Any], text: Any) -> dict[str, Any]:
+    """Entry data with the cards of a form's field as its ``auth`` (none when empty):
+    separated by commas, spaces or new lines, each checked as the controller checks its
+    configuration (raises ConfigError). The one parser of every entry's card field."""
+    new = {k: v for k, v in data.items() if k != CONF_AUTH}
+    tags = list(dict.fromkeys(str(text or "").replace(",", " ").split()))
+    if tags:
+        try:
+            new[CONF_AUTH] = AUTH_SCHEMA({CONF_ID_TAGS: tags})
+        except vol.Invalid as err:
+            raise ConfigError(f"RFID cards: {humanize_error({CONF_ID_TAGS: tags}, err)}") from err
+    return new
+
+
+def entry_cards(data: Mapping[str, Any]) -> str | None:
+    """An entry's cards as the card field shows them (None: none)."""
+    tags = (data.get(CONF_AUTH) or {}).get(CONF_ID_TAGS) or []
+    return ", ".join(tags) if tags else None
 
 
 def ocpp_entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,10 +291,7 @@ def ocpp_entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
     for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE):
         if str(form.get(key) or "").strip():
             data[key] = str(form[key]).strip()
-    tags = _id_tags(form.get(CONF_ID_TAGS))
-    if tags:
-        data[CONF_AUTH] = {CONF_ID_TAGS: tags}
-    return data
+    return with_cards(data, form.get(CONF_ID_TAGS))
 
 
 def ocpp_reconfigure_schema(d: Mapping[str, Any]) -> vol.Schema:
@@ -308,9 +322,8 @@ def ocpp_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {
         key: data[key] for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE) if data.get(key)
     }
-    tags = (data.get(CONF_AUTH) or {}).get(CONF_ID_TAGS) or []
-    if tags:
-        values[CONF_ID_TAGS] = ", ".join(tags)
+    if entry_cards(data):
+        values[CONF_ID_TAGS] = entry_cards(data)
     expiry = data[CONF_CHARGER].get(CONF_RESERVATION_EXPIRY)
     if expiry is not None:
         values[CONF_RESERVATION_EXPIRY] = expiry
@@ -323,16 +336,12 @@ def ocpp_reconfigured(data: Mapping[str, Any], form: Mapping[str, Any]) -> dict[
     for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE):
         if str(form.get(key) or "").strip():
             new[key] = str(form[key]).strip()
-    new.pop(CONF_AUTH, None)
-    tags = _id_tags(form.get(CONF_ID_TAGS))
-    if tags:
-        new[CONF_AUTH] = {CONF_ID_TAGS: tags}
     charger = dict(data[CONF_CHARGER])
     charger[CONF_RESERVATION_EXPIRY] = float(
         form.get(CONF_RESERVATION_EXPIRY, DEFAULT_RESERVATION_EXPIRY_S)
     )
     new[CONF_CHARGER] = charger
-    return new
+    return with_cards(new, form.get(CONF_ID_TAGS))
 
 
 def check_ocpp_tls(data: Mapping[str, Any]) -> None:
@@ -406,13 +415,11 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
-            data = ocpp_entry_data(user_input)
-            charger = data[CONF_CHARGER]
-            await self.async_set_unique_id(
-                f"ocpp_{charger[CONF_CHARGE_POINT_ID]}_{charger[CONF_CONNECTOR_ID]}"
-            )
+            cp_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
+            await self.async_set_unique_id(f"ocpp_{cp_id}_{int(user_input[CONF_CONNECTOR_ID])}")
             self._abort_if_unique_id_configured()
             try:
+                data = ocpp_entry_data(user_input)
                 await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
                 await self.hass.async_add_executor_job(check_ocpp_tls, data)
             except ConfigError as err:
@@ -488,7 +495,8 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
-            data = entry_data(user_input)
+            # The cards (set in the options) stay: the same charger.
+            data = {**entry_data(user_input), **_cards_of(entry.data)}
             serial, error = await self._probe(user_input[CONF_NAME], data, placeholders)
             if error is None:
                 await self.async_set_unique_id(serial or _address(data))
@@ -518,8 +526,8 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
-            data = ocpp_reconfigured(entry.data, user_input)
             try:
+                data = ocpp_reconfigured(entry.data, user_input)
                 await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
                 await self.hass.async_add_executor_job(check_ocpp_tls, data)
             except ConfigError as err:
@@ -572,6 +580,10 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
         return EvseOptionsFlow()
 
 
+def _cards_of(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {CONF_AUTH: data[CONF_AUTH]} if data.get(CONF_AUTH) else {}
+
+
 def _address(data: Mapping[str, Any]) -> str:
     c = data[CONF_CHARGER][CONF_CONNECTION]
     where = c.get(CONF_SERIAL_PORT) or f"{c.get(CONF_HOST)}:{c.get(CONF_PORT)}"
@@ -579,31 +591,53 @@ def _address(data: Mapping[str, Any]) -> str:
 
 
 class EvseOptionsFlow(OptionsFlow):
-    """Charging, solar surplus and MQTT settings (the entry reloads on change)."""
+    """Charging, solar surplus and MQTT settings (the entry reloads on change); the
+    RFID cards of an entry that has no reconfigure step for them (all but OCPP ones)."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """One form with collapsible solar and MQTT sections."""
+        entry = self.config_entry
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
+        # An OCPP entry's cards are set in its flow and reconfigure step.
+        card_field = entry.data.get(CONF_MODE) != MODE_OCPP
+        cards = entry_cards(entry.data)
         if user_input is not None:
-            options = _options(user_input, self.config_entry.options)
+            cards = user_input.get(CONF_ID_TAGS) if card_field else cards
+            options = _options(user_input, entry.options)
             low, high = options.get(CONF_MIN_CURRENT), options.get(CONF_MAX_CURRENT)
             csms_error = _csms_error(options)
-            if low is not None and high is not None and low > high:
-                errors["base"] = "min_above_max"
-            elif csms_error is not None:
-                errors["base"] = "invalid_csms"
-                placeholders["error"] = csms_error
+            try:
+                data = with_cards(entry.data, cards) if card_field else dict(entry.data)
+            except ConfigError as err:
+                errors["base"] = "invalid_config"
+                placeholders["error"] = str(err)
             else:
-                return self.async_create_entry(data=options)
-        current = dict(self.config_entry.options)
+                if low is not None and high is not None and low > high:
+                    errors["base"] = "min_above_max"
+                elif csms_error is not None:
+                    errors["base"] = "invalid_csms"
+                    placeholders["error"] = csms_error
+                elif data.get(CONF_AUTH) and options[CONF_FREE_CHARGING]:
+                    errors["base"] = "free_with_cards"
+                else:
+                    # Cards are entry data (as an OCPP entry's): one update, one reload;
+                    # the flow's own options update then changes nothing.
+                    self.hass.config_entries.async_update_entry(entry, data=data, options=options)
+                    return self.async_create_entry(data=options)
+        current = dict(entry.options)
         if user_input is not None:
-            current.update(_options(user_input, self.config_entry.options))
+            current.update(_options(user_input, entry.options))
+        fields = _charging_fields(current, has_cards=bool(entry_cards(entry.data)))
+        if card_field:
+            fields[vol.Optional(CONF_ID_TAGS, description={"suggested_value": cards})] = (
+                TextSelector()
+            )
         return self.async_show_form(
             step_id="init",
             data_schema=vol.Schema(
                 {
-                    **_charging_fields(current),
+                    **fields,
                     vol.Required(SECTION_SOLAR): section(
                         vol.Schema(_solar_fields(current)), {"collapsed": True}
                     ),
@@ -631,8 +665,11 @@ def _amps(low: float, high: float) -> NumberSelector:
     )
 
 
-def _charging_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
+def _charging_fields(current: Mapping[str, Any], *, has_cards: bool) -> dict[Any, Any]:
+    """The charging settings; "charge without authorization" shows off for an entry with
+    cards (it never charges freely)."""
     phases = current.get(CONF_PHASES)
+    free = bool(current.get(CONF_FREE_CHARGING, True)) and not has_cards
     poll = current.get(CONF_POLL_INTERVAL, DEFAULT_POLL_INTERVAL)
     return {
         vol.Required(CONF_POLL_INTERVAL, default=poll): NumberSelector(
@@ -643,9 +680,7 @@ def _charging_fields(current: Mapping[str, Any]) -> dict[Any, Any]:
         vol.Required(CONF_PHASES, default=str(phases) if phases else PHASES_AUTO): _select(
             [PHASES_AUTO, "1", "3"], "phases"
         ),
-        vol.Required(
-            CONF_FREE_CHARGING, default=current.get(CONF_FREE_CHARGING, True)
-        ): BooleanSelector(),
+        vol.Required(CONF_FREE_CHARGING, default=free): BooleanSelector(),
         vol.Required(
             CONF_TRANSACTION_AT_RESTART,
             default=current.get(CONF_TRANSACTION_AT_RESTART, RESTART_RESUME),

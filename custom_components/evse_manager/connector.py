@@ -128,10 +128,12 @@ def build_config(
         **({"evse_id": evse_id} if evse_id else {}),
         CONF_CHARGER: dict(data[CONF_CHARGER]),
         CONF_METER: data.get(CONF_METER, BUILTIN_METER),
-        # A home wallbox charges when plugged in unless told, or unless it has cards.
-        CONF_FREE_CHARGING: not data.get(CONF_AUTH),
-        **({CONF_AUTH: data[CONF_AUTH]} if data.get(CONF_AUTH) else {}),
         **{k: v for k, v in options.items() if v is not None and k in CONNECTOR_OPTIONS},
+        # A home wallbox charges when plugged in unless told, and never when it has cards
+        # (the options form refuses both; an OCPP entry's reconfigure may add cards).
+        CONF_FREE_CHARGING: options.get(CONF_FREE_CHARGING) is not False
+        and not data.get(CONF_AUTH),
+        **({CONF_AUTH: data[CONF_AUTH]} if data.get(CONF_AUTH) else {}),
     }
     return connector_config(name, raw)
 

@@ -7,9 +7,10 @@ from homeassistant.data_entry_flow import FlowResultType
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.evse_manager.const import DOMAIN
+from custom_components.evse_manager.controller.kernel.states import State
 from custom_components.evse_manager.controller.simulator import free_port
 
-from .conftest import CHARGER, METER
+from .conftest import CHARGER, METER, call, poll
 
 
 def form(sim, **overrides) -> dict:
@@ -224,6 +225,82 @@ async def test_options_flow_solar_and_mqtt_sections(hass, loaded):
     connector = loaded.runtime_data
     assert connector.energy is not None
     assert connector.bridge is not None  # retrying in the background: nothing listens on 1
+
+
+def _shown(result: dict, key: str):
+    """A field of a shown form: its marker (default, suggested value)."""
+    return next(m for m in result["data_schema"].schema if m == key)
+
+
+async def test_options_flow_sets_cards_then_present_token_decides(hass, sim, loaded):
+    """A Modbus entry's RFID cards from the options form (the OCPP field's parser and
+    checks) reach the connector's token validator on reload: present_token with a listed
+    card starts the charging, an unlisted one is refused. Cards and free charging
+    together are refused; a reconfigure keeps the cards; clearing the field removes them."""
+    result = await hass.config_entries.options.async_init(loaded.entry_id)
+    assert _shown(result, "free_charging").default() is True
+    both = options_form(free_charging=True, id_tags="cafe0001, BEEF0002")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], both)
+    assert result["errors"] == {"base": "free_with_cards"}
+    assert _shown(result, "id_tags").description == {"suggested_value": "cafe0001, BEEF0002"}
+    long = options_form(id_tags="cafe0001 " + "x" * 40)
+    result = await hass.config_entries.options.async_configure(result["flow_id"], long)
+    assert result["errors"] == {"base": "invalid_config"}
+    assert "RFID cards" in result["description_placeholders"]["error"]
+    cards = options_form(id_tags="cafe0001 BEEF0002, cafe0001")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], cards)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert loaded.data["auth"] == {"id_tags": ["cafe0001", "BEEF0002"]}
+    assert "id_tags" not in loaded.options
+
+    manager = loaded.runtime_data.manager  # reloaded with the cards
+    assert manager.config.free_charging is False
+    sim.station.plug_in()
+    sim.station.draw_power(16.0, 3)
+    await poll(hass, loaded, sim, steps=3)
+    assert manager.state is State.WaitingForAuthentication
+    refused = await call(hass, loaded, "present_token", True, id_token="DEADBEEF")
+    assert refused["result"]["authorization_status"] == "Invalid"
+    await poll(hass, loaded, sim, steps=2)
+    assert manager.state is State.WaitingForAuthentication
+    accepted = await call(hass, loaded, "present_token", True, id_token="beef0002")
+    assert accepted["result"]["authorization_status"] == "Accepted"
+    await poll(hass, loaded, sim, steps=8)
+    assert manager.state is State.Charging
+    assert sim.station.power_W() > 0
+
+    # Reconfigure (the connection) keeps the cards.
+    entry_unique = f"{CHARGER}@127.0.0.1:{sim.simulator.port}/default"
+    hass.config_entries.async_update_entry(loaded, unique_id=entry_unique)
+    result = await loaded.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(sim))
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done()
+    assert loaded.data["auth"] == {"id_tags": ["cafe0001", "BEEF0002"]}
+
+    result = await hass.config_entries.options.async_init(loaded.entry_id)
+    assert _shown(result, "id_tags").description == {"suggested_value": "cafe0001, BEEF0002"}
+    assert _shown(result, "free_charging").default() is False
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], options_form(id_tags="")
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert "auth" not in loaded.data
+    assert loaded.runtime_data.manager.token_validator.id_tags == frozenset()
+
+
+async def test_ocpp_entry_options_have_no_card_field(hass, socket_enabled):
+    """An OCPP entry's cards are set in its flow and reconfigure step, not twice."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        data={"mode": "ocpp", "charger": {"kind": "ocpp", "charge_point_id": "CP"}},
+    )
+    entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert "id_tags" not in result["data_schema"].schema
+    assert "free_charging" in result["data_schema"].schema
 
 
 async def test_simulator_entry_cannot_be_reconfigured(hass, socket_enabled):
