@@ -18,7 +18,7 @@ TO_REDACT = {
     "serial",
     "serial_number",
     "id_tag",
-    "id_tags",  # the RFID cards an OCPP entry accepts
+    "id_tags",  # the RFID cards an entry accepts
     "id_token",
     "value_id",
 }
