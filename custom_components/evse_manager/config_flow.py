@@ -240,17 +240,17 @@ def ocpp_schema(d: Mapping[str, Any]) -> vol.Schema:
             vol.Required(CONF_OCPP_PORT, default=d.get(CONF_OCPP_PORT, DEFAULT_OCPP_PORT)): _int(
                 1, 65535
             ),
-            vol.Optional(
-                CONF_OCPP_CERTFILE, description={"suggested_value": d.get(CONF_OCPP_CERTFILE)}
-            ): TextSelector(),
-            vol.Optional(
-                CONF_OCPP_KEYFILE, description={"suggested_value": d.get(CONF_OCPP_KEYFILE)}
-            ): TextSelector(),
-            vol.Optional(
-                CONF_ID_TAGS, description={"suggested_value": d.get(CONF_ID_TAGS)}
-            ): TextSelector(),
+            **_tls_and_cards(d),
         }
     )
+
+
+def _tls_and_cards(d: Mapping[str, Any]) -> dict[Any, Any]:
+    """The OCPP form's TLS files and cards, prefilled (its setup and its reconfigure)."""
+    return {
+        vol.Optional(key, description={"suggested_value": d.get(key)}): TextSelector()
+        for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE, CONF_ID_TAGS)
+    }
 
 
 def with_cards(data: Mapping[str, Any], text: Any) -> dict[str, Any]:
@@ -298,15 +298,7 @@ def ocpp_reconfigure_schema(d: Mapping[str, Any]) -> vol.Schema:
     """What an OCPP entry's reconfigure form changes, prefilled."""
     return vol.Schema(
         {
-            vol.Optional(
-                CONF_OCPP_CERTFILE, description={"suggested_value": d.get(CONF_OCPP_CERTFILE)}
-            ): TextSelector(),
-            vol.Optional(
-                CONF_OCPP_KEYFILE, description={"suggested_value": d.get(CONF_OCPP_KEYFILE)}
-            ): TextSelector(),
-            vol.Optional(
-                CONF_ID_TAGS, description={"suggested_value": d.get(CONF_ID_TAGS)}
-            ): TextSelector(),
+            **_tls_and_cards(d),
             vol.Required(
                 CONF_RESERVATION_EXPIRY,
                 default=d.get(CONF_RESERVATION_EXPIRY, DEFAULT_RESERVATION_EXPIRY_S),
