@@ -9,7 +9,7 @@ the OCPP simulator is a simulated wallbox connecting on 127.0.0.1.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -288,10 +288,17 @@ def ocpp_entry_data(form: Mapping[str, Any]) -> dict[str, Any]:
         CONF_METER: BUILTIN_METER,
         CONF_OCPP_PORT: int(form[CONF_OCPP_PORT]),
     }
-    for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE):
+    return with_cards(_with_tls(data, form), form.get(CONF_ID_TAGS))
+
+
+def _with_tls(data: Mapping[str, Any], form: Mapping[str, Any]) -> dict[str, Any]:
+    """Entry data with the form's TLS files (none where a field is empty)."""
+    tls = (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE)
+    new = {k: v for k, v in data.items() if k not in tls}
+    for key in tls:
         if str(form.get(key) or "").strip():
-            data[key] = str(form[key]).strip()
-    return with_cards(data, form.get(CONF_ID_TAGS))
+            new[key] = str(form[key]).strip()
+    return new
 
 
 def ocpp_reconfigure_schema(d: Mapping[str, Any]) -> vol.Schema:
@@ -324,10 +331,7 @@ def ocpp_form_values(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def ocpp_reconfigured(data: Mapping[str, Any], form: Mapping[str, Any]) -> dict[str, Any]:
     """An OCPP entry's data with the reconfigure form's TLS files, cards and expiry."""
-    new = {k: v for k, v in data.items() if k not in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE)}
-    for key in (CONF_OCPP_CERTFILE, CONF_OCPP_KEYFILE):
-        if str(form.get(key) or "").strip():
-            new[key] = str(form[key]).strip()
+    new = _with_tls(data, form)
     charger = dict(data[CONF_CHARGER])
     charger[CONF_RESERVATION_EXPIRY] = float(
         form.get(CONF_RESERVATION_EXPIRY, DEFAULT_RESERVATION_EXPIRY_S)
@@ -410,28 +414,39 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
             cp_id = str(user_input[CONF_CHARGE_POINT_ID]).strip()
             await self.async_set_unique_id(f"ocpp_{cp_id}_{int(user_input[CONF_CONNECTOR_ID])}")
             self._abort_if_unique_id_configured()
-            try:
-                data = ocpp_entry_data(user_input)
-                await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
-                await self.hass.async_add_executor_job(check_ocpp_tls, data)
-            except ConfigError as err:
-                placeholders["error"] = str(err)
-                errors["base"] = "invalid_config"
-            except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
-                placeholders["error"] = f"TLS files: {err}"
-                errors["base"] = "invalid_config"
+            form = user_input
+            data = await self._ocpp_data(lambda: ocpp_entry_data(form), placeholders)
+            if isinstance(data, str):
+                errors["base"] = data
             else:
-                mismatch = self._ocpp_mismatch(data)
-                if mismatch is not None:
-                    errors["base"] = mismatch
-                else:
-                    return self.async_create_entry(title=user_input[CONF_NAME], data=data)
+                return self.async_create_entry(title=user_input[CONF_NAME], data=data)
         return self.async_show_form(
             step_id="ocpp",
             data_schema=ocpp_schema(user_input or {}),
             errors=errors,
             description_placeholders=placeholders,
         )
+
+    async def _ocpp_data(
+        self,
+        build: Callable[[], dict[str, Any]],
+        placeholders: dict[str, str],
+        exclude: str | None = None,
+    ) -> dict[str, Any] | str:
+        """An OCPP form's entry data, checked as the controller checks it (configuration,
+        TLS files) and against the other entries (``exclude``: the one reconfigured); or
+        the form's error key (with its text in ``placeholders``)."""
+        try:
+            data = build()
+            await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
+            await self.hass.async_add_executor_job(check_ocpp_tls, data)
+        except ConfigError as err:
+            placeholders["error"] = str(err)
+            return "invalid_config"
+        except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
+            placeholders["error"] = f"TLS files: {err}"
+            return "invalid_config"
+        return self._ocpp_mismatch(data, exclude=exclude) or data
 
     def _ocpp_mismatch(self, data: Mapping[str, Any], exclude: str | None = None) -> str | None:
         """The error when another entry for the same charge point has another password
@@ -518,24 +533,16 @@ class EvseManagerConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders = {"error": ""}
         if user_input is not None:
-            try:
-                data = ocpp_reconfigured(entry.data, user_input)
-                await self.hass.async_add_executor_job(build_config, "ocpp", data, {})
-                await self.hass.async_add_executor_job(check_ocpp_tls, data)
-            except ConfigError as err:
-                placeholders["error"] = str(err)
-                errors["base"] = "invalid_config"
-            except (OSError, ValueError) as err:  # ssl.SSLError is an OSError
-                placeholders["error"] = f"TLS files: {err}"
-                errors["base"] = "invalid_config"
+            form = user_input
+            data = await self._ocpp_data(
+                lambda: ocpp_reconfigured(entry.data, form), placeholders, entry.entry_id
+            )
+            if isinstance(data, str):
+                errors["base"] = data
             else:
-                mismatch = self._ocpp_mismatch(data, exclude=entry.entry_id)
-                if mismatch is not None:
-                    errors["base"] = mismatch
-                else:
-                    # The entry's update listener reloads it (see async_step_reconfigure).
-                    self.hass.config_entries.async_update_entry(entry, data=data)
-                    return self.async_abort(reason="reconfigure_successful")
+                # The entry's update listener reloads it (see async_step_reconfigure).
+                self.hass.config_entries.async_update_entry(entry, data=data)
+                return self.async_abort(reason="reconfigure_successful")
         return self.async_show_form(
             step_id="reconfigure_ocpp",
             data_schema=ocpp_reconfigure_schema(user_input or ocpp_form_values(entry.data)),
