@@ -32,11 +32,21 @@ def availability(version: str, operative: bool) -> Any:
     return c201.ChangeAvailability(operational_status=kind)
 
 
-def profile(version: str, limit: float, unit: str = "A", profile_id: int = 1) -> Any:
-    schedule = {
+def profile(
+    version: str,
+    limit: float,
+    unit: str = "A",
+    profile_id: int = 1,
+    duration_s: int | None = None,
+) -> Any:
+    """A TxDefaultProfile of ``limit`` (in ``unit``) on connector / EVSE 1, for
+    ``duration_s`` seconds when given."""
+    schedule: dict[str, Any] = {
         "charging_rate_unit": unit,
         "charging_schedule_period": [{"start_period": 0, "limit": limit}],
     }
+    if duration_s is not None:
+        schedule["duration"] = duration_s
     common = {
         "stack_level": 0,
         "charging_profile_purpose": "TxDefaultProfile",

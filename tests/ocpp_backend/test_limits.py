@@ -10,8 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ocpp.v16 import call as c16
-from ocpp.v201 import call as c201
 
 from controller.commands import execute
 from controller.energy.manager import EnergyManager
@@ -19,37 +17,9 @@ from controller.everest import LimitsReq, NumberWithSource
 from controller.kernel.limits import EXPIRED_SOURCE
 
 from .conftest import Rig, open_rig
-from .test_commands import clear, setpoint
+from .test_commands import clear, profile, setpoint
 
 EM_MAX_A = 13.0
-
-
-def profile(version: str, limit: float, duration_s: int | None = None) -> Any:
-    """A TxDefaultProfile of ``limit`` A on connector / EVSE 1 (id 1)."""
-    schedule: dict[str, Any] = {
-        "charging_rate_unit": "A",
-        "charging_schedule_period": [{"start_period": 0, "limit": limit}],
-    }
-    if duration_s is not None:
-        schedule["duration"] = duration_s
-    common = {
-        "stack_level": 0,
-        "charging_profile_purpose": "TxDefaultProfile",
-        "charging_profile_kind": "Relative",
-    }
-    if version == "1.6":
-        return c16.SetChargingProfile(
-            connector_id=1,
-            cs_charging_profiles={
-                "charging_profile_id": 1,
-                **common,
-                "charging_schedule": schedule,
-            },
-        )
-    return c201.SetChargingProfile(
-        evse_id=1,
-        charging_profile={"id": 1, **common, "charging_schedule": [{"id": 1, **schedule}]},
-    )
 
 
 def energy_manager(rig: Rig) -> EnergyManager:

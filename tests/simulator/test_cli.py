@@ -12,6 +12,7 @@ from controller.modbus.device import MappedDevice
 from controller.modbus.maps import load_map
 from controller.modbus.transport import Endpoint, ModbusBus
 from controller.simulator.__main__ import main as simulator_main
+from tests.session_events import SESSION_START
 
 
 def test_list_names_every_map_with_its_kind(capsys):
@@ -73,13 +74,7 @@ async def test_demo_plays_a_session_over_modbus(socket_enabled, tmp_path):
     assert lines[0].startswith("simulator: heidelberg_energy_control on 127.0.0.1:")
     events = [line.split()[1] for line in lines[1:-1]]
     assert events == [
-        "Enabled",
-        "SessionStarted",
-        "AuthRequired",
-        "Authorized",
-        "TransactionStarted",
-        "PrepareCharging",
-        "ChargingStarted",
+        *SESSION_START,
         "StoppingCharging",
         "ChargingPausedEV",
         "PrepareCharging",
