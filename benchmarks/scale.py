@@ -22,9 +22,17 @@ Per size, over ``--duration`` seconds after every connector is charging:
 * CPU wait: how long the controller was ready to run but waited for a CPU (the kernel's
   schedstat), in % of the window: the share of its lateness the machine, not the
   controller, is to blame for.
+* loop stall p99 / max: how late a 10 ms timer in the controller's event loop fires, the
+  time anything else that became ready (a command, a poll) waited for the loop; GC max is
+  the longest pause of the cyclic garbage collector in the window.
 * MQTT due vs delivered, per connector per minute: messages the bridge put in its outbox
   versus messages a subscriber received (commands and their results left out; what is on
   its way when the window ends is waited for, 2 s at most).
+
+With two CPUs or more the controller is pinned to CPU 0 and every other process of the
+benchmark (simulators, mosquitto, this one) to the others (``--no-pin`` leaves placing them
+to the kernel): the controller gets one core, as the goal has it, and the rest of the
+benchmark does not compete with it for that core.
 
 The child processes run with their bytecode cached (``PYTHONPYCACHEPREFIX``, a temporary
 folder filled before the first size), as an installed package has it: a controller that
@@ -39,6 +47,7 @@ limit. Figures depend on the machine; they print, nothing asserts them.
 installed, else the controller's own SIGPROF sampler) and each frame's inclusive share.
 
     python benchmarks/scale.py [--max N] [--duration S] [--workers W] [--sizes 1,10,...]
+                               [--no-pin] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import itertools
 import json
@@ -75,6 +85,7 @@ COMMANDS_PER_S = 4.0
 MISSED_LIMIT = 0.01
 DELIVERED_LIMIT = 0.95
 ROOT = Path(__file__).resolve().parents[1]
+CONTROLLER_CPUS = {min(os.sched_getaffinity(0))}  # with --pin, the controller's one core
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -207,24 +218,67 @@ class CpuSampler:
         Path(out).write_text("".join(f"{k} {v}\n" for k, v in self.stacks.items()))
 
 
+class LoopProbe:
+    """How late the controller's event loop runs a 10 ms timer, and the cyclic GC's pauses:
+    what a command arriving at a random moment waits for before it is handled."""
+
+    TICK_S = 0.01
+
+    def __init__(self) -> None:
+        self.stalls: list[float] = []
+        self.gc_pauses: list[float] = []
+        self._gc_started = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, _info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            self.gc_pauses.append(time.perf_counter() - self._gc_started)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(self.TICK_S)
+            self.stalls.append(max(0.0, loop.time() - before - self.TICK_S))
+
+    def take(self) -> dict[str, float]:
+        """Stall p99 / max and the longest GC pause (ms) since the last ``take``."""
+        stalls, self.stalls = self.stalls, []
+        pauses, self.gc_pauses = self.gc_pauses, []
+        return {
+            "stall99": percentile(stalls, 99) * 1000 if stalls else 0.0,
+            "stall_max": max(stalls, default=0.0) * 1000,
+            "gc_max": max(pauses, default=0.0) * 1000,
+        }
+
+    def close(self) -> None:
+        gc.callbacks.remove(self._on_gc)
+
+
 async def _controller(config_path: str) -> None:
     """Run the controller; stdin ``stats`` prints the bridge's outbox count (JSON),
     ``profile`` starts a ``CpuSampler``, ``profile-end FILE`` writes what it sampled."""
     from controller.app import Controller  # noqa: PLC0415
     from controller.config import load_config  # noqa: PLC0415
     from controller.mqtt import MqttBridge  # noqa: PLC0415
+    from controller.service import freeze_start_up_heap  # noqa: PLC0415
 
     controller = Controller(load_config(config_path))
     await controller.start()
+    freeze_start_up_heap()  # as run_until_signalled does after start
     bridge = next(a for a in controller.adapters if isinstance(a, MqttBridge))
     loop = asyncio.get_running_loop()
+    probe = LoopProbe()
+    probing = asyncio.create_task(probe.run())
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     sampler = CpuSampler()
     try:
         while line := (await reader.readline()).decode().split():
             if line[0] == "stats":
-                _say({"queued": bridge.queued, "unconfirmed": bridge.unconfirmed})
+                _say({"queued": bridge.queued, "unconfirmed": bridge.unconfirmed, **probe.take()})
             elif line[0] == "profile":
                 sampler.start()
             elif line[0] == "profile-end":
@@ -232,6 +286,8 @@ async def _controller(config_path: str) -> None:
             else:
                 break
     finally:
+        probing.cancel()
+        probe.close()
         await controller.stop()
 
 
@@ -483,6 +539,8 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             collector = asyncio.create_task(collect())
             started = time.monotonic()
             controller = Proc.start("--controller", str(path))
+            if args.pin:
+                os.sched_setaffinity(controller.proc.pid, CONTROLLER_CPUS)
             while len(counter.charging) < n:
                 if time.monotonic() - started > START_LIMIT_S:
                     break
@@ -507,6 +565,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             waited = (waited_seconds(controller.proc.pid) - wait0) / duration * 100
             rss = rss_mib(controller.proc.pid)
             stats = await controller.ask("stats")
+            stalls = {k: stats[k] for k in ("stall99", "stall_max", "gc_max")}
             due = stats["queued"] - queued0
             for _ in range(20):  # what was on its way at the end of the window (2 s at most)
                 if counter.delivered - delivered0 >= due:
@@ -545,6 +604,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             "unanswered": unanswered,
             "due": due * per_minute,
             "delivered": delivered * per_minute,
+            **stalls,
         }
         result["behind"] = verdict(result, n, len(counter.charging), due, delivered)
         return result
@@ -562,6 +622,7 @@ def _profile(args: argparse.Namespace, controller: Proc, n: int) -> Callable[[],
     if args.profile is None:
         return None
     out = Path(args.profile).resolve() / f"controller-{n}.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
     if shutil.which("py-spy") is None:
         controller.tell("profile")
 
@@ -606,7 +667,8 @@ def header() -> None:
     print(
         f"{'connectors':>10} {'start s':>8} {'CPU %':>6} {'ms/conn/s':>9} {'RSS MiB':>8} "
         f"{'lag p50':>8} {'lag p99':>8} {'missed':>7} {'cmd p50':>8} {'cmd p99':>8} "
-        f"{'MQTT due':>9} {'delivered':>9} {'sim CPU %':>9} {'CPU wait %':>10}"
+        f"{'MQTT due':>9} {'delivered':>9} {'sim CPU %':>9} {'CPU wait %':>10} "
+        f"{'stall p99':>9} {'stall max':>9} {'GC max':>7}"
     )
 
 
@@ -615,7 +677,8 @@ def row(r: dict[str, Any]) -> None:
         f"{r['n']:>10} {r['start_s']:>8.1f} {r['cpu']:>6.0f} {r['cpu_ms']:>9.2f} {r['rss']:>8.0f} "
         f"{r['lag50']:>6.0f}ms {r['lag99']:>6.0f}ms {r['missed']:>7.1%} "
         f"{r['cmd50']:>6.0f}ms {r['cmd99']:>6.0f}ms {r['due']:>9.0f} {r['delivered']:>9.0f} "
-        f"{r['sim_cpu']:>9.0f} {r['waited']:>10.0f}"
+        f"{r['sim_cpu']:>9.0f} {r['waited']:>10.0f} "
+        f"{r['stall99']:>7.0f}ms {r['stall_max']:>7.0f}ms {r['gc_max']:>5.0f}ms"
         + (f"   BEHIND: {r['behind']}" if r["behind"] else ""),
         flush=True,
     )
@@ -645,7 +708,9 @@ async def run_sizes(args: argparse.Namespace) -> int:
     print(
         f"{CHARGER} + {METER} per connector over Modbus TCP on 127.0.0.1, poll {POLL_S:g} s, "
         f"MQTT (discovery on) + HTTP on, every EV charging; {args.workers} simulator "
-        f"processes; {os.cpu_count()} CPUs; {args.duration:g} s per size",
+        f"processes; {os.cpu_count()} CPUs"
+        + (f", the controller pinned to CPU {min(CONTROLLER_CPUS)}" if args.pin else "")
+        + f"; {args.duration:g} s per size",
         flush=True,
     )
     print("(MQTT due / delivered: messages per connector per minute)", flush=True)
@@ -682,7 +747,16 @@ def main() -> int:
         default=list(SIZES),
         help="comma-separated sizes (default 1,10,100,300,1000,2000)",
     )
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the controller to CPU 0 and the rest of the benchmark to the others",
+    )
     args = parser.parse_args()
+    args.pin = args.pin and len(os.sched_getaffinity(0)) >= 2
+    if args.pin:  # children inherit this; the controller is moved to its own CPU
+        os.sched_setaffinity(0, os.sched_getaffinity(0) - CONTROLLER_CPUS)
     return asyncio.run(bench(args))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -45,11 +46,21 @@ async def run_until_signalled(service: Service) -> int:
         with contextlib.suppress(Exception):
             await service.stop()
         return 1
+    freeze_start_up_heap()
     try:
         await stop.wait()
     finally:
         await service.stop()
     return 0
+
+
+def freeze_start_up_heap() -> None:
+    """Collect what start-up left over and freeze what it built (configuration, maps,
+    connectors, discovery payloads): the cyclic GC then no longer walks them on every full
+    collection, a 170-220 ms pause at 300 connectors that a command waited behind.
+    Frozen objects are still freed when their last reference goes."""
+    gc.collect()
+    gc.freeze()
 
 
 def check_or_run(

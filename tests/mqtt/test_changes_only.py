@@ -8,6 +8,8 @@ unconfirmed messages without giving up the order of session events.
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
 import os
 import signal
@@ -18,6 +20,7 @@ import voluptuous as vol
 from controller.catalog import ENERGY_SETTINGS
 from controller.mqtt import MqttBridge
 from controller.mqtt import discovery as ha
+from controller.mqtt.bridge import DRAIN_BATCH
 from controller.mqtt.telemetry import DEFAULT_DEADBANDS
 
 from .conftest import peer, running, settings
@@ -151,6 +154,31 @@ async def test_a_stalled_broker_holds_at_most_the_window_and_loses_no_order(mosq
         await bridge.flush()
     names = [m.json()["event"] for m in watcher.on(f"{BASE}/session_event") if not m.retain]
     assert names == produced
+
+
+async def test_a_long_drain_lets_the_loop_run_between_batches(mosquitto, rig):
+    """The connect snapshot is dozens of messages: with a window wide enough for all of
+    them, the drain still hands at most ``DRAIN_BATCH`` to the client per turn of the
+    event loop, so a command or a poll that became ready waits for a batch, not for the
+    whole outbox."""
+    bridge = MqttBridge({"evse1": rig.manager}, settings(mosquitto.port, max_inflight=1000))
+    seen: list[int] = []
+
+    async def every_turn() -> None:
+        while True:
+            seen.append(bridge.handed)
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(every_turn())
+    try:
+        async with running(bridge):
+            await bridge.flush()
+    finally:
+        ticker.cancel()
+    assert bridge.handed > 3 * DRAIN_BATCH
+    steps = [b - a for a, b in itertools.pairwise([0, *seen])]
+    assert max(steps) <= DRAIN_BATCH
+    assert steps.count(DRAIN_BATCH) >= 3  # the snapshot went out in full batches
 
 
 async def test_a_hostile_retained_connector_list_is_ignored(mosquitto, rig, caplog):
