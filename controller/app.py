@@ -19,7 +19,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .config import ConnectorConfig, ControllerConfig, EnergyConfig, open_connector
 from .energy import (
     ConnectorControl,
@@ -69,7 +69,9 @@ class Controller:
 
     def __init__(self, config: ControllerConfig, clock: Clock | None = None) -> None:
         self.config = config
-        self._clock = clock
+        # One clock for every part: a meter sample stamped with the connector's own clock
+        # is not stamped again (with a SystemClock each, every poll formatted its time twice).
+        self._clock: Clock = clock or SystemClock()
         self._registry = BusRegistry()
         self._store: SessionStore | None = None
         self.managers: dict[str, EvseManager] = {}

@@ -21,7 +21,7 @@ import voluptuous as vol
 from voluptuous.humanize import humanize_error
 
 from .auth import AUTH_SCHEMA, TokenValidator
-from .clock import Clock
+from .clock import Clock, SystemClock
 from .energy import Mode, SiteSettings, SurplusSettings
 from .errors import ConfigError, DeviceError, MapError
 from .everest.model import coerced_float
@@ -586,6 +586,7 @@ def open_connector(
     c, m = config.charger, config.meter
     if c is None or m is None:
         raise ValueError(f"{config.name}: not a Modbus connector")
+    clock = clock or SystemClock()  # one for all three: samples are stamped once
     charger_bus = registry.acquire(c.endpoint, request_gap_s=c.request_gap_s)
     charger = ModbusCharger(c.map, charger_bus, c.unit, config.charger_settings, clock)
     meter_bus = registry.acquire(m.endpoint, request_gap_s=m.request_gap_s)

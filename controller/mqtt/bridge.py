@@ -25,7 +25,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,7 +136,9 @@ class MqttBridge:
         # Outbox: session events in order (each a tuple sent together), the rest coalesced.
         self._events: deque[tuple[_Message, ...]] = deque()
         self._current: list[_Message] = []  # the event being sent, what is left of it
-        self._latest: dict[str, _Message] = {}
+        # Oldest first and O(1) to take from the front: a plain dict's next(iter(...)) walks
+        # the slots its earlier pops left, quadratic over a 1,000-connector snapshot.
+        self._latest: OrderedDict[str, _Message] = OrderedDict()
         self._dropped = 0
         # Handed to the client, not yet confirmed (send order); back to the outbox if the
         # connection drops first.
@@ -461,8 +463,7 @@ class MqttBridge:
             return self._current.pop(0)
         self._report_dropped()
         if self._latest:
-            topic = next(iter(self._latest))
-            return self._latest.pop(topic)
+            return self._latest.popitem(last=False)[1]
         return None
 
     def _put_back(self, message: _Message) -> None:
