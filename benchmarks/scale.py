@@ -18,6 +18,10 @@ Per size, over ``--duration`` seconds after every connector is charging:
   ``<base>/<connector>/cmd/enforce_limits`` until the simulator processes the write of that
   current. Only decreases, each on a connector whose PWM was last changed more than 5 s
   before: IEC 61851-1 holds every later PWM change 5 s (the kernel's pwm_update_s).
+* ctl p50/p99: the same, from when the controller's bridge took the command from the
+  broker (the benchmark wraps the bridge's handler to note it): what the controller, and the
+  simulator processing the write, took of it, without the benchmark's publish and the
+  broker's delivery.
 * sim CPU: the simulator processes together, in % of one core (they share the machine).
 * CPU wait: how long the controller was ready to run but waited for a CPU (the kernel's
   schedstat), in % of the window: the share of its lateness the machine, not the
@@ -257,6 +261,24 @@ class LoopProbe:
         gc.callbacks.remove(self._on_gc)
 
 
+def record_command_arrivals(bridge: Any) -> list[tuple[float, int, float]]:
+    """(when, connector index, amps) of every ``enforce_limits`` as the controller's bridge
+    takes it from the broker: the benchmark's own probe (it wraps the bridge's handler),
+    so a command's latency splits into getting there and what the controller took."""
+    arrivals: list[tuple[float, int, float]] = []
+    handle = bridge._on_message
+
+    def on_message(client: Any, topic: str, payload: str | None, retain: bool = False) -> None:
+        if topic.endswith("/cmd/enforce_limits") and payload is not None:
+            limit = json.loads(payload)["args"]["value"]["limits_root_side"]
+            index = int(topic.split("/")[1][1:])
+            arrivals.append((time.time(), index, limit["ac_max_current_A"]["value"]))
+        handle(client, topic, payload, retain=retain)
+
+    bridge._on_message = on_message
+    return arrivals
+
+
 async def _controller(config_path: str) -> None:
     """Run the controller; stdin ``stats`` prints the bridge's outbox count (JSON),
     ``profile`` starts a ``CpuSampler``, ``profile-end FILE`` writes what it sampled."""
@@ -272,13 +294,21 @@ async def _controller(config_path: str) -> None:
     loop = asyncio.get_running_loop()
     probe = LoopProbe()
     probing = asyncio.create_task(probe.run())
+    arrivals = record_command_arrivals(bridge)
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     sampler = CpuSampler()
     try:
         while line := (await reader.readline()).decode().split():
             if line[0] == "stats":
-                _say({"queued": bridge.queued, "unconfirmed": bridge.unconfirmed, **probe.take()})
+                _say(
+                    {
+                        "queued": bridge.queued,
+                        "unconfirmed": bridge.unconfirmed,
+                        "arrivals": arrivals,
+                        **probe.take(),
+                    }
+                )
             elif line[0] == "profile":
                 sampler.start()
             elif line[0] == "profile-end":
@@ -566,6 +596,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             rss = rss_mib(controller.proc.pid)
             stats = await controller.ask("stats")
             stalls = {k: stats[k] for k in ("stall99", "stall_max", "gc_max")}
+            arrived = {(i, a): t for t, i, a in stats["arrivals"]}
             due = stats["queued"] - queued0
             for _ in range(20):  # what was on its way at the end of the window (2 s at most)
                 if counter.delivered - delivered0 >= due:
@@ -584,6 +615,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
                 await collector
         poll_lags, seen, missed = lags(requests, writes, n, duration)
         command_ms = command_latencies(pending, writes)
+        inside_ms = command_latencies(arrived, writes)
         unanswered = len(pending) - len(command_ms)
         per_minute = 60 / duration / n
         expected = seen + missed
@@ -598,6 +630,8 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             "missed": missed / expected if expected else 0.0,
             "cmd50": percentile(command_ms, 50),
             "cmd99": percentile(command_ms, 99),
+            "ctl50": percentile(inside_ms, 50),
+            "ctl99": percentile(inside_ms, 99),
             "sim_cpu": sim_cpu,
             "waited": waited,
             "commands": len(command_ms),
@@ -667,6 +701,7 @@ def header() -> None:
     print(
         f"{'connectors':>10} {'start s':>8} {'CPU %':>6} {'ms/conn/s':>9} {'RSS MiB':>8} "
         f"{'lag p50':>8} {'lag p99':>8} {'missed':>7} {'cmd p50':>8} {'cmd p99':>8} "
+        f"{'ctl p50':>8} {'ctl p99':>8} "
         f"{'MQTT due':>9} {'delivered':>9} {'sim CPU %':>9} {'CPU wait %':>10} "
         f"{'stall p99':>9} {'stall max':>9} {'GC max':>7}"
     )
@@ -676,7 +711,8 @@ def row(r: dict[str, Any]) -> None:
     print(
         f"{r['n']:>10} {r['start_s']:>8.1f} {r['cpu']:>6.0f} {r['cpu_ms']:>9.2f} {r['rss']:>8.0f} "
         f"{r['lag50']:>6.0f}ms {r['lag99']:>6.0f}ms {r['missed']:>7.1%} "
-        f"{r['cmd50']:>6.0f}ms {r['cmd99']:>6.0f}ms {r['due']:>9.0f} {r['delivered']:>9.0f} "
+        f"{r['cmd50']:>6.0f}ms {r['cmd99']:>6.0f}ms {r['ctl50']:>6.0f}ms {r['ctl99']:>6.0f}ms "
+        f"{r['due']:>9.0f} {r['delivered']:>9.0f} "
         f"{r['sim_cpu']:>9.0f} {r['waited']:>10.0f} "
         f"{r['stall99']:>7.0f}ms {r['stall_max']:>7.0f}ms {r['gc_max']:>5.0f}ms"
         + (f"   BEHIND: {r['behind']}" if r["behind"] else ""),
