@@ -30,6 +30,18 @@ def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     )
 
 
+def run_code(code: str) -> subprocess.CompletedProcess[str]:
+    """``python -c code`` from the project root; it must exit 0."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=Path(__file__).parents[2],
+    )
+
+
 def test_check_refuses_an_http_section_without_a_token(tmp_path):
     """It said "valid", then the start crashed with a traceback."""
     config = tmp_path / "evse.yaml"
@@ -104,14 +116,7 @@ def test_a_modbus_configuration_with_mqtt_and_http_does_not_import_ocpp(tmp_path
         "        await controller.stop()\n"
         "asyncio.run(main())\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        cwd=Path(__file__).parents[2],
-    )
+    out = run_code(code)
     assert out.stdout.splitlines() == ["['HttpApi', 'MqttBridge']", "[]"]
 
 
@@ -129,12 +134,5 @@ def test_a_started_service_has_its_start_up_heap_frozen():
         "        print(self.before, gc.get_freeze_count() > 1000)\n"
         "raise SystemExit(asyncio.run(run_until_signalled(Service())))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-        cwd=Path(__file__).parents[2],
-    )
+    out = run_code(code)
     assert out.stdout.split() == ["0", "True"]
