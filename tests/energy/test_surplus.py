@@ -143,6 +143,50 @@ def test_a_small_drop_is_written_only_once_it_persisted():
     assert ctrl.step(160, reading(5 * 3 * V, 6.5 * 3 * V)).current_A == 6  # below: minimum
 
 
+def _at(amps):
+    """The surplus (W) for ``amps`` on three phases."""
+    return amps * 3 * V
+
+
+def _drop(ctrl, t, amps):
+    """One reading with the car drawing its current and ``amps`` worth of surplus."""
+    return ctrl.step(t, reading(_at(amps), _at(ctrl.current_A))).current_A
+
+
+def test_a_whole_amp_drop_importing_over_half_of_it_is_written_after_one_reading():
+    """On a 1 A charger a one-step drop that leaves the car importing more than half an amp
+    waits one reading, not down_confirm_s; one that imports less still waits it."""
+    ctrl = SurplusController(SurplusSettings(down_confirm_s=20), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert ctrl.current_A == 10
+    assert _drop(ctrl, 200, 9.3) == 10  # 0.7 A short: waits one reading
+    assert _drop(ctrl, 210, 9.3) == 9  # still short: written
+    assert _drop(ctrl, 300, 8.7) == 9  # 0.3 A short: waits down_confirm_s
+    assert _drop(ctrl, 310, 8.7) == 9
+    assert _drop(ctrl, 320, 8.7) == 8
+
+
+def test_a_fading_rise_waits_the_whole_small_drop_confirmation():
+    """Within a minute of a rise (the bright edge after a cloud fading) a one-step drop waits
+    down_confirm_s even when it imports more than half an amp."""
+    ctrl = SurplusController(SurplusSettings(down_confirm_s=20), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert _drop(ctrl, 200, 13.1) == 13  # a cloud passed: up at once
+    assert _drop(ctrl, 210, 12.3) == 13  # the edge fades
+    assert _drop(ctrl, 220, 12.3) == 13  # no write after one reading
+    assert _drop(ctrl, 230, 12.3) == 12  # down_confirm_s
+
+
+def test_a_fine_step_charger_waits_the_whole_small_drop_confirmation():
+    """With 0.1 A steps a drop of 0.7 A is many steps the car need not import for: it waits
+    down_confirm_s."""
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1, down_confirm_s=20), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert _drop(ctrl, 200, 9.3) == 10
+    assert _drop(ctrl, 210, 9.3) == 10
+    assert _drop(ctrl, 220, 9.3) == 9.3
+
+
 def test_phases_go_up_only_when_the_car_draws_enough_for_three():
     """A car capped at 13 A on 1p, offered 16 A, counts at 15 A (evcc effectiveCurrent)
     for the current, but 1p -> 3p counts what it draws, as evcc's pvScalePhases: 13 A
