@@ -18,10 +18,10 @@ Per size, over ``--duration`` seconds after every connector is charging:
   ``<base>/<connector>/cmd/enforce_limits`` until the simulator processes the write of that
   current. Only decreases, each on a connector whose PWM was last changed more than 5 s
   before: IEC 61851-1 holds every later PWM change 5 s (the kernel's pwm_update_s).
-* ctl p50/p99: the same, from when the controller's bridge took the command from the
-  broker (the benchmark wraps the bridge's handler to note it): what the controller, and the
-  simulator processing the write, took of it, without the benchmark's publish and the
-  broker's delivery.
+* ctl p50/p99: the controller's own part of it: from when its bridge took the command from
+  the broker until it started writing that current to the charger (the benchmark wraps the
+  bridge's handler and each charger port to note both), without the benchmark's publish,
+  the broker's delivery and the simulator's processing.
 * sim CPU: the simulator processes together, in % of one core (they share the machine).
 * CPU wait: how long the controller was ready to run but waited for a CPU (the kernel's
   schedstat), in % of the window: the share of its lateness the machine, not the
@@ -279,6 +279,22 @@ def record_command_arrivals(bridge: Any) -> list[tuple[float, int, float]]:
     return arrivals
 
 
+def record_writes_started(controller: Any) -> list[tuple[float, int, float]]:
+    """(when, connector index, amps) of every output the controller starts writing to a
+    charger (the benchmark wraps each connector's charger port)."""
+    started: list[tuple[float, int, float]] = []
+    for name, manager in controller.managers.items():
+        charger, index = manager._charger, int(name[1:])
+        apply = charger.apply
+
+        async def on_apply(output: Any, apply: Any = apply, index: int = index) -> None:
+            started.append((time.time(), index, output.current_A))
+            await apply(output)
+
+        charger.apply = on_apply
+    return started
+
+
 async def _controller(config_path: str) -> None:
     """Run the controller; stdin ``stats`` prints the bridge's outbox count (JSON),
     ``profile`` starts a ``CpuSampler``, ``profile-end FILE`` writes what it sampled."""
@@ -295,6 +311,7 @@ async def _controller(config_path: str) -> None:
     probe = LoopProbe()
     probing = asyncio.create_task(probe.run())
     arrivals = record_command_arrivals(bridge)
+    writing = record_writes_started(controller)
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     sampler = CpuSampler()
@@ -306,6 +323,7 @@ async def _controller(config_path: str) -> None:
                         "queued": bridge.queued,
                         "unconfirmed": bridge.unconfirmed,
                         "arrivals": arrivals,
+                        "writing": writing,
                         **probe.take(),
                     }
                 )
@@ -615,7 +633,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
                 await collector
         poll_lags, seen, missed = lags(requests, writes, n, duration)
         command_ms = command_latencies(pending, writes)
-        inside_ms = command_latencies(arrived, writes)
+        inside_ms = command_latencies(arrived, [tuple(w) for w in stats["writing"]])
         unanswered = len(pending) - len(command_ms)
         per_minute = 60 / duration / n
         expected = seen + missed
