@@ -27,6 +27,9 @@ Framer = Literal["socket", "rtu"]
 TICK_S = 0.1
 
 
+BIND_ATTEMPTS = 5
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -62,15 +65,25 @@ class _Served:
         self.device = device
         self.host = host
         self.port = port or free_port(host)
+        self._chosen = not port  # a free port picked here may be taken before the bind
         self.framer = FramerType.RTU if framer == "rtu" else FramerType.SOCKET
         self.server: ModbusTcpServer | ModbusSerialServer | None = None
 
     async def start(self) -> None:
-        self.server = ModbusTcpServer(
-            self.device.sim_devices(), framer=self.framer, address=(self.host, self.port)
-        )
-        self.server.context = _KnownUnits(self.device.sim_devices())
-        await self.server.serve_forever(background=True)
+        """Listen; a port this server picked itself that something else took meanwhile
+        (another process, or an outgoing connection's ephemeral port) is picked again."""
+        for attempt in range(BIND_ATTEMPTS):
+            self.server = ModbusTcpServer(
+                self.device.sim_devices(), framer=self.framer, address=(self.host, self.port)
+            )
+            self.server.context = _KnownUnits(self.device.sim_devices())
+            try:
+                await self.server.serve_forever(background=True)
+                return
+            except RuntimeError:  # pymodbus: "Could not start listen"
+                if not self._chosen or attempt == BIND_ATTEMPTS - 1:
+                    raise
+                self.port = free_port(self.host)
 
     async def start_serial(self, tty: str, baudrate: int) -> None:
         """RTU, or ASCII for a map whose transport is ASCII (answers start with the map's
