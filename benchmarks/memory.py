@@ -14,7 +14,11 @@ an installed package has it (see ``scale.py``). The environment reaches both pro
 so ``PYTHONOPTIMIZE=2`` (``-OO``) or ``MALLOC_ARENA_MAX=1`` in front of the command measure
 those settings. Figures depend on the machine; they print, nothing asserts them.
 
-    python benchmarks/memory.py [--duration S] [--no-http]
+    python benchmarks/memory.py [--duration S] [--no-http] [--no-mqtt]
+
+``--no-mqtt`` (with ``--no-http``: the connector alone, as the issue's first 48 MB figure was
+taken) leaves the bridge out; the controller process then waits for its own connector to
+charge and the run has no commands.
 """
 
 from __future__ import annotations
@@ -56,9 +60,10 @@ def _child(config_path: str) -> None:
     import controller.__main__  # noqa: PLC0415
 
     _say("controller (pymodbus, PyYAML, voluptuous, sqlite3)")
-    import controller.mqtt  # noqa: PLC0415
+    if "--no-mqtt" not in sys.argv:
+        import controller.mqtt  # noqa: PLC0415
 
-    _say("aiomqtt + MQTT bridge")
+        _say("aiomqtt + MQTT bridge")
     if "--no-http" not in sys.argv:
         import controller.http  # noqa: F401, PLC0415
 
@@ -84,7 +89,10 @@ def _dependencies() -> None:
     import importlib  # noqa: PLC0415
 
     _say("Python")
+    off = {"aiomqtt": "--no-mqtt", "aiohttp.web": "--no-http"}
     for names, stage in DEPENDENCIES:
+        if off.get(names) in sys.argv:
+            continue
         for name in names.split():
             importlib.import_module(name)
         _say(stage)
@@ -99,6 +107,8 @@ async def _run(config: object) -> None:
     await controller.start()
     try:
         _say("started")
+        if controller.config.mqtt is None:
+            await _charging(controller)
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
         await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -109,6 +119,23 @@ async def _run(config: object) -> None:
             _say("running, EV charging", threads=threads)
     finally:
         await controller.stop()
+
+
+async def _charging(controller: Any) -> None:
+    """Without MQTT nobody outside sees the EV charge: wait for it here, then say so."""
+    import asyncio  # noqa: PLC0415
+
+    from controller.kernel.states import State  # noqa: PLC0415
+
+    (manager,) = controller.managers.values()
+    charging = asyncio.Event()
+    manager.subscribe(lambda _update: manager.state is State.Charging and charging.set())
+    if manager.state is State.Charging:
+        charging.set()
+    async with asyncio.timeout(60.0):
+        await charging.wait()
+    print('{"stage": "charging"}')
+    sys.stdout.flush()
 
 
 async def _commands(sub: Any, topic: str, duration: float) -> None:
@@ -130,13 +157,10 @@ async def _commands(sub: Any, topic: str, duration: float) -> None:
         await asyncio.sleep(2.0)
 
 
-async def _bench(duration: float, http: bool) -> None:
-    import asyncio  # noqa: PLC0415
+async def _bench(duration: float, http: bool, mqtt: bool) -> None:
     import json  # noqa: PLC0415
     import tempfile  # noqa: PLC0415
     from pathlib import Path  # noqa: PLC0415
-
-    import aiomqtt  # noqa: PLC0415
 
     sys.path.insert(0, str(Path(__file__).parent))
     import scale  # noqa: PLC0415
@@ -149,32 +173,23 @@ async def _bench(duration: float, http: bool) -> None:
         try:
             devices = {int(k): v for k, v in (await worker.read())["devices"].items()}
             path = scale.config(1, devices, broker.port, Path(tmp))
-            if not http:
-                data = json.loads(path.read_text())
-                del data["http"]
-                path.write_text(json.dumps(data))
-            async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
-                await sub.subscribe(f"{scale.BASE}/+/state/charging")
-                flags = [] if http else ["--no-http"]
-                child = scale.Proc(scale.subprocess.Popen(
-                    [sys.executable, __file__, "--child", str(path), *flags],
-                    stdin=scale.subprocess.PIPE,
-                    stdout=scale.subprocess.PIPE,
-                    text=True,
-                    env={**os.environ, "PYTHONPATH": str(scale.ROOT)},
-                    cwd=scale.ROOT,
-                ))  # fmt: skip
-                rows = []
-                while not rows or rows[-1]["stage"] != "started":
-                    rows.append(await child.read())
-                async with asyncio.timeout(scale.START_LIMIT_S):
-                    async for message in sub.messages:
-                        if message.payload == b"ON":
-                            break
-                await _commands(sub, f"{scale.BASE}/c0000/cmd/enforce_limits", duration)
-                rows.append(await child.ask("measure"))
+            data = json.loads(path.read_text())
+            for section, wanted in (("http", http), ("mqtt", mqtt)):
+                if not wanted:
+                    del data[section]
+            path.write_text(json.dumps(data))
+            flags = [f for f, on in (("--no-http", http), ("--no-mqtt", mqtt)) if not on]
+            child = scale.Proc(scale.subprocess.Popen(
+                [sys.executable, __file__, "--child", str(path), *flags],
+                stdin=scale.subprocess.PIPE,
+                stdout=scale.subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(scale.ROOT)},
+                cwd=scale.ROOT,
+            ))  # fmt: skip
+            rows = await _measure(child, broker.port, duration, mqtt)
             deps = [json.loads(line) for line in scale.subprocess.run(
-                [sys.executable, __file__, "--dependencies"],
+                [sys.executable, __file__, "--dependencies", *flags],
                 capture_output=True,
                 text=True,
                 check=True,
@@ -187,14 +202,42 @@ async def _bench(duration: float, http: bool) -> None:
             worker.stop()
             broker.stop()
     print(
-        f"one connector ({scale.CHARGER} + {scale.METER}, Modbus TCP), MQTT (discovery) + "
-        f"HTTP {'on' if http else 'off'}, EV charging, poll {scale.POLL_S:g} s; last row "
-        f"after {duration:g} s; Python {sys.version.split()[0]}; MiB"
+        f"one connector ({scale.CHARGER} + {scale.METER}, Modbus TCP), MQTT (discovery) "
+        f"{'on' if mqtt else 'off'}, HTTP {'on' if http else 'off'}, EV charging, poll "
+        f"{scale.POLL_S:g} s; last row after {duration:g} s; Python "
+        f"{sys.version.split()[0]}; MiB"
     )
     _table(rows)
     print(f"threads: {rows[-1]['threads']}")
     print("\nthe third-party packages alone, imported in the same order; MiB")
     _table(deps)
+
+
+async def _measure(child: Any, port: int, duration: float, mqtt: bool) -> list[dict[str, Any]]:
+    """The child's rows up to started, then one after ``duration`` s of charging (with a
+    command every 2 s over MQTT when it has MQTT)."""
+    import asyncio  # noqa: PLC0415
+
+    import aiomqtt  # noqa: PLC0415
+    import scale  # noqa: PLC0415
+
+    rows: list[dict[str, Any]] = []
+    if not mqtt:
+        while not rows or rows[-1]["stage"] != "started":
+            rows.append(await child.read())
+        await child.read()  # {"stage": "charging"}
+        await asyncio.sleep(duration)
+        return [*rows, await child.ask("measure")]
+    async with aiomqtt.Client("127.0.0.1", port) as sub:
+        await sub.subscribe(f"{scale.BASE}/+/state/charging")
+        while not rows or rows[-1]["stage"] != "started":
+            rows.append(await child.read())
+        async with asyncio.timeout(scale.START_LIMIT_S):
+            async for message in sub.messages:
+                if message.payload == b"ON":
+                    break
+        await _commands(sub, f"{scale.BASE}/c0000/cmd/enforce_limits", duration)
+        return [*rows, await child.ask("measure")]
 
 
 def _table(rows: list[dict[str, Any]]) -> None:
@@ -221,8 +264,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--duration", type=float, default=20.0, help="seconds charging")
     parser.add_argument("--no-http", action="store_true", help="without the HTTP API (aiohttp)")
+    parser.add_argument("--no-mqtt", action="store_true", help="without MQTT (aiomqtt)")
     args = parser.parse_args()
-    asyncio.run(_bench(args.duration, http=not args.no_http))
+    asyncio.run(_bench(args.duration, http=not args.no_http, mqtt=not args.no_mqtt))
     return 0
 
 

@@ -22,7 +22,9 @@ Per size, over ``--duration`` seconds after every connector is charging:
   the broker until it started writing that current to the charger (the benchmark wraps the
   bridge's handler and each charger port to note both), without the benchmark's publish,
   the broker's delivery and the simulator's processing.
-* sim CPU: the simulator processes together, in % of one core (they share the machine).
+* sim CPU: the simulator processes together, in % of one core (they share the machine);
+  broker and bench: mosquitto's and this process's (the subscriber counting deliveries),
+  the rest of what runs beside the controller.
 * CPU wait: how long the controller was ready to run but waited for a CPU (the kernel's
   schedstat), in % of the window: the share of its lateness the machine, not the
   controller, is to blame for.
@@ -600,6 +602,7 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             since = time.time()
             cpu0 = cpu_seconds(controller.proc.pid)
             sim0 = sum(cpu_seconds(w.proc.pid) for w in workers)
+            rig0 = cpu_seconds(broker.proc.pid), cpu_seconds(os.getpid())
             wait0 = waited_seconds(controller.proc.pid)
             stats = await controller.ask("stats")
             queued0, delivered0, t0 = stats["queued"], counter.delivered, time.monotonic()
@@ -610,6 +613,8 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
                 profiled()
             cpu = (cpu_seconds(controller.proc.pid) - cpu0) / duration * 100
             sim_cpu = (sum(cpu_seconds(w.proc.pid) for w in workers) - sim0) / duration * 100
+            broker_cpu = (cpu_seconds(broker.proc.pid) - rig0[0]) / duration * 100
+            bench_cpu = (cpu_seconds(os.getpid()) - rig0[1]) / duration * 100
             waited = (waited_seconds(controller.proc.pid) - wait0) / duration * 100
             rss = rss_mib(controller.proc.pid)
             stats = await controller.ask("stats")
@@ -651,6 +656,8 @@ async def run_size(n: int, args: argparse.Namespace, workdir: Path) -> dict[str,
             "ctl50": percentile(inside_ms, 50),
             "ctl99": percentile(inside_ms, 99),
             "sim_cpu": sim_cpu,
+            "broker_cpu": broker_cpu,
+            "bench_cpu": bench_cpu,
             "waited": waited,
             "commands": len(command_ms),
             "unanswered": unanswered,
@@ -720,7 +727,8 @@ def header() -> None:
         f"{'connectors':>10} {'start s':>8} {'CPU %':>6} {'ms/conn/s':>9} {'RSS MiB':>8} "
         f"{'lag p50':>8} {'lag p99':>8} {'missed':>7} {'cmd p50':>8} {'cmd p99':>8} "
         f"{'ctl p50':>8} {'ctl p99':>8} "
-        f"{'MQTT due':>9} {'delivered':>9} {'sim CPU %':>9} {'CPU wait %':>10} "
+        f"{'MQTT due':>9} {'delivered':>9} {'sim CPU %':>9} {'broker %':>8} {'bench %':>7} "
+        f"{'CPU wait %':>10} "
         f"{'stall p99':>9} {'stall max':>9} {'GC max':>7}"
     )
 
@@ -731,7 +739,7 @@ def row(r: dict[str, Any]) -> None:
         f"{r['lag50']:>6.0f}ms {r['lag99']:>6.0f}ms {r['missed']:>7.1%} "
         f"{r['cmd50']:>6.0f}ms {r['cmd99']:>6.0f}ms {r['ctl50']:>6.0f}ms {r['ctl99']:>6.0f}ms "
         f"{r['due']:>9.0f} {r['delivered']:>9.0f} "
-        f"{r['sim_cpu']:>9.0f} {r['waited']:>10.0f} "
+        f"{r['sim_cpu']:>9.0f} {r['broker_cpu']:>8.0f} {r['bench_cpu']:>7.0f} {r['waited']:>10.0f} "
         f"{r['stall99']:>7.0f}ms {r['stall_max']:>7.0f}ms {r['gc_max']:>5.0f}ms"
         + (f"   BEHIND: {r['behind']}" if r["behind"] else ""),
         flush=True,
