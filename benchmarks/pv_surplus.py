@@ -274,16 +274,18 @@ def house_load(rng: np.random.Generator) -> np.ndarray:
 # ---------------------------------------------------------------------- algorithms
 
 
-def ours(step_A: float, *, battery: bool = False) -> Decide:
-    """Our SurplusController with its defaults, 1p/3p switching, the charger's step; with
-    a home battery, its charging power counted as surplus (evcc's default) and the site's
-    SoC thresholds."""
+def ours(
+    step_A: float, *, battery: bool = False, controller: type[SurplusController] = SurplusController
+) -> Decide:
+    """Our SurplusController (or ``controller``, a subclass) with its defaults, 1p/3p
+    switching, the charger's step; with a home battery, its charging power counted as
+    surplus (evcc's default) and the site's SoC thresholds."""
     socs = {
         "priority_soc": PRIORITY_SOC,
         "buffer_soc": BUFFER_SOC,
         "buffer_start_soc": BUFFER_START_SOC,
     }
-    ctrl = SurplusController(
+    ctrl = controller(
         SurplusSettings(
             min_current_A=MIN_A,
             max_current_A=MAX_A,
@@ -306,6 +308,7 @@ def ours(step_A: float, *, battery: bool = False) -> Decide:
         d = ctrl.step(t, reading)
         return d.current_A, d.phases
 
+    decide.controller = ctrl  # type: ignore[attr-defined]  # for benchmarks/pv_writes.py
     return decide
 
 

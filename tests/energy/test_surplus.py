@@ -250,6 +250,29 @@ def test_a_car_that_draws_less_at_the_minimum_starts_on_what_it_draws():
     assert ctrl.step(300, reading(thin)).reason.startswith("waiting for 1380 W")
 
 
+def test_a_start_on_the_battery_charge_waits_for_the_full_minimum_unless_it_buffers():
+    """A car learnt as 0.5 A under the minimum starts on what it draws when the surplus is
+    exported, or when the home battery's charging power carries the start and the battery
+    holds the minimum in a dip (above ``buffer_soc``); at or below that SoC such a start
+    would stop at the next dip, so it waits for the full minimum."""
+    settings = SurplusSettings(
+        phases=1, disable_delay_s=30, battery_to_ev=True, priority_soc=40, buffer_soc=60
+    )
+    ctrl = SurplusController(settings, Mode.PV)
+    for t in range(0, 80, 10):
+        _under(ctrl, t, 6.2 * V)
+    for t in range(80, 140, 10):
+        _under(ctrl, t, 0.0)
+    assert ctrl.current_A == 0  # learnt: the car draws 5.5 A at 6 A
+    thin = 5.7 * V
+    exported = ctrl.step(140, soc_reading(thin, 50))
+    assert exported.timer == "enable"
+    on_charge = ctrl.step(150, soc_reading(0.0, 50, battery_w=thin))
+    assert on_charge.reason == "waiting for 1380 W surplus"
+    buffered = ctrl.step(160, soc_reading(0.0, 70, battery_w=thin))
+    assert buffered.timer == "enable"
+
+
 def test_a_car_ramping_up_at_the_minimum_is_not_taken_for_one_that_draws_less():
     """Only a settled draw (two readings within 0.2 A) counts, and at most 1 A under: a car
     that ramps 3 -> 4.5 -> 5.7 A at 6 A is learnt as 0.3 A under, one that settles at 4 A
