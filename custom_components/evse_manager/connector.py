@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
 
@@ -33,13 +33,13 @@ from .const import (
 from .controller.clock import SystemClock
 from .controller.config import ConnectorConfig, connector_config, open_connector
 from .controller.energy.manager import EnergyManager
+from .controller.errors import ConfigError
 from .controller.manager import EvseManager
 from .controller.modbus.maps import DeviceMap, load_map
 from .controller.modbus.transport import BusRegistry
 from .controller.mqtt import MqttBridge
 from .controller.ocpp.backend.client import CsmsClient
 from .controller.simulation import SimulatedStation
-from .controller.simulator import ModbusSimulator
 from .controller.store import SessionStore
 from .ocpp import (
     SIMULATOR_HOST,
@@ -50,6 +50,9 @@ from .ocpp import (
     simulated_charger,
     start_simulated_wallbox,
 )
+
+if TYPE_CHECKING:
+    from .controller.simulator import ModbusSimulator
 
 # The options the controller's connector configuration takes (the rest are HA's own).
 CONNECTOR_OPTIONS = (
@@ -148,7 +151,14 @@ def simulator_maps(data: Mapping[str, Any]) -> tuple[DeviceMap, DeviceMap | None
 async def start_simulator(
     charger_map: DeviceMap, meter_map: DeviceMap | None
 ) -> tuple[ModbusSimulator, dict[str, Any]]:
-    """A running simulator and the entry data that points the controller at it."""
+    """A running simulator and the entry data that points the controller at it.
+
+    Its server needs pymodbus 3.16's simulator API; on an older pymodbus (another
+    integration's pin) the entry fails with a message instead of the integration."""
+    try:
+        from .controller.simulator import ModbusSimulator  # noqa: PLC0415 - see above
+    except ImportError as err:
+        raise ConfigError(f"the simulator needs pymodbus 3.16 ({err})") from err
     simulator = ModbusSimulator(SimulatedStation(clock=SystemClock()), charger_map, meter_map)
     await simulator.start()
     return simulator, simulator.devices()
