@@ -148,18 +148,23 @@ def simulator_maps(data: Mapping[str, Any]) -> tuple[DeviceMap, DeviceMap | None
     return charger_map, None if meter == BUILTIN_METER else load_map(meter[CONF_MAP])
 
 
-async def start_simulator(
-    charger_map: DeviceMap, meter_map: DeviceMap | None
-) -> tuple[ModbusSimulator, dict[str, Any]]:
-    """A running simulator and the entry data that points the controller at it.
-
-    Its server needs pymodbus 3.16's simulator API; on an older pymodbus (another
-    integration's pin) the entry fails with a message instead of the integration."""
+def simulator_server() -> type[ModbusSimulator]:
+    """The simulator's server class, imported on first use (in the executor: importing is
+    file work). It needs pymodbus' newer simulator API (3.16 is tested; 3.8.3 lacks it): on
+    an older pymodbus (another integration's pin) the entry fails with a message, not the
+    integration."""
     try:
-        from .controller.simulator import ModbusSimulator  # noqa: PLC0415 - see above
+        from .controller.simulator.server import ModbusSimulator  # noqa: PLC0415
     except ImportError as err:
-        raise ConfigError(f"the simulator needs pymodbus 3.16 ({err})") from err
-    simulator = ModbusSimulator(SimulatedStation(clock=SystemClock()), charger_map, meter_map)
+        raise ConfigError(f"the simulator needs a newer pymodbus (3.16): {err}") from err
+    return ModbusSimulator
+
+
+async def start_simulator(
+    server: type[ModbusSimulator], charger_map: DeviceMap, meter_map: DeviceMap | None
+) -> tuple[ModbusSimulator, dict[str, Any]]:
+    """A running simulator and the entry data that points the controller at it."""
+    simulator = server(SimulatedStation(clock=SystemClock()), charger_map, meter_map)
     await simulator.start()
     return simulator, simulator.devices()
 
@@ -200,7 +205,8 @@ async def open_evse(
     simulator = None
     if data.get(CONF_MODE) == MODE_SIMULATOR:
         maps = await hass.async_add_executor_job(simulator_maps, data)
-        simulator, data = await start_simulator(*maps)
+        server = await hass.async_add_executor_job(simulator_server)
+        simulator, data = await start_simulator(server, *maps)
     try:
         config = await hass.async_add_executor_job(build_config, name, data, options, evse_id)
         store = await hass.async_add_executor_job(_open_store, path)
