@@ -581,15 +581,15 @@ async def test_release_zip_runs_beside_core_modbus_on_its_pymodbus(hass_with_cor
     outside = hass.config.parent
     timeout = aiohttp.ClientTimeout(total=FLOW_TIMEOUT_S)
     async with aiohttp.ClientSession(hass.url, timeout=timeout) as http:
-        await _wait_started(hass, http)
+        await _wait_started(hass, http)  # HTTP answers before core's Modbus is set up
+        token = await _onboard(hass, http)
+        core = await _state_of(http, token, CORE_SENSOR, lambda s: _number(s["state"]))
+        assert 200 < float(core["state"]) < 260, core  # the simulated meter's 230 V
         pin = _core_pymodbus()
         assert await _version("pymodbus", outside) == pin
         assert [i for i in _installs(hass.log.read_text()) if "pymodbus" in i] == [
             f"pymodbus=={pin}"
         ]
-        token = await _onboard(hass, http)
-        core = await _state_of(http, token, CORE_SENSOR, lambda s: _number(s["state"]))
-        assert 200 < float(core["state"]) < 260, core  # the simulated meter's 230 V
 
         await _add_modbus_charger(http, token, site)
         await _state_of(

@@ -32,6 +32,11 @@ from homeassistant.helpers import selector
 from PIL import Image
 from voluptuous.humanize import humanize_error
 
+# Imported at collection: a test that ran Home Assistant's ``hass`` fixture in this worker
+# first has put its testing_config (a regular ``custom_components`` package) on sys.path.
+from custom_components.evse_manager.controller.commands import COMMANDS
+from custom_components.evse_manager.services import field_key
+
 ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION = ROOT / "custom_components" / "evse_manager"
 
@@ -250,9 +255,6 @@ def test_the_rules_reject_what_hassfest_reported():
 
 def test_every_action_field_is_an_argument_of_its_command():
     """services.yaml's fields map (field_key) onto the controller command's arguments."""
-    from custom_components.evse_manager.controller.commands import COMMANDS
-    from custom_components.evse_manager.services import field_key
-
     for service, spec in _load("services.yaml").items():
         if service not in COMMANDS:
             continue  # simulate_ev: the integration's own action

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -34,7 +35,10 @@ CLIENT = Path(__file__).with_name("range_client.py")
 def client_python(request, tmp_path_factory) -> tuple[Path, str]:
     """A venv with the controller's client requirements and that pymodbus."""
     venv = tmp_path_factory.mktemp(f"pymodbus_{request.param}") / "venv"
-    uv = str(Path(sys.executable).with_name("uv"))
+    # scripts/bootstrap's uv (the Python 3.11 venv has none), else the test venv's.
+    where = os.pathsep.join((str(ROOT / ".uvtool" / "bin"), str(Path(sys.executable).parent)))
+    uv = shutil.which("uv", path=f"{where}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert uv, "uv is missing: run scripts/bootstrap"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "UV_"))}
     subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(venv)], check=True, env=env)
     python = venv / "bin" / "python"
