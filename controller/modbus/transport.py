@@ -10,6 +10,14 @@ unanswered, and a WARNING for every failed connect: thousands of lines an hour. 
 failures reach the manager as ``DeviceError``, which says once that a device went and once
 that it returned; so pymodbus' own records are passed on only as DEBUG, and only when the
 ``pymodbus`` logger is set to debug.
+
+Works on every pymodbus from 3.8.3 to 3.16.x (``manifest.json`` admits that range): Home
+Assistant keeps one pymodbus for the whole installation, and its own Modbus integration pins
+one (3.8.3 in 2025.4, 3.13.x later), so a pin of our own would be reinstalled over core's at
+every start. Of what this module uses only the unit keyword differs in that range: ``slave=``
+until 3.9, ``device_id=`` from 3.10 on; it is found once, from the client's signature (framers,
+``FramerType``, ``DecodePDU``, ``client.ctx.framer``, the client's arguments, the exceptions and
+the ``pymodbus.logging`` logger are the same in all of them).
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from inspect import signature
 from typing import Any, Literal
 
 from pymodbus import FramerType
@@ -39,6 +48,11 @@ _CONNECT_ERRORS: tuple[type[Exception], ...] = (OSError, ModbusException, *_SERI
 
 _LOGGER = logging.getLogger(__name__)
 _PYMODBUS_LOGGER = "pymodbus.logging"  # the one logger pymodbus logs to
+
+# The request methods' unit keyword: ``slave`` before pymodbus 3.10, ``device_id`` since.
+_UNIT = (
+    "device_id" if "device_id" in signature(AsyncModbusTcpClient.read_coils).parameters else "slave"
+)
 
 Table = Literal["coil", "discrete", "input", "holding"]
 Kind = Literal["tcp", "rtu_over_tcp", "rtu", "ascii"]
@@ -261,19 +275,20 @@ class ModbusBus:
 
     async def _call(self, op: str, address: int, arg: Any, unit: int) -> Any:
         client = self._client
+        to: dict[str, Any] = {_UNIT: unit}  # slave= or device_id=, see _UNIT
         if op == "coil":
-            return await client.read_coils(address, count=arg, device_id=unit)
+            return await client.read_coils(address, count=arg, **to)
         if op == "discrete":
-            return await client.read_discrete_inputs(address, count=arg, device_id=unit)
+            return await client.read_discrete_inputs(address, count=arg, **to)
         if op == "input":
-            return await client.read_input_registers(address, count=arg, device_id=unit)
+            return await client.read_input_registers(address, count=arg, **to)
         if op == "holding":
-            return await client.read_holding_registers(address, count=arg, device_id=unit)
+            return await client.read_holding_registers(address, count=arg, **to)
         if op == "write_coil":
-            return await client.write_coil(address, arg, device_id=unit)
+            return await client.write_coil(address, arg, **to)
         if op == "write":
-            return await client.write_register(address, arg[0], device_id=unit)
-        return await client.write_registers(address, arg, device_id=unit)
+            return await client.write_register(address, arg[0], **to)
+        return await client.write_registers(address, arg, **to)
 
 
 def _what(op: str, address: int, arg: Any) -> str:

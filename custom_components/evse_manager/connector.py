@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.core import HomeAssistant
 
@@ -33,13 +33,13 @@ from .const import (
 from .controller.clock import SystemClock
 from .controller.config import ConnectorConfig, connector_config, open_connector
 from .controller.energy.manager import EnergyManager
+from .controller.errors import ConfigError
 from .controller.manager import EvseManager
 from .controller.modbus.maps import DeviceMap, load_map
 from .controller.modbus.transport import BusRegistry
 from .controller.mqtt import MqttBridge
 from .controller.ocpp.backend.client import CsmsClient
 from .controller.simulation import SimulatedStation
-from .controller.simulator import ModbusSimulator
 from .controller.store import SessionStore
 from .ocpp import (
     SIMULATOR_HOST,
@@ -50,6 +50,9 @@ from .ocpp import (
     simulated_charger,
     start_simulated_wallbox,
 )
+
+if TYPE_CHECKING:
+    from .controller.simulator import ModbusSimulator
 
 # The options the controller's connector configuration takes (the rest are HA's own).
 CONNECTOR_OPTIONS = (
@@ -145,11 +148,23 @@ def simulator_maps(data: Mapping[str, Any]) -> tuple[DeviceMap, DeviceMap | None
     return charger_map, None if meter == BUILTIN_METER else load_map(meter[CONF_MAP])
 
 
+def simulator_server() -> type[ModbusSimulator]:
+    """The simulator's server class, imported on first use (in the executor: importing is
+    file work). It needs pymodbus' newer simulator API (3.16 is tested; 3.8.3 lacks it): on
+    an older pymodbus (another integration's pin) the entry fails with a message, not the
+    integration."""
+    try:
+        from .controller.simulator.server import ModbusSimulator  # noqa: PLC0415
+    except ImportError as err:
+        raise ConfigError(f"the simulator needs a newer pymodbus (3.16): {err}") from err
+    return ModbusSimulator
+
+
 async def start_simulator(
-    charger_map: DeviceMap, meter_map: DeviceMap | None
+    server: type[ModbusSimulator], charger_map: DeviceMap, meter_map: DeviceMap | None
 ) -> tuple[ModbusSimulator, dict[str, Any]]:
     """A running simulator and the entry data that points the controller at it."""
-    simulator = ModbusSimulator(SimulatedStation(clock=SystemClock()), charger_map, meter_map)
+    simulator = server(SimulatedStation(clock=SystemClock()), charger_map, meter_map)
     await simulator.start()
     return simulator, simulator.devices()
 
@@ -190,7 +205,8 @@ async def open_evse(
     simulator = None
     if data.get(CONF_MODE) == MODE_SIMULATOR:
         maps = await hass.async_add_executor_job(simulator_maps, data)
-        simulator, data = await start_simulator(*maps)
+        server = await hass.async_add_executor_job(simulator_server)
+        simulator, data = await start_simulator(server, *maps)
     try:
         config = await hass.async_add_executor_job(build_config, name, data, options, evse_id)
         store = await hass.async_add_executor_job(_open_store, path)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from importlib.util import find_spec
 from pathlib import Path
 
 from homeassistant.components.diagnostics import REDACTED
+from packaging.requirements import Requirement
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
@@ -60,13 +62,23 @@ def test_strings_cover_every_entity_state_and_service():
     manifest = json.loads((INTEGRATION / "manifest.json").read_text())
     assert manifest["domain"] == "evse_manager"
     # Only packages from PyPI, pinned as the tests pin them: the controller itself travels
-    # inside the integration folder (scripts/release), never as a requirement.
+    # inside the integration folder (scripts/release), never as a requirement. pymodbus is a
+    # range holding the tests' pin and Home Assistant core's Modbus pins (README:
+    # Installation), so neither integration reinstalls it over the other.
     pins = dict(
         line.split("==")
         for line in (INTEGRATION.parents[1] / "requirements-test.txt").read_text().splitlines()
         if "==" in line and not line.startswith("#")
     )
     assert manifest["requirements"] == [
-        f"{name}=={pins[name]}"
-        for name in ("pymodbus", "aiomqtt", "pyserial", "ocpp", "websockets")
+        "pymodbus>=3.8.3,<3.17",
+        *(f"{name}=={pins[name]}" for name in ("aiomqtt", "pyserial", "ocpp", "websockets")),
     ]
+    admitted = Requirement(manifest["requirements"][0]).specifier
+    assert admitted.contains(pins["pymodbus"])
+    core_modbus = find_spec("homeassistant.components.modbus")  # found, not imported
+    assert core_modbus is not None
+    assert core_modbus.origin is not None
+    core = json.loads(Path(core_modbus.origin).with_name("manifest.json").read_text())
+    (core_pin,) = Requirement(core["requirements"][0]).specifier  # core's Modbus: pymodbus==
+    assert admitted.contains(core_pin.version)

@@ -24,6 +24,7 @@ only PyPI is reachable); the log check below therefore looks only at our loggers
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import os
 import re
@@ -34,12 +35,18 @@ import sys
 import time
 import zipfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+
+from controller.clock import SystemClock
+from controller.modbus.maps import load_map
+from controller.simulation import SimulatedStation
+from controller.simulator import ModbusSimulator
 
 pytestmark = pytest.mark.slow
 
@@ -61,6 +68,17 @@ RECORD = re.compile(
 )
 FIND_SPEC = "import importlib.util as u, sys; print(*(n for n in sys.argv[1:] if u.find_spec(n)))"
 OUR_LOGGERS = ("custom_components.evse_manager", "pymodbus", "aiomqtt")
+VERSION_OF = "import importlib.metadata as m, sys; print(m.version(sys.argv[1]))"
+INSTALLING = re.compile(r"Attempting install of (\S+)")  # homeassistant.util.package, INFO
+CORE_MODBUS = HASS_VENV.joinpath(
+    "lib",
+    f"python{sys.version_info[0]}.{sys.version_info[1]}",
+    "site-packages",
+    "homeassistant",
+    "components",
+    "modbus",
+    "manifest.json",
+)
 
 
 @dataclass
@@ -142,7 +160,7 @@ def _pristine_venv(cwd: Path) -> None:
     )
 
 
-def _configuration(port: int) -> str:
+def _configuration(port: int, extra: str = "") -> str:
     return (
         "# Only what onboarding and config flows need (see the test's docstring).\n"
         "http:\n"
@@ -151,6 +169,11 @@ def _configuration(port: int) -> str:
         "onboarding:\n"
         "config:\n"
         "api:\n"
+        "logger:\n"  # Home Assistant's "Attempting install of ..." lines
+        "  default: warning\n"
+        "  logs:\n"
+        "    homeassistant.util.package: info\n"
+        f"{extra}"
     )
 
 
@@ -178,8 +201,16 @@ async def _terminate(process: subprocess.Popen[bytes]) -> int:
     return _stop(process)
 
 
-@pytest.fixture
-def hass_process(socket_enabled, tmp_path: Path) -> Iterator[Hass]:
+@contextmanager
+def _hass_venv_alone() -> Iterator[None]:
+    """One test at a time on ``.venv-hass`` (each empties and fills it), also under xdist."""
+    with (HASS_VENV / ".test-lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+@contextmanager
+def _running_hass(tmp_path: Path, extra_configuration: str = "") -> Iterator[Hass]:
     """A fresh config dir holding only the unpacked release, and ``hass -c`` running on it."""
     config = tmp_path / "config"
     config.mkdir()
@@ -187,24 +218,31 @@ def hass_process(socket_enabled, tmp_path: Path) -> Iterator[Hass]:
     assert not [p for p in folder.rglob("*") if p.is_symlink()], "the zip must hold real files"
     assert (folder / "controller" / "manager.py").is_file()
     assert (folder / "brand" / "icon.png").is_file()  # Home Assistant 2026.3+ shows it
-    _pristine_venv(tmp_path)
-    port = _free_port()
-    (config / "configuration.yaml").write_text(_configuration(port))
-    output = (tmp_path / "hass.out").open("wb")
-    process = subprocess.Popen(
-        [str(HASS_VENV / "bin" / "hass"), "-c", str(config)],
-        cwd=config,
-        env=_hass_env(),
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    hass = Hass(process, config, f"http://127.0.0.1:{port}")
-    try:
+    with _hass_venv_alone():
+        _pristine_venv(tmp_path)
+        port = _free_port()
+        (config / "configuration.yaml").write_text(_configuration(port, extra_configuration))
+        output = (tmp_path / "hass.out").open("wb")
+        process = subprocess.Popen(
+            [str(HASS_VENV / "bin" / "hass"), "-c", str(config)],
+            cwd=config,
+            env=_hass_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield Hass(process, config, f"http://127.0.0.1:{port}")
+        finally:
+            code = _stop(process)
+            output.close()
+            print(f"hass exited with {code}")
+
+
+@pytest.fixture
+def hass_process(socket_enabled, tmp_path: Path) -> Iterator[Hass]:
+    """Home Assistant with only the release unpacked (a new user's)."""
+    with _running_hass(tmp_path) as hass:
         yield hass
-    finally:
-        code = _stop(process)
-        output.close()
-        print(f"hass exited with {code}")
 
 
 async def _poll(probe: Any, seconds: float) -> Any:
@@ -425,3 +463,162 @@ async def test_release_zip_installs_and_runs_in_a_clean_home_assistant(hass_proc
         f"hass up {up - started:.1f} s, onboarding + entry (installs requirements) "
         f"{added - up:.1f} s, total {stopped - started:.1f} s"
     )
+
+
+# --- The user with solar: Home Assistant core's Modbus integration reads the inverter (here:
+# the simulator's meter) and pins its own pymodbus; ours must run on that one, not fight it.
+
+SITE_CHARGER = "heidelberg_energy_control"
+SITE_METER = "eastron_sdm630"
+CORE_SENSOR = "sensor.site_voltage_l1"
+
+
+@dataclass
+class Site:
+    """The project's simulator, served from the test venv (pymodbus 3.16.1) on 127.0.0.1."""
+
+    station: SimulatedStation
+    simulator: ModbusSimulator
+
+
+@pytest.fixture
+async def site(socket_enabled) -> AsyncIterator[Site]:
+    station = SimulatedStation(clock=SystemClock())
+    simulator = ModbusSimulator(station, load_map(SITE_CHARGER), load_map(SITE_METER), port=0)
+    await simulator.start()
+    try:
+        yield Site(station, simulator)
+    finally:
+        await simulator.stop()
+
+
+def _core_modbus(site: Site) -> str:
+    """configuration.yaml's ``modbus:``: a TCP hub with one sensor (the meter's L1 voltage)."""
+    meter = site.simulator.devices()["meter"]["connection"]
+    voltage = load_map(SITE_METER).registers["voltage_l1"]
+    return (
+        "modbus:\n"
+        "  - name: site\n"
+        "    type: tcp\n"
+        "    host: 127.0.0.1\n"
+        f"    port: {meter['port']}\n"
+        "    sensors:\n"
+        "      - name: Site voltage L1\n"
+        f"        address: {voltage.address}\n"
+        f"        device_address: {meter['unit']}\n"
+        "        input_type: input\n"
+        "        data_type: float32\n"
+        "        unit_of_measurement: V\n"
+        "        scan_interval: 1\n"
+    )
+
+
+@pytest.fixture
+def hass_with_core_modbus(site: Site, tmp_path: Path) -> Iterator[Hass]:
+    with _running_hass(tmp_path, _core_modbus(site)) as hass:
+        yield hass
+
+
+def _core_pymodbus() -> str:
+    """The version Home Assistant's own Modbus integration pins (``pymodbus==X``)."""
+    (requirement,) = json.loads(CORE_MODBUS.read_text())["requirements"]
+    name, version = requirement.split("==")
+    assert name == "pymodbus"
+    return version
+
+
+async def _version(name: str, cwd: Path) -> str:
+    """The installed version of a distribution in the hass venv."""
+    child = await asyncio.create_subprocess_exec(
+        *(str(HASS_PYTHON), "-c", VERSION_OF, name),
+        cwd=cwd,
+        env=_hass_env(),
+        stdout=subprocess.PIPE,
+    )
+    out, _ = await child.communicate()
+    assert child.returncode == 0
+    return out.decode().strip()
+
+
+def _installs(log: str) -> list[str]:
+    """What Home Assistant installed so far, in order (``Attempting install of X``)."""
+    return INSTALLING.findall(log)
+
+
+async def _add_modbus_charger(http: aiohttp.ClientSession, token: str, site: Site) -> str:
+    """Add integration -> EVSE Manager -> Charger over Modbus, at the simulator's address."""
+    devices = site.simulator.devices()
+    charger, meter = devices["charger"]["connection"], devices["meter"]["connection"]
+    flow = "/api/config/config_entries/flow"
+    menu = await _post(http, flow, token, json={"handler": DOMAIN})
+    form = await _post(http, f"{flow}/{menu['flow_id']}", token, json={"next_step_id": "modbus"})
+    assert form["step_id"] == "modbus", form
+    created = await _post(
+        http,
+        f"{flow}/{form['flow_id']}",
+        token,
+        json={
+            "name": NAME,
+            "map": SITE_CHARGER,
+            "kind": "tcp",
+            "host": "127.0.0.1",
+            "port": charger["port"],
+            "unit": load_map(SITE_CHARGER).transport.unit,
+            "meter_map": SITE_METER,
+            "meter_host": "127.0.0.1",
+            "meter_port": meter["port"],
+            "meter_unit": meter["unit"],
+        },
+    )
+    assert created["type"] == "create_entry", created
+    return str(created["result"]["entry_id"])
+
+
+async def test_release_zip_runs_beside_core_modbus_on_its_pymodbus(hass_with_core_modbus, site):
+    """Core's Modbus integration installs its pymodbus pin at start; ours then finds it
+    inside its range: no reinstall, and both integrations read their devices on it."""
+    hass = hass_with_core_modbus
+    outside = hass.config.parent
+    timeout = aiohttp.ClientTimeout(total=FLOW_TIMEOUT_S)
+    async with aiohttp.ClientSession(hass.url, timeout=timeout) as http:
+        await _wait_started(hass, http)  # HTTP answers before core's Modbus is set up
+        token = await _onboard(hass, http)
+        core = await _state_of(http, token, CORE_SENSOR, lambda s: _number(s["state"]))
+        assert 200 < float(core["state"]) < 260, core  # the simulated meter's 230 V
+        pin = _core_pymodbus()
+        assert await _version("pymodbus", outside) == pin
+        assert [i for i in _installs(hass.log.read_text()) if "pymodbus" in i] == [
+            f"pymodbus=={pin}"
+        ]
+
+        await _add_modbus_charger(http, token, site)
+        await _state_of(
+            http, token, "sensor.garage_charging_state", lambda s: s["state"] != "unavailable"
+        )
+        site.station.plug_in()
+        site.station.draw_power(16.0, 3)
+        drawing = await _state_of(
+            http, token, "sensor.garage_power", lambda s: (_number(s["state"]) or 0) > 1000
+        )
+        ours = {k: v for k, v in (await _states(http, token)).items() if ".garage_" in k}
+        unavailable = sorted(k for k, v in ours.items() if v["state"] == "unavailable")
+        assert unavailable == [], unavailable
+        # Our requirement held what core installed: no second pymodbus install, same version.
+        assert await _version("pymodbus", outside) == pin
+        installs = _installs(hass.log.read_text())
+        assert [i for i in installs if "pymodbus" in i] == [f"pymodbus=={pin}"], installs
+        assert (await _states(http, token))[CORE_SENSOR]["state"] not in ("unavailable", "unknown")
+        print(
+            f"pymodbus {pin} for both; core's sensor {core['state']} V, ours {drawing['state']} W"
+        )
+        assert await _terminate(hass.process) == 0
+    problems = _our_problems(hass.log.read_text())
+    assert problems == [], "\n\n".join(problems)
+
+
+def _number(state: str) -> float | None:
+    """A sensor state as a number (None while unknown or unavailable)."""
+    try:
+        return float(state)
+    except ValueError:
+        return None

@@ -7,8 +7,9 @@ rules it applies to these files are restated from its source, home-assistant/cor
 ``script/hassfest/services.py`` (``CUSTOM_INTEGRATION_SERVICES_SCHEMA``: ``exists`` for
 ``example``/``default``, ``selector.validate_selector``), read at core commits 00a70521 and
 01a7395c, and ``script/hassfest/manifest.py`` (``CUSTOM_INTEGRATION_MANIFEST_SCHEMA``,
-``sort_manifest``) at 7d56dcb0. The HACS action's file rules come from hacs/integration
-``custom_components/hacs/utils/validate.py`` (``HACS_MANIFEST_JSON_SCHEMA``,
+``sort_manifest``) at 7d56dcb0 and ``script/hassfest/requirements.py`` (``PACKAGE_REGEX``,
+``validate_requirements_format``) at 00308d9d. The HACS action's file rules come from
+hacs/integration ``custom_components/hacs/utils/validate.py`` (``HACS_MANIFEST_JSON_SCHEMA``,
 ``INTEGRATION_MANIFEST_JSON_SCHEMA``); brand image sizes from the home-assistant/brands README
 (the ``brand/`` folder is read by Home Assistant 2026.3+, developer blog 2026-02-24).
 Only the parts that apply to this integration's files are restated.
@@ -31,11 +32,18 @@ from homeassistant.helpers import selector
 from PIL import Image
 from voluptuous.humanize import humanize_error
 
+# Imported at collection: a test that ran Home Assistant's ``hass`` fixture in this worker
+# first has put its testing_config (a regular ``custom_components`` package) on sys.path.
+from custom_components.evse_manager.controller.commands import COMMANDS
+from custom_components.evse_manager.services import field_key
+
 ROOT = Path(__file__).resolve().parents[2]
 INTEGRATION = ROOT / "custom_components" / "evse_manager"
 
 # translations.py: [a-z0-9-_]+, no "__"/"--", not starting or ending with "-" or "_".
 RE_TRANSLATION_KEY = re.compile(r"^(?!.+[_-]{2})(?![_-])[a-z0-9-_]+(?<![_-])$")
+# requirements.py: PACKAGE_REGEX (name, operator, version).
+PACKAGE_REGEX = re.compile(r"^(?:--.+\s)?([-_,\.\w\d\[\]]+)(==|>=|<=|~=|!=|<|>|===)*(.*)$")
 RE_COMBINED_REFERENCE = re.compile(r"(.+\[%)|(%\].+)")
 RE_PLACEHOLDER_IN_SINGLE_QUOTES = re.compile(r"'{\w+}'")
 RE_URL = re.compile(
@@ -247,9 +255,6 @@ def test_the_rules_reject_what_hassfest_reported():
 
 def test_every_action_field_is_an_argument_of_its_command():
     """services.yaml's fields map (field_key) onto the controller command's arguments."""
-    from custom_components.evse_manager.controller.commands import COMMANDS
-    from custom_components.evse_manager.services import field_key
-
     for service, spec in _load("services.yaml").items():
         if service not in COMMANDS:
             continue  # simulate_ev: the integration's own action
@@ -279,8 +284,10 @@ MANIFEST = vol.Schema(
         vol.Required("documentation"): vol.All(vol.Url(), vol.Match(r"^https://")),
         vol.Required("issue_tracker"): vol.Url(),  # optional for hassfest, required by HACS
         vol.Optional("quality_scale"): vol.In(["internal", "silver", "gold", "platinum"]),
-        # Pinned PyPI distributions only: Home Assistant installs these for the user.
-        vol.Optional("requirements"): [vol.Match(r"^[A-Za-z0-9][A-Za-z0-9._-]*==[0-9][0-9a-z.]*$")],
+        # PyPI distributions Home Assistant installs for the user: requirements.py
+        # validate_requirements_format (core 00308d9d) wants no space and PACKAGE_REGEX; a
+        # pin (==) only of core integrations, so a custom one may give a range.
+        vol.Optional("requirements"): [vol.All(vol.Match(r"^\S+$"), vol.Match(PACKAGE_REGEX))],
         vol.Optional("dependencies"): [str],
         vol.Optional("after_dependencies"): [str],
         vol.Required("codeowners"): [vol.Match(r"^@")],
