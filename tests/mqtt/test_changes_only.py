@@ -9,10 +9,12 @@ unconfirmed messages without giving up the order of session events.
 from __future__ import annotations
 
 import asyncio
+import gc
 import itertools
 import logging
 import os
 import signal
+import types
 
 import pytest
 import voluptuous as vol
@@ -243,3 +245,25 @@ def test_telemetry_settings_have_dashboard_defaults_and_are_validated():
     for bad in ({"deadband": {"furlongs": 1}}, {"deadband": {"W": -1}}, {"max_interval_s": "x"}):
         with pytest.raises(vol.Invalid):
             settings(1883, telemetry=bad)
+
+
+def _state_renderers() -> int:
+    """Entity state renderers alive in the process (what a full GC has to walk)."""
+    return sum(
+        1
+        for o in gc.get_objects()
+        if isinstance(o, types.FunctionType) and o.__qualname__ == "_state.<locals>.render"
+    )
+
+
+async def test_connectors_share_their_entities_state_renderers(mosquitto, rig):
+    """A thousand connectors would otherwise hold 37,000 renderer closures outside the
+    frozen start-up heap: every full collection walked them, the longest loop stall."""
+    one = MqttBridge({"evse1": rig.manager}, settings(mosquitto.port))
+    async with running(one):
+        await one.flush()
+        with_one = _state_renderers()
+    two = MqttBridge({"evse1": rig.manager, "evse2": rig.manager}, settings(mosquitto.port))
+    async with running(two):
+        await two.flush()
+        assert _state_renderers() == with_one > 10
