@@ -9,7 +9,11 @@ pymodbus itself logs an ERROR (with a hex dump) for every request a silent devic
 unanswered, and a WARNING for every failed connect: thousands of lines an hour. Those
 failures reach the manager as ``DeviceError``, which says once that a device went and once
 that it returned; so pymodbus' own records are passed on only as DEBUG, and only when the
-``pymodbus`` logger is set to debug.
+``pymodbus`` logger is set to debug. Only the records of our own clients and servers: pymodbus
+has one logger for the whole process, and in Home Assistant it is shared with core's Modbus
+integration, whose users need its warnings. What ours do runs under ``own_pymodbus()``, a
+context variable that the transports' callbacks inherit (asyncio copies the context into
+every callback and task created meanwhile), so the filter knows whose record it is.
 
 Works on every pymodbus from 3.8.3 to 3.16.x (``manifest.json`` admits that range): Home
 Assistant keeps one pymodbus for the whole installation, and its own Modbus integration pins
@@ -23,9 +27,11 @@ the ``pymodbus.logging`` logger are the same in all of them).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from inspect import signature
 from typing import Any, Literal
@@ -119,11 +125,30 @@ class Endpoint:
         return f"{self.host}:{self.port} ({self.kind})"
 
 
+_OWN_PYMODBUS: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "evse_manager_own_pymodbus", default=False
+)
+
+
+@contextlib.contextmanager
+def own_pymodbus() -> Iterator[None]:
+    """Marks what pymodbus does inside (and every callback it sets up meanwhile: a
+    connection's reads, its timers) as ours, for ``PymodbusQuiet``."""
+    token = _OWN_PYMODBUS.set(True)
+    try:
+        yield
+    finally:
+        _OWN_PYMODBUS.reset(token)
+
+
 class PymodbusQuiet(logging.Filter):
-    """Demotes pymodbus' records to DEBUG and drops them unless its logger wants DEBUG."""
+    """Demotes our pymodbus clients' and servers' records to DEBUG and drops them unless
+    its logger wants DEBUG; anyone else's pass as they are."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep a record only for someone debugging pymodbus, and then as DEBUG."""
+        """Keep a record of ours only for someone debugging pymodbus, and then as DEBUG."""
+        if not _OWN_PYMODBUS.get():
+            return True
         if not logging.getLogger(record.name).isEnabledFor(logging.DEBUG):
             return False
         record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
@@ -206,7 +231,8 @@ class ModbusBus:
 
     async def close(self) -> None:
         """Close the connection."""
-        self._client.close()
+        with own_pymodbus():
+            self._client.close()
 
     async def _ensure_connected(self, force: bool = False) -> None:
         if self._client.connected:
@@ -216,7 +242,8 @@ class ModbusBus:
             raise ConnectError(f"{self.endpoint.describe()}: not connected (retrying later)")
         ok, reason = False, ""
         try:
-            ok = await self._client.connect()
+            with own_pymodbus():
+                ok = await self._client.connect()
         except _CONNECT_ERRORS as err:
             _LOGGER.debug("connect %s failed: %s", self.endpoint.describe(), err)
             reason = f": {err}"
@@ -250,16 +277,17 @@ class ModbusBus:
                 await self._ensure_connected()
             self.requests += 1
             try:
-                response = await self._call(op, address, arg, unit)
+                with own_pymodbus():
+                    response = await self._call(op, address, arg, unit)
             except (TimeoutError, ModbusException, OSError) as err:
                 self.failures += 1
-                self._client.close()
+                await self.close()
                 what = _what(op, address, arg)
                 raise DeviceError(f"{self.endpoint.describe()} unit {unit}: {what}: {err}") from err
             except asyncio.CancelledError:
                 # The answer to this request may still arrive; a fresh connection keeps it
                 # from being taken for the answer to the next request (a stop's safe write).
-                self._client.close()
+                await self.close()
                 raise
             finally:
                 if self._request_gap:

@@ -19,7 +19,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator.simcore import SimCore
 
 from ..modbus.maps import DeviceMap
-from ..modbus.transport import AnsweringAsciiFramer
+from ..modbus.transport import AnsweringAsciiFramer, own_pymodbus
 from ..simulation import SimulatedStation
 from .device import SimulatedCharger, SimulatedDevice
 
@@ -78,7 +78,8 @@ class _Served:
             )
             self.server.context = _KnownUnits(self.device.sim_devices())
             try:
-                await self.server.serve_forever(background=True)
+                with own_pymodbus():  # its connections' records are ours
+                    await self.server.serve_forever(background=True)
                 return
             except RuntimeError:  # pymodbus: "Could not start listen"
                 if not self._chosen or attempt == BIND_ATTEMPTS - 1:
@@ -99,11 +100,13 @@ class _Served:
         self.server.context = _KnownUnits(self.device.sim_devices())
         if ascii_ and transport.ascii_start == ">":
             self.server.framer = AnsweringAsciiFramer
-        await self.server.serve_forever(background=True)
+        with own_pymodbus():
+            await self.server.serve_forever(background=True)
 
     async def stop(self) -> None:
         if self.server is not None:
-            await self.server.shutdown()  # type: ignore[no-untyped-call]
+            with own_pymodbus():
+                await self.server.shutdown()  # type: ignore[no-untyped-call]
             self.server = None
 
 

@@ -3,7 +3,10 @@ however many requests fail meanwhile (pymodbus logs an ERROR and a hex dump per 
 
 from __future__ import annotations
 
+import contextlib
 import logging
+
+from pymodbus.exceptions import ModbusException
 
 from tests.modbus.test_faults import until_available
 
@@ -43,3 +46,32 @@ async def test_pymodbus_records_stay_available_for_debugging(rig, caplog):
     pymodbus = [r for r in caplog.records if r.name.startswith("pymodbus")]
     assert pymodbus
     assert {r.levelname for r in pymodbus} == {"DEBUG"}
+
+
+async def test_another_integrations_pymodbus_records_keep_their_level(rig, caplog):
+    """pymodbus has one logger per process: in Home Assistant core's Modbus integration
+    shares it with ours, and its users need its warnings. Only our clients' records are
+    quieted; a client of its own (core's) to the same silent charger keeps its ERRORs."""
+    from pymodbus.client import AsyncModbusTcpClient
+
+    from controller.modbus.transport import _UNIT
+
+    await rig.start_charging()
+    caplog.set_level(logging.INFO)
+    caplog.clear()
+    rig.simulator.charger.inject_silence(60.0)
+    foreign = AsyncModbusTcpClient("127.0.0.1", port=rig.simulator.port, timeout=0.3, retries=0)
+    try:
+        assert await foreign.connect()
+        before = len(caplog.records)
+        await rig.advance(2, step=1)  # our bus times out meanwhile
+        ours = [r for r in caplog.records[before:] if r.name.startswith("pymodbus")]
+        with contextlib.suppress(ModbusException):
+            await foreign.read_input_registers(5, count=9, **{_UNIT: 1})
+    finally:
+        foreign.close()
+    assert rig.manager._charger.device.bus.failures >= 1
+    assert ours == []  # ours went by without a line
+    theirs = [r for r in caplog.records if r.name.startswith("pymodbus")]
+    assert theirs
+    assert {r.levelno for r in theirs} & {logging.WARNING, logging.ERROR}, theirs
