@@ -48,6 +48,8 @@ SIM_REVISION = 100
 TABLE_OF_FC = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 4: "input"}
 TABLE_OF_FC.update({6: "holding", 16: "holding", 22: "holding", 23: "holding"})
 TABLES = ("coil", "discrete", "holding", "input")  # pymodbus' block order
+# A write's answer is read back through the same hook (FC05/06 echo it): only these read.
+READ_FCS = (1, 2, 3, 4)
 SPARE_ADDRESS = 65000  # a table the map does not use still needs one block
 MEASUREMENTS = (
     "current_l1",
@@ -324,6 +326,8 @@ class SimulatedDevice:
         self.on_request()
         if values is not None:
             return self._write_all(function_code, touched, address, values)
+        if function_code in READ_FCS and any("r" not in reg.access for reg in touched):
+            return ExcCodes.ILLEGAL_ADDRESS  # a write-only register (the map's access: w)
         self.refresh()
         for reg in touched:
             self._serve(reg, start_address, registers)

@@ -121,3 +121,15 @@ def test_abl_frames_start_with_gt_and_the_driver_reads_them():
     assert (used, device_id, pdu) == (len(frame), 1, b"\x03\x02\x00\xc2")
     # A stock ':' frame still reads.
     assert client.decode(b":" + frame[1:])[3] == pdu
+
+
+def test_a_write_only_register_refuses_reads_and_takes_writes():
+    """What a map marks ``access: w`` (the sources call it write-only) is not read back from
+    the simulator either, so nothing of ours can come to depend on reading it."""
+    webasto = charger("webasto_next")
+    assert request(webasto, 16, 5004, 1, [16]) is None
+    assert request(webasto, 3, 5004, 1) is ExcCodes.ILLEGAL_ADDRESS
+    etrel = charger("etrel_inch")
+    assert request(etrel, 16, 8, 2, [0x4180, 0]) is None  # 16.0 A, float32
+    assert etrel.setpoint_A == 16.0
+    assert request(etrel, 3, 8, 2) is ExcCodes.ILLEGAL_ADDRESS
