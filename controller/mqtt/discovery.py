@@ -101,6 +101,7 @@ def component(
         cmp["unit_of_measurement"] = spec.unit
     if spec.platform == SENSOR:
         cmp["state_class"] = spec.state_class
+        cmp["suggested_display_precision"] = spec.precision  # as the integration's sensors
         if spec.device_class == "enum" and spec.options:
             cmp["options"] = list(spec.options)
     if spec.command is not None:

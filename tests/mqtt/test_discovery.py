@@ -59,6 +59,7 @@ async def test_discovery_is_published_and_resent_on_ha_birth(mosquitto, rig):
         "payload_on": "ON",
         "payload_off": "OFF",
     }
+    assert cmps["energy"]["suggested_display_precision"] == 2  # as the HA integration shows it
     assert cmps["max_current"]["min"] == 0.0
     assert cmps["max_current"]["max"] == 32.0
     assert cmps["max_current"]["step"] == 1.0

@@ -72,6 +72,8 @@ async def test_home_assistant_builds_entities_and_switch_reaches_kernel(
             assert {e.unique_id for e in _mqtt_entities(hass)} == {
                 f"evse_manager_evse1_{e.key}" for e in entities(values={})
             }
+            energy = er.async_get(hass).async_get(_entity(hass, "sensor", "energy"))
+            assert energy.options["sensor"]["suggested_display_precision"] == 2
             charging = _entity(hass, "binary_sensor", "charging")
             assert charging is not None
             assert hass.states.get(charging).state == "on"
