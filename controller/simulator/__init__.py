@@ -1,7 +1,7 @@
 """The embedded simulator: any charger map and meter map served over real Modbus,
 behaving as the device over a simulated EV (``python -m controller.simulator``).
 
-The Modbus side (``ModbusSimulator``, the devices) needs pymodbus 3.16's simulator API and is
+The Modbus side (``ModbusSimulator``, the devices) needs pymodbus 3.11 or newer and is
 imported on first use: the scenarios need no pymodbus, so the Home Assistant integration
 (``simulate_ev``, OCPP simulator) loads on the older pymodbus another integration may have
 installed (``controller.modbus.transport``'s docstring says why that happens).

@@ -19,7 +19,11 @@ from ..errors import ConfigError, MapError
 from ..modbus.maps import available_maps, load_map
 from ..simulation import SimulatedStation
 from .scenarios import Scenario, ScenarioError, Step
-from .server import ModbusSimulator
+
+try:
+    from .server import ModbusSimulator
+except ImportError as err:  # a pymodbus older than the simulator takes (see server.py)
+    sys.exit(f"error: {err}")
 
 
 def _parser() -> argparse.ArgumentParser:

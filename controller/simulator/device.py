@@ -27,7 +27,6 @@ from decimal import Decimal
 from typing import Any
 
 from pymodbus.constants import ExcCodes
-from pymodbus.simulator import DataType, SimData, SimDevice
 
 from ..everest import CpState
 from ..kernel.pwm import duty_cycle
@@ -50,7 +49,6 @@ TABLE_OF_FC.update({6: "holding", 16: "holding", 22: "holding", 23: "holding"})
 TABLES = ("coil", "discrete", "holding", "input")  # pymodbus' block order
 # A write's answer is read back through the same hook (FC05/06 echo it): only these read.
 READ_FCS = (1, 2, 3, 4)
-SPARE_ADDRESS = 65000  # a table the map does not use still needs one block
 MEASUREMENTS = (
     "current_l1",
     "current_l2",
@@ -181,6 +179,7 @@ class SimulatedDevice:
         # of the CPU (benchmarks/scale.py runs a thousand chargers and meters on one core).
         self._spans: dict[tuple[int, str, int, int, int], list[Register] | None] = {}
         self._encoded: dict[str, tuple[Value, int, list[int]]] = {}
+        self._images: dict[tuple[int, str], tuple[int, list[int]] | None] = {}
 
     # ------------------------------------------------------------------ faults
 
@@ -215,71 +214,72 @@ class SimulatedDevice:
 
     # ------------------------------------------------------------------ pymodbus
 
-    def sim_devices(self) -> list[SimDevice]:
-        """One pymodbus SimDevice per unit id the map uses."""
-        units = sorted({self._unit_of(r) for r in self.map.registers.values()})
-        return [self._sim_device(unit) for unit in units]
+    @property
+    def units(self) -> list[int]:
+        """The unit ids the map uses: the device's own and any a register names."""
+        return sorted({self._unit_of(r) for r in self.map.registers.values()})
 
     def _unit_of(self, reg: Register) -> int:
         return reg.unit_id if reg.unit_id is not None else self.unit
 
-    def _sim_device(self, unit: int) -> SimDevice:
-        blocks: list[list[SimData]] = []
-        for table in TABLES:
-            regs = [
-                r
+    def _image(self, unit: int, table: str) -> tuple[int, list[int]] | None:
+        """A scratch image of the unit's table that ``handle`` serves into: one block from the
+        lowest to the highest address the map's registers and spans name (coils and discrete
+        inputs as 16-bit words, the first address then counted in words); None: the map has
+        no such table on that unit."""
+        key = (unit, table)
+        if key not in self._images:
+            own = None if unit == self.unit else unit
+            firsts = [
+                r.address
                 for r in self.map.registers.values()
                 if r.table == table and self._unit_of(r) == unit
             ]
-            bits = table in ("coil", "discrete")
-            if not regs:
-                blocks.append(
-                    [
-                        SimData(
-                            SPARE_ADDRESS,
-                            count=16 if bits else 1,
-                            values=0 if not bits else False,
-                            datatype=DataType.BITS if bits else DataType.REGISTERS,
-                        )
-                    ]
-                )
-                continue
-            own = None if unit == self.unit else unit
+            ends = [
+                r.address + r.count
+                for r in self.map.registers.values()
+                if r.table == table and self._unit_of(r) == unit
+            ]
             spans = [sp for sp in self.map.spans if sp.table == table and sp.unit_id == own]
-            start = min([r.address for r in regs] + [sp.first for sp in spans])
-            end = max([r.address + r.count for r in regs] + [sp.last + 1 for sp in spans])
-            if bits:
-                start -= start % 16
-                end += (-end) % 16
-                blocks.append(
-                    [SimData(start, count=end - start, values=False, datatype=DataType.BITS)]
-                )
+            if not firsts:
+                self._images[key] = None
             else:
-                blocks.append(
-                    [SimData(start, count=end - start, values=0, datatype=DataType.REGISTERS)]
-                )
+                start = min(firsts + [sp.first for sp in spans])
+                end = max(ends + [sp.last + 1 for sp in spans])
+                if table in ("coil", "discrete"):
+                    start, end = start // 16, (end + 15) // 16
+                self._images[key] = (start, [0] * (end - start))
+        return self._images[key]
 
-        async def action(  # noqa: PLR0917 - pymodbus calls the hook positionally
-            function_code: int,
-            start_address: int,
-            address: int,
-            count: int,
-            registers: list[int],
-            set_values: Any,
-        ) -> ExcCodes | None:
-            if self.silence_s:
-                await self._hold()
-            return self.handle(
-                unit,
-                function_code=function_code,
-                start_address=start_address,
-                address=address,
-                count=count,
-                registers=registers,
-                set_values=set_values,
-            )
-
-        return SimDevice(unit, simdata=(blocks[0], blocks[1], blocks[2], blocks[3]), action=action)
+    async def request(
+        self, unit: int, function_code: int, address: int, count: int, values: list[Any] | None
+    ) -> list[int] | list[bool] | ExcCodes | None:
+        """One request as pymodbus' datastore asks it (any pymodbus from 3.11 on): the values
+        read (None for a write taken), or the exception the device answers."""
+        if self.silence_s:
+            await self._hold()
+        table = TABLE_OF_FC.get(function_code)
+        image = None if table is None else self._image(unit, table)
+        if table is None or image is None:
+            return ExcCodes.ILLEGAL_FUNCTION if table is None else ExcCodes.ILLEGAL_ADDRESS
+        start, registers = image
+        refused = self.handle(
+            unit,
+            function_code=function_code,
+            start_address=start,
+            address=address,
+            count=count,
+            registers=registers,
+            set_values=values,
+        )
+        if refused is not None or values is not None:
+            return refused
+        if table in ("coil", "discrete"):
+            return [
+                bool(registers[a // 16 - start] >> (a % 16) & 1)
+                for a in range(address, address + count)
+            ]
+        return registers[address - start : address - start + count]
 
     async def _hold(self) -> None:
         with contextlib.suppress(TimeoutError):

@@ -13,15 +13,25 @@ import contextlib
 import socket
 from typing import Any, Literal
 
+import pymodbus
 from pymodbus import FramerType
-from pymodbus.exceptions import NoSuchIdException
+from pymodbus import exceptions as pymodbus_exceptions  # NoSuchIdException from 3.9
+from pymodbus.datastore import ModbusServerContext
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
-from pymodbus.simulator.simcore import SimCore
 
 from ..modbus.maps import DeviceMap
 from ..modbus.transport import AnsweringAsciiFramer, own_pymodbus
 from ..simulation import SimulatedStation
-from .device import SimulatedCharger, SimulatedDevice
+
+# The datastore contract ``_Datastore`` implements (an exception code for an answer) exists
+# from pymodbus 3.11 on; 3.8 to 3.10 could answer nothing but "illegal address".
+MIN_PYMODBUS = (3, 11)
+if tuple(int(part) for part in pymodbus.__version__.split(".")[:2]) < MIN_PYMODBUS:
+    raise ImportError(
+        f"the simulator needs pymodbus 3.11 or newer (installed: {pymodbus.__version__})"
+    )
+
+from .device import SimulatedCharger, SimulatedDevice  # noqa: E402 - after the version check
 
 Framer = Literal["socket", "rtu"]
 TICK_S = 0.1
@@ -37,25 +47,75 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-class _KnownUnits(SimCore):
-    """The devices of one server, answering only their own unit ids.
+class _Datastore(ModbusServerContext):
+    """A simulated device as pymodbus' datastore, for every pymodbus from 3.11 to 3.16.
 
-    pymodbus falls back to device 0 (or fails with a traceback) for any other unit; a real
-    RS-485 gateway answers exception 0x0B (target device failed to respond), which
-    pymodbus's server sends for NoSuchIdException. So a wrong unit id fails like it would
-    on site instead of reading another unit's registers."""
+    pymodbus 3.13 and newer ask the server's context (``async_getValues(device_id, ...)``),
+    3.11 and 3.12 the unit's own (``context[device_id].async_getValues(...)``); both take an
+    exception code for an answer. This object is both, over ``SimulatedDevice.request``, so the
+    simulator runs on whatever pymodbus is installed (Home Assistant constrains one for every
+    integration: 3.11.2 in 2026.2) and needs none of pymodbus' own simulator classes, whose API
+    changed with each of those releases. It answers only the unit ids its map uses: pymodbus
+    falls back to device 0 (or fails with a traceback) for any other unit; a real RS-485
+    gateway answers exception 0x0B (target device failed to respond), which pymodbus's server
+    sends for NoSuchIdException, so a wrong unit id fails as it would on site."""
+
+    simdevices: list[Any] = []  # noqa: RUF012 - read by pymodbus' server: none, use this object
+    old_simulator = True  # pymodbus 3.16: "a context of its own", taken as it is
+    single = False
+
+    def __init__(self, device: SimulatedDevice) -> None:
+        self._device = device
+        self._units = frozenset(device.units)
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __contains__(self, device_id: object) -> bool:
+        return device_id in self._units
+
+    def device_ids(self) -> list[int]:
+        """The unit ids this device answers."""
+        return sorted(self._units)
 
     def _known(self, device_id: int) -> None:
-        if device_id not in self.devices:
-            raise NoSuchIdException(f"unit {device_id}")
+        if device_id not in self._units:
+            raise pymodbus_exceptions.NoSuchIdException(f"unit {device_id}")
 
-    async def async_getValues(self, device_id: int, *args: Any, **kwargs: Any) -> Any:
+    async def async_getValues(
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> Any:
+        """pymodbus 3.13+: a read (or a write's read-back)."""
         self._known(device_id)
-        return await super().async_getValues(device_id, *args, **kwargs)
+        return await self._device.request(device_id, func_code, address, count, None)
 
-    async def async_setValues(self, device_id: int, *args: Any, **kwargs: Any) -> Any:
+    async def async_setValues(
+        self, device_id: int, func_code: int, address: int, values: Any
+    ) -> Any:
+        """pymodbus 3.13+: a write."""
         self._known(device_id)
-        return await super().async_setValues(device_id, *args, **kwargs)
+        values = list(values) if isinstance(values, (list, tuple)) else [values]
+        return await self._device.request(device_id, func_code, address, len(values), values)
+
+    def __getitem__(self, device_id: int) -> _Unit:
+        """pymodbus 3.11-3.12: the unit's own context."""
+        self._known(device_id)
+        return _Unit(self, device_id)
+
+
+class _Unit:
+    """One unit of a ``_Datastore``, as pymodbus 3.11 and 3.12 ask it."""
+
+    def __init__(self, store: _Datastore, unit: int) -> None:
+        self._store, self._unit = store, unit
+
+    async def async_getValues(self, func_code: int, address: int, count: int = 1) -> Any:
+        """A read (or a write's read-back)."""
+        return await self._store.async_getValues(self._unit, func_code, address, count)
+
+    async def async_setValues(self, func_code: int, address: int, values: Any) -> Any:
+        """A write."""
+        return await self._store.async_setValues(self._unit, func_code, address, values)
 
 
 class _Served:
@@ -74,9 +134,8 @@ class _Served:
         (another process, or an outgoing connection's ephemeral port) is picked again."""
         for attempt in range(BIND_ATTEMPTS):
             self.server = ModbusTcpServer(
-                self.device.sim_devices(), framer=self.framer, address=(self.host, self.port)
+                _Datastore(self.device), framer=self.framer, address=(self.host, self.port)
             )
-            self.server.context = _KnownUnits(self.device.sim_devices())
             try:
                 with own_pymodbus():  # its connections' records are ours
                     await self.server.serve_forever(background=True)
@@ -92,12 +151,11 @@ class _Served:
         transport = self.device.map.transport
         ascii_ = transport.kind == "ascii"
         self.server = ModbusSerialServer(
-            self.device.sim_devices(),
+            _Datastore(self.device),
             framer=FramerType.ASCII if ascii_ else FramerType.RTU,
             port=tty,
             baudrate=baudrate,
         )
-        self.server.context = _KnownUnits(self.device.sim_devices())
         if ascii_ and transport.ascii_start == ">":
             self.server.framer = AnsweringAsciiFramer
         with own_pymodbus():

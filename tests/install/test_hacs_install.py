@@ -4,10 +4,12 @@ What HACS installs is the release zip (``hacs.json``: ``zip_release`` + ``filena
 install unpacks the same zip. So this test builds it with ``scripts/release``, unpacks only that
 into a fresh config directory's ``custom_components/evse_manager/`` and starts ``hass`` from
 ``.venv-hass`` (made by ``scripts/bootstrap``): Home Assistant 2025.4.4 (``.venv-hass-2026``:
-2026.2.3, with ``EVSE_HASS_VENV``) and nothing of this project, no controller and no pymodbus, so Home Assistant itself installs the manifest's
-``requirements`` from PyPI, as on a user's machine. Then it does what a user does in the UI,
-through the same REST APIs the frontend calls: onboarding (owner, location, analytics,
-integration step), "Add integration" -> Simulator, look at the entities, run actions. The
+2026.2.3, with ``EVSE_HASS_VENV``) and nothing of this project, no controller and no
+pymodbus, so Home Assistant itself installs the manifest's ``requirements`` from PyPI, as on a
+user's machine (2026.2 under its ``package_constraints.txt``: pymodbus 3.11.2). Then it does
+what a user does in the UI, through the same REST APIs the frontend calls: onboarding (owner,
+location, analytics, integration step), "Add integration" -> Simulator, look at the entities,
+run actions. The
 README's "Installation" section describes exactly these steps.
 
 ``configuration.yaml`` holds only what onboarding and config flows need: ``http`` (loopback, a
