@@ -46,7 +46,6 @@ SIM_FIRMWARE = "evse_manager-sim 0.1.0"
 SIM_REVISION = 100
 TABLE_OF_FC = {1: "coil", 5: "coil", 15: "coil", 2: "discrete", 3: "holding", 4: "input"}
 TABLE_OF_FC.update({6: "holding", 16: "holding", 22: "holding", 23: "holding"})
-TABLES = ("coil", "discrete", "holding", "input")  # pymodbus' block order
 # A write's answer is read back through the same hook (FC05/06 echo it): only these read.
 READ_FCS = (1, 2, 3, 4)
 MEASUREMENTS = (
@@ -230,22 +229,17 @@ class SimulatedDevice:
         key = (unit, table)
         if key not in self._images:
             own = None if unit == self.unit else unit
-            firsts = [
-                r.address
-                for r in self.map.registers.values()
-                if r.table == table and self._unit_of(r) == unit
-            ]
-            ends = [
-                r.address + r.count
+            regs = [
+                r
                 for r in self.map.registers.values()
                 if r.table == table and self._unit_of(r) == unit
             ]
             spans = [sp for sp in self.map.spans if sp.table == table and sp.unit_id == own]
-            if not firsts:
+            if not regs:
                 self._images[key] = None
             else:
-                start = min(firsts + [sp.first for sp in spans])
-                end = max(ends + [sp.last + 1 for sp in spans])
+                start = min([r.address for r in regs] + [sp.first for sp in spans])
+                end = max([r.address + r.count for r in regs] + [sp.last + 1 for sp in spans])
                 if table in ("coil", "discrete"):
                     start, end = start // 16, (end + 15) // 16
                 self._images[key] = (start, [0] * (end - start))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import pymodbus
 from pymodbus import FramerType
-from pymodbus import exceptions as pymodbus_exceptions  # NoSuchIdException from 3.9
+from pymodbus import exceptions as pymodbus_exceptions  # 3.8 has no NoSuchIdException
 from pymodbus.datastore import ModbusServerContext
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
