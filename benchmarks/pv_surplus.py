@@ -727,7 +727,7 @@ def _battery_row(name: str, key: str, days: list[dict[str, Result]]) -> str:
         name,
         key.removesuffix(" battery"),
         spread([r.captured_kwh for r in rs], ".2f"),
-        spread([r.imported_kwh for r in rs], ".2f"),
+        spread([r.imported_kwh for r in rs], ".3f"),  # tens of Wh: 2 decimals hide who wins
         spread([r.battery_to_ev_kwh for r in rs], ".2f"),
         spread([r.battery_kwh for r in rs], ".2f"),
         spread([r.exported_kwh for r in rs], ".2f"),

@@ -64,6 +64,7 @@ class Traced(SurplusController):
 
     def step(self, now: float, reading: SiteReading) -> Decision:
         before = (self.current_A, self.phases, self._up_since, self._down_since)
+        high_since = self._high_since
         d = super().step(now, reading)
         cur, ph, up_since, down_since = before
         r = d.reason
@@ -73,6 +74,10 @@ class Traced(SurplusController):
             self.rule = "stop"
         elif d.phases != ph:
             self.rule = "phase switch"
+        elif d.current_A > cur and self._high_since is not None:
+            self.rule = "up back to the recent high"
+        elif d.current_A > cur and high_since is not None:
+            self.rule = "up new high confirmed"
         elif d.current_A > cur:
             delta = d.current_A - cur
             confirmed = up_since is not None and now - up_since >= self.settings.up_confirm_s

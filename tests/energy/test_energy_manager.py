@@ -234,7 +234,7 @@ async def test_a_car_below_its_limit_is_counted_at_its_measured_current_plus_two
     limit; evcc's effectiveCurrent), so the surplus it leaves is offered, not lost."""
     (rig,) = await rigs()
     source = PushedGridSource(clock=rig.clock)
-    ctl = control(rig, up_confirm_s=0, hysteresis_A=0)
+    ctl = control(rig, up_confirm_s=0, new_high_confirm_s=0, hysteresis_A=0)
     em = EnergyManager({"garage": ctl}, source, clock=rig.clock)
     await rig.start_charging()
     rig.station.draw_power(8.0, 3)

@@ -94,7 +94,9 @@ def test_fast_and_off():
 
 
 def test_hysteresis_suppresses_noise_around_a_step():
-    settings = SurplusSettings(hysteresis_A=0.3, up_confirm_s=0, down_confirm_s=0)
+    settings = SurplusSettings(
+        hysteresis_A=0.3, up_confirm_s=0, new_high_confirm_s=0, down_confirm_s=0
+    )
     ctrl = SurplusController(settings, Mode.PV)
     run(ctrl, 0, 60, 6900)  # 10 A
     assert ctrl.current_A == 10
@@ -107,8 +109,10 @@ def test_hysteresis_suppresses_noise_around_a_step():
 
 
 def test_going_up_waits_for_the_surplus_to_last():
-    """A spike shorter than ``up_confirm_s`` costs no write; a lasting rise goes up."""
-    ctrl = SurplusController(SurplusSettings(hysteresis_A=0, up_confirm_s=10), Mode.PV)
+    """A spike shorter than ``up_confirm_s`` costs no write; a lasting rise goes up (a new
+    high's own, longer wait is off here: tested below)."""
+    settings = SurplusSettings(hysteresis_A=0, up_confirm_s=10, new_high_confirm_s=0)
+    ctrl = SurplusController(settings, Mode.PV)
     run(ctrl, 0, 60, 6900)
     assert ctrl.current_A == 10
     assert ctrl.step(100, reading(7700, 6900)).current_A == 10  # spike (11.2 A)
@@ -117,6 +121,84 @@ def test_going_up_waits_for_the_surplus_to_last():
     assert ctrl.step(130, reading(7700, 6900)).current_A == 11  # lasted 10 s
     # a rise of 2 A or more (a cloud passed) goes up at once
     assert ctrl.step(140, reading(9000, 11 * 3 * V)).current_A == 13
+
+
+def _writes(ctrl, start, amps_per_reading):
+    """Feed one reading every 10 s with ``amps`` worth of surplus each (the car drawing
+    what it was allowed); the currents written, in order."""
+    written = []
+    for i, amps in enumerate(amps_per_reading):
+        current = ctrl.step(start + 10 * i, reading(_at(amps), _at(ctrl.current_A))).current_A
+        if not written or current != written[-1]:
+            written.append(current)
+    return written
+
+
+def test_after_a_cloud_the_current_goes_back_at_once_but_not_onto_the_bright_edge():
+    """Whole-amp charger at 10 A; a cloud takes the surplus to 6 A worth, then the bright
+    edge behind it to 13 A worth for 20 s, then the clear sky's 10 A worth again: back to
+    10 A at once (held within the last new_high_window_s), the edge's 13 A not written,
+    so no fall after it: 10 -> 6 -> 10 instead of 10 -> 6 -> 13 -> 10."""
+    ctrl = SurplusController(SurplusSettings(), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert ctrl.current_A == 10
+    assert _writes(ctrl, 200, [6.2, 6.2, 13.1, 13.1, 10.2, 10.2, 10.2]) == [6, 10]
+
+
+def test_a_lasting_new_high_is_written_after_its_confirmation():
+    """A rise above the recent highest current waits new_high_confirm_s (20 s: three
+    readings), then goes all the way; a big rise back to the recent high meanwhile goes
+    at once."""
+    ctrl = SurplusController(SurplusSettings(new_high_confirm_s=20), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert _drop(ctrl, 200, 6.2) == 6
+    assert _drop(ctrl, 210, 13.1) == 10  # back to the recent high at once
+    assert _drop(ctrl, 220, 13.1) == 10
+    assert _drop(ctrl, 230, 13.1) == 13  # lasted 20 s
+    assert _drop(ctrl, 240, 14.1) == 13  # 14 is a new high again: waits
+    assert _drop(ctrl, 250, 13.5) == 13  # gone: the wait starts over
+    assert _drop(ctrl, 260, 14.1) == 13
+
+
+def test_a_small_way_back_waits_with_the_new_high_and_is_one_write():
+    """9 A after 10 A: a new high of 13 A is 1 A back to the recent high and 3 more; the
+    1 A alone is not written (it would be a second write): after the wait, 9 -> 13 once."""
+    ctrl = SurplusController(SurplusSettings(new_high_confirm_s=20), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert _writes(ctrl, 200, [9.6, 9.6, 9.6, 13.1, 13.1, 13.1]) == [10, 9, 13]
+
+
+def test_a_level_older_than_the_window_is_no_longer_recent():
+    """After new_high_window_s at 6 A, 10 A is a new high: it waits its confirmation."""
+    ctrl = SurplusController(SurplusSettings(new_high_window_s=240), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert _drop(ctrl, 200, 6.2) == 6
+    run(ctrl, 210, 250, _at(6.2))
+    assert _drop(ctrl, 470, 10.2) == 6
+    assert _drop(ctrl, 480, 10.2) == 6
+    assert _drop(ctrl, 490, 10.2) == 10
+
+
+def test_a_new_high_goes_up_at_once_on_a_fine_step_charger():
+    """With 0.1 A steps a rise of 2 A or more still goes up at once: the new-high wait is
+    for whole-amp chargers only (on the benchmark it cost fine-step chargers capture, where
+    they already write less than evcc)."""
+    ctrl = SurplusController(SurplusSettings(current_step_A=0.1), Mode.PV)
+    run(ctrl, 0, 120, _at(10))
+    assert _drop(ctrl, 200, 13.1) == 13.1
+
+
+def test_a_high_on_three_phases_is_not_one_on_one():
+    """The recent high is per phase count: after 3p -> 1p, 3p's 10 A is no level to go back
+    to on 1p."""
+    settings = SurplusSettings(phase_switching=True, enable_delay_s=0, phase_down_delay_s=0)
+    ctrl = SurplusController(settings, Mode.PV)
+    run(ctrl, 0, 60, _at(10))
+    assert (ctrl.phases, ctrl.current_A) == (3, 10)
+    d = ctrl.step(70, reading(8 * V, _at(10)))  # 8 A on 1p only
+    assert (d.phases, d.current_A) == (1, 8)
+    assert ctrl.step(80, reading(8 * V, 8 * V)).current_A == 8
+    assert ctrl.step(90, reading(12 * V, 8 * V)).current_A == 8  # 12 A: a new high on 1p
 
 
 def test_no_import_tolerated_above_the_minimum_without_down_confirmation():
@@ -169,7 +251,7 @@ def test_a_whole_amp_drop_importing_over_half_of_it_is_written_after_one_reading
 def test_a_fading_rise_waits_the_whole_small_drop_confirmation():
     """Within a minute of a rise (the bright edge after a cloud fading) a one-step drop waits
     down_confirm_s even when it imports more than half an amp."""
-    ctrl = SurplusController(SurplusSettings(down_confirm_s=20), Mode.PV)
+    ctrl = SurplusController(SurplusSettings(down_confirm_s=20, new_high_confirm_s=0), Mode.PV)
     run(ctrl, 0, 120, _at(10))
     assert _drop(ctrl, 200, 13.1) == 13  # a cloud passed: up at once
     assert _drop(ctrl, 210, 12.3) == 13  # the edge fades
@@ -346,7 +428,8 @@ def test_phases_stay_put_while_not_charging():
 
 
 def test_steps_of_two_amps():
-    ctrl = SurplusController(SurplusSettings(current_step_A=2, hysteresis_A=0), Mode.PV)
+    settings = SurplusSettings(current_step_A=2, hysteresis_A=0, new_high_confirm_s=0)
+    ctrl = SurplusController(settings, Mode.PV)
     run(ctrl, 0, 60, 6900)
     assert ctrl.current_A == 10
     assert run(ctrl, 70, 10, 7500).current_A == 10
@@ -443,7 +526,13 @@ def test_buffer_keeps_export():
 @pytest.fixture
 def switching():
     return SurplusController(
-        SurplusSettings(phase_switching=True, enable_delay_s=0, max_current_A=16, hysteresis_A=0),
+        SurplusSettings(
+            phase_switching=True,
+            enable_delay_s=0,
+            max_current_A=16,
+            hysteresis_A=0,
+            new_high_confirm_s=0,
+        ),
         Mode.PV,
     )
 
