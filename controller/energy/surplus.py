@@ -533,7 +533,7 @@ class SurplusController:
 
     def _remember(self, current: float, phases: int) -> None:
         """Keep this step's current for ``_recent_high`` (the window's steps only)."""
-        recent, since = self._recent, self._now - self.settings.new_high_window_s - 60.0
+        recent, since = self._recent, self._now - self.settings.new_high_window_s
         recent.append((self._now, current, phases))
         while recent and recent[0][0] < since:
             recent.popleft()
