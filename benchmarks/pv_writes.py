@@ -76,7 +76,11 @@ class Traced(SurplusController):
             self.rule = "phase switch"
         elif d.current_A > cur and self._high_since is not None:
             self.rule = "up back to the recent high"
-        elif d.current_A > cur and high_since is not None:
+        elif (
+            d.current_A > cur
+            and high_since is not None
+            and now - high_since >= self.settings.new_high_confirm_s
+        ):
             self.rule = "up new high confirmed"
         elif d.current_A > cur:
             delta = d.current_A - cur
